@@ -1,0 +1,2 @@
+// placeholder until the schedule adapter lands
+export {};
