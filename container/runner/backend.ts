@@ -1,0 +1,283 @@
+/**
+ * A spec's backend and its secret, turned into what restic needs: the repository string,
+ * exactly the environment variables of that backend, and global arguments. The mapping is
+ * Stash's:
+ *
+ * | backend | RESTIC_REPOSITORY                  | from the secret                                          |
+ * |---------|------------------------------------|----------------------------------------------------------|
+ * | local   | the path                           | –                                                        |
+ * | s3      | `s3:<endpoint>/<bucket>/<prefix>`  | AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN, AWS_DEFAULT_REGION) |
+ * | gcs     | `gs:<bucket>:/<prefix>`            | GOOGLE_PROJECT_ID; GOOGLE_SERVICE_ACCOUNT_JSON_KEY as a file named by GOOGLE_APPLICATION_CREDENTIALS |
+ * | azure   | `azure:<container>:/<prefix>`      | AZURE_ACCOUNT_NAME, AZURE_ACCOUNT_KEY                    |
+ * | swift   | `swift:<container>:/<prefix>`      | every variable of SWIFT_KEYS that is set                 |
+ * | b2      | `b2:<bucket>:<prefix>`             | B2_ACCOUNT_ID, B2_ACCOUNT_KEY                            |
+ * | rest    | `rest:<url>`                       | RESTIC_REST_USERNAME/PASSWORD, URL-encoded into the URL  |
+ *
+ * Every backend also gets RESTIC_PASSWORD, and `CA_CERT_DATA` (any backend) becomes a file
+ * passed as `--cacert`. Files go into a private temporary folder that `cleanup()` removes.
+ */
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, SecretError } from '../../lambda/core/errors';
+import { backendKind, type Backend, type BackendKind } from '../../schemas/restic';
+import { missingSecretKeys, SWIFT_KEYS, type Secret } from '../../schemas/secret';
+
+/** Where and how restic reaches one repository. */
+export interface ResticTarget {
+  /** RESTIC_REPOSITORY value. May embed REST credentials: never log it; use `display`. */
+  readonly repository: string;
+  /** The repository with credentials masked, for logs and errors. */
+  readonly display: string;
+  /** Exactly the variables restic needs for this backend (RESTIC_PASSWORD, RESTIC_REPOSITORY, backend vars, GOOGLE_APPLICATION_CREDENTIALS...). Nothing else. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Extra global restic arguments, e.g. ['--cacert', '/tmp/.../ca.pem']. */
+  readonly args: readonly string[];
+  /** Every string that must never appear in output (secret values and derived forms such as URL-encoded passwords). */
+  readonly secrets: readonly string[];
+  /** Removes the private temporary folder (credential files). Idempotent; call in finally. */
+  cleanup(): Promise<void>;
+}
+
+/** Options of {@link prepareTarget}. */
+export interface PrepareTargetOptions {
+  /**
+   * For the local backend, the resolved repository path (the caller resolves volumes).
+   * @default backend.local.path
+   */
+  readonly localRepository?: string;
+  /**
+   * Where the private folder for credential files is created.
+   * @default os.tmpdir()
+   */
+  readonly tmpDir?: string;
+}
+
+/** What a credential file is for; names the file and the error when writing it fails. */
+interface CredentialFile {
+  readonly name: string;
+  readonly what: string;
+  readonly content: string;
+}
+
+/** `/a//b/` → `a/b`: no leading, trailing or doubled slashes, no `.` segments. */
+function normalizePrefix(prefix: string | undefined): string {
+  return (prefix ?? '')
+    .split('/')
+    .filter((part) => part !== '' && part !== '.')
+    .join('/');
+}
+
+const has = (secret: Secret, key: string): boolean => typeof secret[key] === 'string' && secret[key] !== '';
+
+/** Copies the keys of `secret` that are set into `env`. */
+function passThrough(env: Record<string, string>, secret: Secret, keys: readonly string[]): void {
+  for (const key of keys) if (has(secret, key)) env[key] = secret[key];
+}
+
+/**
+ * The forms in which a secret value may show up in output: as is, trimmed, URL-encoded and
+ * JSON-escaped (restic's `--json` messages), and for a service account key its private key.
+ */
+function derivedForms(value: string): string[] {
+  const forms = [value, value.trim(), encodeURIComponent(value), JSON.stringify(value).slice(1, -1)];
+  if (value.trimStart().startsWith('{')) {
+    try {
+      const parsed = JSON.parse(value) as Record<string, unknown>;
+      for (const key of ['private_key', 'private_key_id', 'client_secret', 'refresh_token']) {
+        const field = parsed[key];
+        if (typeof field === 'string' && field !== '') forms.push(field, field.trim(), JSON.stringify(field).slice(1, -1));
+      }
+    } catch {
+      // not JSON: the value itself is covered
+    }
+  }
+  return forms;
+}
+
+function uniqueSecrets(values: readonly string[]): string[] {
+  return [...new Set(values.filter((v) => v !== ''))].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * `rest:<url>`, with `RESTIC_REST_USERNAME`/`RESTIC_REST_PASSWORD` URL-encoded into the
+ * URL's userinfo: restic 0.14 reads credentials only from there. The display form masks
+ * any userinfo, whether it came from the secret or from the URL.
+ */
+function restRepository(url: string, secret: Secret): { repository: string; display: string; derived: string[] } {
+  const parsed = new URL(url);
+  const scheme = `${parsed.protocol}//`;
+  // Everything after the authority, exactly as written in the spec.
+  const rest = url.slice(url.indexOf('//') + 2);
+  const authority = rest.split(/[/?#]/, 1)[0];
+  const afterAuthority = rest.slice(authority.length);
+  const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
+  const hadUserinfo = authority.includes('@');
+  if (has(secret, 'RESTIC_REST_USERNAME') && has(secret, 'RESTIC_REST_PASSWORD')) {
+    const user = encodeURIComponent(secret.RESTIC_REST_USERNAME);
+    const pass = encodeURIComponent(secret.RESTIC_REST_PASSWORD);
+    return {
+      repository: `rest:${scheme}${user}:${pass}@${hostPort}${afterAuthority}`,
+      display: `rest:${scheme}***:***@${hostPort}${afterAuthority}`,
+      derived: [user, pass],
+    };
+  }
+  const userinfo = hadUserinfo ? authority.slice(0, authority.lastIndexOf('@')) : '';
+  return {
+    repository: `rest:${url}`,
+    display: hadUserinfo ? `rest:${scheme}${userinfo.includes(':') ? '***:***' : '***'}@${hostPort}${afterAuthority}` : `rest:${url}`,
+    derived: userinfo ? userinfo.split(':').flatMap((part) => [part, decodeURIComponentSafe(part)]) : [],
+  };
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `s3:<endpoint>/<bucket>[/<prefix>]`; an endpoint's trailing slash is dropped. */
+function s3Repository(endpoint: string, bucket: string, prefix: string): string {
+  const base = endpoint.replace(/\/+$/, '');
+  return `s3:${base}/${bucket}${prefix ? `/${prefix}` : ''}`;
+}
+
+/**
+ * Maps `backend` and `secret` to restic's repository, environment and arguments, writing
+ * credential files (the GCS service account key, `CA_CERT_DATA`) with mode 0600 into a
+ * fresh 0700 folder. Checks the secret first: when keys are missing it throws
+ * {@link SecretError} naming them, and nothing is written.
+ *
+ * @example
+ * const target = await prepareTarget(spec.spec.backend, secret);
+ * try {
+ *   spawn('restic', [...target.args, 'snapshots', '--json'], { env: { PATH, HOME, ...target.env } });
+ *   log.info(`backing up to ${target.display}`);
+ * } finally {
+ *   await target.cleanup();
+ * }
+ */
+export async function prepareTarget(backend: Backend, secret: Secret, options: PrepareTargetOptions = {}): Promise<ResticTarget> {
+  const kind: BackendKind = backendKind(backend);
+  const problems = missingSecretKeys(kind, secret);
+  if (problems.length) {
+    throw new SecretError(`secret "${backend.storageSecretName}" cannot be used for the ${kind} backend: ${problems.join('; ')}`);
+  }
+
+  const env: Record<string, string> = { RESTIC_PASSWORD: secret.RESTIC_PASSWORD };
+  const files: CredentialFile[] = [];
+  const fileEnv: Record<string, string> = {};
+  const derived: string[] = [];
+  let repository: string;
+  let display: string | undefined;
+
+  switch (kind) {
+    case 'local':
+      repository = options.localRepository ?? backend.local!.path;
+      break;
+    case 's3': {
+      const s3 = backend.s3!;
+      repository = s3Repository(s3.endpoint, s3.bucket, normalizePrefix(s3.prefix));
+      passThrough(env, secret, ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_REGION']);
+      break;
+    }
+    case 'gcs': {
+      const gcs = backend.gcs!;
+      repository = `gs:${gcs.bucket}:/${normalizePrefix(gcs.prefix)}`;
+      env.GOOGLE_PROJECT_ID = secret.GOOGLE_PROJECT_ID;
+      files.push({ name: 'google-service-account.json', what: 'the Google service account key', content: secret.GOOGLE_SERVICE_ACCOUNT_JSON_KEY });
+      fileEnv.GOOGLE_APPLICATION_CREDENTIALS = 'google-service-account.json';
+      break;
+    }
+    case 'azure': {
+      const azure = backend.azure!;
+      repository = `azure:${azure.container}:/${normalizePrefix(azure.prefix)}`;
+      passThrough(env, secret, ['AZURE_ACCOUNT_NAME', 'AZURE_ACCOUNT_KEY']);
+      break;
+    }
+    case 'swift': {
+      const swift = backend.swift!;
+      repository = `swift:${swift.container}:/${normalizePrefix(swift.prefix)}`;
+      passThrough(env, secret, SWIFT_KEYS);
+      break;
+    }
+    case 'b2': {
+      const b2 = backend.b2!;
+      repository = `b2:${b2.bucket}:${normalizePrefix(b2.prefix)}`;
+      passThrough(env, secret, ['B2_ACCOUNT_ID', 'B2_ACCOUNT_KEY']);
+      break;
+    }
+    case 'rest': {
+      const rest = restRepository(backend.rest!.url, secret);
+      repository = rest.repository;
+      display = rest.display;
+      derived.push(...rest.derived);
+      break;
+    }
+  }
+  env.RESTIC_REPOSITORY = repository;
+
+  if (has(secret, 'CA_CERT_DATA')) {
+    files.push({ name: 'ca.pem', what: 'the CA certificate (CA_CERT_DATA)', content: secret.CA_CERT_DATA });
+  }
+
+  const secrets = uniqueSecrets([...Object.values(secret).flatMap((v) => (typeof v === 'string' && v !== '' ? derivedForms(v) : [])), ...derived]);
+
+  let dir: string | undefined;
+  const cleanup = async () => {
+    if (dir === undefined) return;
+    const folder = dir;
+    dir = undefined;
+    await rm(folder, { recursive: true, force: true });
+  };
+
+  const args: string[] = [];
+  if (files.length) {
+    const parent = options.tmpDir ?? tmpdir();
+    try {
+      dir = await mkdtemp(join(parent, 'stash-restic-'));
+      await chmod(dir, 0o700);
+    } catch (err) {
+      await cleanup();
+      throw new ConfigError(`failed to create a private folder for ${kind} credentials in ${parent}: ${(err as Error).message}`, { cause: err });
+    }
+    for (const file of files) {
+      const path = join(dir, file.name);
+      try {
+        // 'wx': never follow or reuse something already there.
+        await writeFile(path, file.content, { mode: 0o600, flag: 'wx' });
+        await chmod(path, 0o600);
+      } catch (err) {
+        await cleanup();
+        throw new ConfigError(`failed to write ${file.what} to ${path}: ${(err as Error).message}`, { cause: err });
+      }
+      if (file.name === 'ca.pem') args.push('--cacert', path);
+    }
+    for (const [key, name] of Object.entries(fileEnv)) env[key] = join(dir, name);
+  }
+
+  return {
+    repository,
+    display: display ?? repository,
+    env,
+    args,
+    secrets,
+    cleanup,
+  };
+}
+
+/**
+ * Replaces every secret string in text with '***' (longest first, so a secret that
+ * contains another is masked whole).
+ *
+ * @example
+ * redact('Fatal: wrong password hunter2', ['hunter2']) // 'Fatal: wrong password ***'
+ */
+export function redact(text: string, secrets: readonly string[]): string {
+  const ordered = [...new Set(secrets.filter((s) => s !== ''))].sort((a, b) => b.length - a.length);
+  let result = text;
+  for (const secret of ordered) result = result.split(secret).join('***');
+  return result;
+}
