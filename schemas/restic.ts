@@ -120,33 +120,36 @@ const unknownVolumeSource = (iss: { code?: string; keys?: string[] }) =>
     ? `unsupported volume source ${iss.keys?.map((k) => `"${k}"`).join(', ')}: use one of ${VOLUME_SOURCE_KINDS.join(', ')}`
     : undefined;
 
-function exactlyOne(kinds: readonly string[], what: string) {
-  return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
-    const set = kinds.filter((k) => value[k] !== undefined);
-    if (set.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          set.length === 0
-            ? `exactly one of ${kinds.join(', ')} must be set`
-            : `exactly one of ${kinds.join(', ')} must be set, found ${set.join(' and ')}`,
-        input: value,
-      });
-    }
-    void what;
-  };
+/**
+ * "Exactly one of" as a refinement that runs even when a member itself has errors, so a
+ * spec with two backends hears about both problems at once.
+ */
+function exactlyOne<T extends z.ZodType>(schema: T, kinds: readonly string[]) {
+  const setKinds = (value: unknown) =>
+    value && typeof value === 'object' ? kinds.filter((k) => (value as Record<string, unknown>)[k] !== undefined) : [];
+  return schema.refine((value) => setKinds(value).length === 1, {
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+    error: (iss) => {
+      const set = setKinds(iss.input);
+      return set.length === 0
+        ? `exactly one of ${kinds.join(', ')} must be set`
+        : `exactly one of ${kinds.join(', ')} must be set, found ${set.join(' and ')}`;
+    },
+  });
 }
 
 /** Where a volume comes from: one of `hostPath` (one machine), `efs` (AWS), `emptyDir`. */
-export const VolumeSourceSchema = z
-  .strictObject(volumeSourceShape, { error: unknownVolumeSource })
-  .superRefine(exactlyOne(VOLUME_SOURCE_KINDS, 'volume source'));
+export const VolumeSourceSchema = exactlyOne(
+  z.strictObject(volumeSourceShape, { error: unknownVolumeSource }),
+  VOLUME_SOURCE_KINDS,
+);
 export type VolumeSource = z.infer<typeof VolumeSourceSchema>;
 
 /** A named volume that `volumeMounts` refer to (our extension of the Stash spec). */
-export const VolumeSchema = z
-  .strictObject({ name: Dns1123LabelSchema, ...volumeSourceShape }, { error: unknownVolumeSource })
-  .superRefine(exactlyOne(VOLUME_SOURCE_KINDS, 'volume source'));
+export const VolumeSchema = exactlyOne(
+  z.strictObject({ name: Dns1123LabelSchema, ...volumeSourceShape }, { error: unknownVolumeSource }),
+  VOLUME_SOURCE_KINDS,
+);
 export type Volume = z.infer<typeof VolumeSchema>;
 
 export const VolumeMountSchema = z.strictObject({
@@ -255,8 +258,8 @@ export const RestBackendSchema = z.strictObject({ url: HttpUrlSchema });
 export const BACKEND_KINDS = ['local', 's3', 'gcs', 'azure', 'swift', 'b2', 'rest'] as const;
 export type BackendKind = (typeof BACKEND_KINDS)[number];
 
-export const BackendSchema = z
-  .strictObject({
+export const BackendSchema = exactlyOne(
+  z.strictObject({
     storageSecretName: Dns1123SubdomainSchema,
     local: LocalBackendSchema.optional(),
     s3: S3BackendSchema.optional(),
@@ -265,8 +268,9 @@ export const BackendSchema = z
     swift: SwiftBackendSchema.optional(),
     b2: B2BackendSchema.optional(),
     rest: RestBackendSchema.optional(),
-  })
-  .superRefine(exactlyOne(BACKEND_KINDS, 'backend'));
+  }),
+  BACKEND_KINDS,
+);
 export type Backend = z.infer<typeof BackendSchema>;
 
 /** The backend kind a (valid) backend uses. */
@@ -323,7 +327,7 @@ export const ResticSpecSchema = z.strictObject({
     .optional(),
   fileGroups: z.array(FileGroupSchema).min(1, { error: 'must have at least one fileGroup' }),
   backend: BackendSchema,
-  schedule: z.string({ error: 'Required' }),
+  schedule: z.string(),
   volumeMounts: z.array(VolumeMountSchema).optional(),
   resources: ResourcesSchema.optional(),
   paused: z.boolean().optional(),
