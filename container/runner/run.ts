@@ -1,0 +1,363 @@
+/**
+ * The runner: the only code that calls restic. Local mode and the Fargate container both
+ * call it; they differ only in where the spec and secret come from (ports) and how volumes
+ * resolve.
+ *
+ * A backup, per fileGroup:
+ *
+ *   restic backup --json --host <spec> [--tag ...] <path>
+ *     └─ no repository yet?  restic init, then the backup again (no pre-check on every run:
+ *                             each restic command that opens a repository derives its key)
+ *   restic forget --json --host <spec> --path <path> --keep-... [--prune] [--dry-run]
+ *     └─ only when the fileGroup has a retention policy
+ *   any command refused for a lock: restic unlock (removes stale locks only), retry once
+ */
+import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { backendKind, type FileGroup, type Restic, type RetentionPolicy } from '../../schemas/restic';
+import { missingSecretKeys, type Secret } from '../../schemas/secret';
+import type { FileGroupResult, Outcome, RunResult } from '../../schemas/status';
+import { ConfigError, errorMessage, ResticError, SecretError, StashError } from '../../lambda/core/errors';
+import { resolveLocalRepository, resolvePath, type VolumeMode } from '../../lambda/core/volumes';
+import { prepareTarget, type ResticTarget } from './backend';
+import { isLocked, isMissingRepository, outputTail, RESTIC_EXIT_PARTIAL, runRestic, type ResticOptions, type ResticOutcome } from './restic';
+
+/** Where the runner writes what happens; Powertools' Logger fits, so does a console adapter. */
+export interface RunLog {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+/** Everything one run needs besides the spec. */
+export interface RunContext {
+  readonly spec: Restic;
+  readonly secret: Secret | undefined;
+  readonly mode: VolumeMode;
+  readonly run: string;
+  readonly slot?: Date;
+  readonly log: RunLog;
+  readonly signal?: AbortSignal;
+  /** restic binary (tests point it elsewhere). */
+  readonly binary?: string;
+  /** Progress lines at most this often during long backups; default 30 s. */
+  readonly progressEveryMs?: number;
+  readonly now?: () => Date;
+}
+
+const SEVERITY: Record<Outcome, number> = { succeeded: 0, partial: 1, failed: 2, interrupted: 3, 'config-error': 4 };
+
+/** The worst of several outcomes (a run is as good as its worst fileGroup). */
+export function worstOutcome(outcomes: readonly Outcome[]): Outcome {
+  return outcomes.reduce<Outcome>((w, o) => (SEVERITY[o] > SEVERITY[w] ? o : w), 'succeeded');
+}
+
+/** Prepares the restic target for a spec: secret checked, backend mapped, volumes resolved. */
+export async function openTarget(spec: Restic, secret: Secret | undefined, mode: VolumeMode): Promise<ResticTarget> {
+  const name = spec.spec.backend.storageSecretName;
+  if (!secret) throw new SecretError(`secret "${name}" not found`);
+  const missing = missingSecretKeys(backendKind(spec.spec.backend), secret);
+  if (missing.length) throw new SecretError(`secret "${name}": ${missing.join('; ')}`);
+  const localRepository = spec.spec.backend.local ? resolveLocalRepository(spec, mode) : undefined;
+  if (localRepository && mode.kind === 'local') await mkdir(localRepository, { recursive: true });
+  return prepareTarget(spec.spec.backend, secret, { localRepository });
+}
+
+/** The restic arguments for a retention policy; empty when the policy keeps everything. */
+export function forgetArgs(policy: RetentionPolicy | undefined): string[] {
+  if (!policy) return [];
+  const args: string[] = [];
+  const counts: [keyof RetentionPolicy, string][] = [
+    ['keepLast', '--keep-last'],
+    ['keepHourly', '--keep-hourly'],
+    ['keepDaily', '--keep-daily'],
+    ['keepWeekly', '--keep-weekly'],
+    ['keepMonthly', '--keep-monthly'],
+    ['keepYearly', '--keep-yearly'],
+  ];
+  for (const [key, flag] of counts) {
+    const n = policy[key];
+    if (typeof n === 'number' && n > 0) args.push(flag, String(n));
+  }
+  for (const tag of policy.keepTags ?? []) args.push('--keep-tag', tag);
+  if (!args.length) return [];
+  if (policy.prune) args.push('--prune');
+  if (policy.dryRun) args.push('--dry-run');
+  return args;
+}
+
+/** Runs a restic command; on a lock, removes stale locks and tries once more. */
+async function withUnlock(target: ResticTarget, args: string[], options: ResticOptions, log: RunLog): Promise<ResticOutcome> {
+  const first = await runRestic(target, args, options);
+  if (!isLocked(first) || first.aborted) return first;
+  log.warn('repository is locked; removing stale locks and retrying once', { command: args[0], lock: outputTail(first, 4) });
+  const unlock = await runRestic(target, ['unlock'], { binary: options.binary, signal: options.signal });
+  if (unlock.exitCode !== 0) log.warn('restic unlock failed', { output: outputTail(unlock) });
+  return runRestic(target, args, options);
+}
+
+function outcomeOf(r: ResticOutcome): Outcome {
+  if (r.aborted) return 'interrupted';
+  if (r.exitCode === 0) return 'succeeded';
+  if (r.exitCode === RESTIC_EXIT_PARTIAL) return 'partial';
+  return 'failed';
+}
+
+function summaryOf(json: unknown[]): Record<string, unknown> | undefined {
+  return json.find((m): m is Record<string, unknown> => !!m && typeof m === 'object' && (m as { message_type?: unknown }).message_type === 'summary');
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' ? v : undefined;
+}
+
+/** Backs up one fileGroup (initialising the repository first if it has none) and applies its policy. */
+async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: FileGroup, index: number): Promise<FileGroupResult> {
+  const name = ctx.spec.metadata.name;
+  const base = { spec: name, run: ctx.run, fileGroup: group.path };
+  let path: string;
+  try {
+    path = resolvePath(ctx.spec, group.path, ctx.mode);
+  } catch (err) {
+    return { path: group.path, outcome: 'config-error', error: errorMessage(err) };
+  }
+  try {
+    await stat(path);
+  } catch {
+    return { path: group.path, outcome: 'failed', error: `spec.fileGroups[${index}].path: ${path} does not exist` };
+  }
+  const every = ctx.progressEveryMs ?? 30_000;
+  let lastProgress = Date.now();
+  const options: ResticOptions = {
+    binary: ctx.binary,
+    signal: ctx.signal,
+    onJson: (m) => {
+      if (m.message_type !== 'status' || Date.now() - lastProgress < every) return;
+      lastProgress = Date.now();
+      ctx.log.info('backup progress', {
+        ...base,
+        percentDone: num(m.percent_done),
+        filesDone: num(m.files_done),
+        totalFiles: num(m.total_files),
+        bytesDone: num(m.bytes_done),
+        totalBytes: num(m.total_bytes),
+      });
+    },
+  };
+  const args = ['backup', '--json', '--host', name, ...(group.tags ?? []).flatMap((t) => ['--tag', t]), path];
+  let result = await withUnlock(target, args, options, ctx.log);
+  if (isMissingRepository(result) && !result.aborted) {
+    ctx.log.info('initialising repository', { ...base, repository: target.display });
+    const init = await runRestic(target, ['init'], { binary: ctx.binary, signal: ctx.signal });
+    if (init.exitCode !== 0 && !/already (exists|initialized)/i.test(init.output)) {
+      return { path: group.path, outcome: outcomeOf(init), error: `restic init failed (exit ${init.exitCode}): ${outputTail(init)}` };
+    }
+    result = await withUnlock(target, args, options, ctx.log);
+  }
+  const summary = summaryOf(result.json);
+  const outcome = outcomeOf(result);
+  const fg: FileGroupResult = {
+    path: group.path,
+    outcome,
+    snapshotId: typeof summary?.snapshot_id === 'string' ? summary.snapshot_id : undefined,
+    filesNew: num(summary?.files_new),
+    filesChanged: num(summary?.files_changed),
+    filesUnmodified: num(summary?.files_unmodified),
+    dirsNew: num(summary?.dirs_new),
+    dataAdded: num(summary?.data_added),
+    totalFilesProcessed: num(summary?.total_files_processed),
+    totalBytesProcessed: num(summary?.total_bytes_processed),
+    duration: num(summary?.total_duration),
+  };
+  if (outcome === 'partial') fg.error = `some files could not be read (restic exit 3): ${outputTail(result)}`;
+  else if (outcome !== 'succeeded') fg.error = `restic backup ${outcome === 'interrupted' ? 'was interrupted' : `failed (exit ${result.exitCode})`}: ${outputTail(result)}`;
+
+  const policy = forgetArgs(group.retentionPolicy);
+  if (policy.length && summary && outcome !== 'interrupted') {
+    const forget = await withUnlock(target, ['forget', '--json', '--host', name, '--path', path, ...policy], { binary: ctx.binary, signal: ctx.signal }, ctx.log);
+    if (forget.exitCode === 0) {
+      const groups = (forget.json.find(Array.isArray) ?? []) as { remove?: unknown[] | null }[];
+      fg.forgotten = groups.reduce((n, g) => n + (g.remove?.length ?? 0), 0);
+    } else {
+      fg.outcome = worstOutcome([fg.outcome, outcomeOf(forget)]);
+      fg.error = [fg.error, `restic forget failed (exit ${forget.exitCode}): ${outputTail(forget)}`].filter(Boolean).join('; ');
+    }
+  }
+  return fg;
+}
+
+function result(ctx: RunContext, kind: RunResult['kind'], startedAt: Date, outcome: Outcome, fileGroups: FileGroupResult[], error?: string): RunResult {
+  const finishedAt = (ctx.now ?? (() => new Date()))();
+  return {
+    spec: ctx.spec.metadata.name,
+    run: ctx.run,
+    slot: ctx.slot?.toISOString(),
+    kind,
+    outcome,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    fileGroups,
+    error,
+  };
+}
+
+function failure(err: unknown): { outcome: Outcome; error: string } {
+  return { outcome: err instanceof ConfigError ? 'config-error' : 'failed', error: errorMessage(err) };
+}
+
+/** Backs up every fileGroup of a spec, one snapshot each, and logs one summary line per fileGroup. */
+export async function runBackup(ctx: RunContext): Promise<RunResult> {
+  const startedAt = (ctx.now ?? (() => new Date()))();
+  const name = ctx.spec.metadata.name;
+  ctx.log.info('backup started', { spec: name, run: ctx.run, slot: ctx.slot?.toISOString() });
+  let target: ResticTarget | undefined;
+  try {
+    target = await openTarget(ctx.spec, ctx.secret, ctx.mode);
+    const groups: FileGroupResult[] = [];
+    for (const [i, group] of ctx.spec.spec.fileGroups.entries()) {
+      if (ctx.signal?.aborted) {
+        groups.push({ path: group.path, outcome: 'interrupted', error: 'not started: the run was interrupted' });
+        continue;
+      }
+      const fg = await backupFileGroup(ctx, target, group, i);
+      groups.push(fg);
+      const { path, outcome, error, ...numbers } = fg;
+      const line = { spec: name, run: ctx.run, fileGroup: path, outcome, ...numbers, ...(error ? { error } : {}) };
+      if (outcome === 'succeeded') ctx.log.info('fileGroup backed up', line);
+      else ctx.log.error('fileGroup backup failed', line);
+    }
+    const outcome = worstOutcome(groups.map((g) => g.outcome));
+    const error = groups.filter((g) => g.error).map((g) => `${g.path}: ${g.error}`).join('; ') || undefined;
+    return finish(ctx, result(ctx, 'backup', startedAt, outcome, groups, error));
+  } catch (err) {
+    const f = failure(err);
+    return finish(ctx, result(ctx, 'backup', startedAt, f.outcome, [], f.error));
+  } finally {
+    await target?.cleanup();
+  }
+}
+
+function finish(ctx: RunContext, r: RunResult): RunResult {
+  const line = { spec: r.spec, run: r.run, kind: r.kind, outcome: r.outcome, durationMs: r.durationMs, dataAdded: r.fileGroups.reduce((n, g) => n + (g.dataAdded ?? 0), 0), ...(r.error ? { error: r.error } : {}) };
+  if (r.outcome === 'succeeded') ctx.log.info('run finished', line);
+  else ctx.log.error('run finished', line);
+  return r;
+}
+
+/** `restic check`, optionally reading a subset of the data. A failed check is a failed run. */
+export async function runCheck(ctx: RunContext & { readonly readDataSubset?: string }): Promise<RunResult> {
+  const startedAt = (ctx.now ?? (() => new Date()))();
+  ctx.log.info('check started', { spec: ctx.spec.metadata.name, run: ctx.run });
+  let target: ResticTarget | undefined;
+  try {
+    target = await openTarget(ctx.spec, ctx.secret, ctx.mode);
+    const args = ['check', ...(ctx.readDataSubset ? [`--read-data-subset=${ctx.readDataSubset}`] : [])];
+    const r = await withUnlock(target, args, { binary: ctx.binary, signal: ctx.signal }, ctx.log);
+    const outcome = outcomeOf(r) === 'partial' ? 'failed' : outcomeOf(r);
+    return finish(ctx, result(ctx, 'check', startedAt, outcome, [], outcome === 'succeeded' ? undefined : `restic check failed (exit ${r.exitCode}): ${outputTail(r)}`));
+  } catch (err) {
+    const f = failure(err);
+    return finish(ctx, result(ctx, 'check', startedAt, f.outcome, [], f.error));
+  } finally {
+    await target?.cleanup();
+  }
+}
+
+/** One restic snapshot, as `restic snapshots --json` prints it. */
+export interface Snapshot {
+  readonly id: string;
+  readonly short_id: string;
+  readonly time: string;
+  readonly hostname: string;
+  readonly paths: string[];
+  readonly tags?: string[];
+  readonly [key: string]: unknown;
+}
+
+/** The spec's snapshots (this spec's host only), oldest first. */
+export async function listSnapshots(ctx: Omit<RunContext, 'run' | 'log'> & { log?: RunLog }): Promise<Snapshot[]> {
+  const target = await openTarget(ctx.spec, ctx.secret, ctx.mode);
+  try {
+    const r = await runRestic(target, ['snapshots', '--json', '--host', ctx.spec.metadata.name], { binary: ctx.binary, signal: ctx.signal });
+    if (r.exitCode !== 0) {
+      if (isMissingRepository(r)) return [];
+      throw new ResticError(`restic snapshots failed for ${ctx.spec.metadata.name} at ${target.display}: ${outputTail(r)}`, r.exitCode, r.output);
+    }
+    return (r.json.find(Array.isArray) ?? []) as Snapshot[];
+  } finally {
+    await target.cleanup();
+  }
+}
+
+/** What a restore did for one fileGroup. */
+export interface RestoredGroup {
+  readonly path: string;
+  readonly snapshot: string;
+  /** Where the fileGroup's tree now is: `<target>/<fileGroup path>`. */
+  readonly restoredTo: string;
+}
+
+/**
+ * Restores the spec's fileGroups under `targetDir`, each at `<targetDir>/<fileGroup path>`
+ * (so `/source/data/a.txt` lands at `<targetDir>/source/data/a.txt`, wherever the data was
+ * read from on the machine that backed it up). `snapshot` is an id (restoring only the
+ * fileGroup it belongs to) or `latest` (each fileGroup's newest snapshot).
+ */
+export async function restoreSpec(
+  ctx: Omit<RunContext, 'run'> & { readonly targetDir: string; readonly snapshot?: string },
+): Promise<RestoredGroup[]> {
+  const name = ctx.spec.metadata.name;
+  const target = await openTarget(ctx.spec, ctx.secret, ctx.mode);
+  try {
+    const r = await runRestic(target, ['snapshots', '--json', '--host', name], { binary: ctx.binary, signal: ctx.signal });
+    if (r.exitCode !== 0) throw new ResticError(`restic snapshots failed for ${name}: ${outputTail(r)}`, r.exitCode, r.output);
+    const snapshots = (r.json.find(Array.isArray) ?? []) as Snapshot[];
+    const wanted = ctx.snapshot && ctx.snapshot !== 'latest' ? ctx.snapshot : undefined;
+    const restored: RestoredGroup[] = [];
+    for (const group of ctx.spec.spec.fileGroups) {
+      const source = resolvePath(ctx.spec, group.path, ctx.mode);
+      const mine = snapshots.filter((s) => s.paths.length === 1 && (s.paths[0] === source || s.paths[0] === group.path));
+      const snap = wanted ? mine.find((s) => s.id.startsWith(wanted) || s.short_id === wanted) : mine.sort((a, b) => a.time.localeCompare(b.time)).at(-1);
+      if (!snap) {
+        if (wanted) continue;
+        throw new StashError(`no snapshot of ${group.path} for ${name}`);
+      }
+      const root = posix.resolve(ctx.targetDir);
+      await mkdir(root, { recursive: true });
+      // Restored into a folder beside the destination, so the final move is a rename.
+      const staging = await mkdtemp(posix.join(root, '.stash-restore-'));
+      try {
+        const res = await runRestic(target, ['restore', snap.id, '--target', staging], { binary: ctx.binary, signal: ctx.signal });
+        if (res.exitCode !== 0) throw new ResticError(`restic restore of ${snap.short_id} failed: ${outputTail(res)}`, res.exitCode, res.output);
+        const dest = posix.join(root, group.path);
+        await moveInto(posix.join(staging, snap.paths[0]), dest);
+        restored.push({ path: group.path, snapshot: snap.short_id, restoredTo: dest });
+        ctx.log.info('fileGroup restored', { spec: name, fileGroup: group.path, snapshot: snap.short_id, restoredTo: dest });
+      } finally {
+        await rm(staging, { recursive: true, force: true });
+      }
+    }
+    if (wanted && restored.length === 0) throw new StashError(`snapshot ${wanted} is not a snapshot of ${name}'s fileGroups`);
+    return restored;
+  } finally {
+    await target.cleanup();
+  }
+}
+
+/** Moves a tree to `dest`, merging into folders that already exist there. */
+async function moveInto(src: string, dest: string): Promise<void> {
+  const existing = await stat(dest).catch(() => undefined);
+  if (!existing) {
+    await mkdir(posix.dirname(dest), { recursive: true });
+    await rename(src, dest);
+    return;
+  }
+  const srcStat = await stat(src);
+  if (!existing.isDirectory() || !srcStat.isDirectory()) {
+    await rm(dest, { recursive: true, force: true });
+    await rename(src, dest);
+    return;
+  }
+  for (const entry of await readdir(src)) await moveInto(posix.join(src, entry), posix.join(dest, entry));
+}

@@ -1,0 +1,47 @@
+/**
+ * How a run changes a spec's status, the same way in local mode and in the record Lambda.
+ * Pure: the stores read and write, this only computes.
+ */
+import { SpecStatusSchema, type RunResult, type SpecStatus } from '../../schemas/status';
+import { formatGoDuration } from './duration';
+
+/** A status for a spec that has never run. */
+export function emptyStatus(name: string): SpecStatus {
+  return SpecStatusSchema.parse({ name });
+}
+
+/**
+ * The status after a finished run. Backups: `firstBackupTime`, `lastBackupTime` and
+ * `lastBackupDuration` follow every backup; `backupCount` counts the backups that made
+ * snapshots (succeeded or partial); `lastSuccessfulBackupTime` only moves on success;
+ * `lastError` is the newest failure's message and is cleared by a success. Checks keep
+ * their own time and outcome. The run in progress is cleared when it is this run.
+ */
+export function applyRunResult(status: SpecStatus, result: RunResult): SpecStatus {
+  const next: SpecStatus = { ...status, name: result.spec };
+  if (next.running?.run === result.run) delete next.running;
+  const failed = result.outcome !== 'succeeded';
+  if (result.kind === 'check') {
+    next.lastCheckTime = result.startedAt;
+    next.lastCheckOutcome = result.outcome;
+    if (failed) next.lastError = `check ${result.outcome}: ${result.error ?? 'no detail'}`;
+    return next;
+  }
+  if (result.kind === 'restore') {
+    if (failed) next.lastError = `restore ${result.outcome}: ${result.error ?? 'no detail'}`;
+    return next;
+  }
+  next.firstBackupTime ??= result.startedAt;
+  next.lastBackupTime = result.startedAt;
+  next.lastBackupDuration = formatGoDuration(result.durationMs);
+  next.lastOutcome = result.outcome;
+  next.lastRun = result;
+  if (result.outcome === 'succeeded' || result.outcome === 'partial') next.backupCount = (next.backupCount ?? 0) + 1;
+  if (result.outcome === 'succeeded') {
+    next.lastSuccessfulBackupTime = result.finishedAt;
+    delete next.lastError;
+  } else {
+    next.lastError = result.error ?? `backup ${result.outcome}`;
+  }
+  return next;
+}
