@@ -1,0 +1,264 @@
+/**
+ * Local mode: the same core as on AWS, with folders for stores and this process for the
+ * runner (restic is the child process). `stash backup`, `stash run` and the demo all go
+ * through {@link LocalEngine}.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { RunResult, SpecStatus } from '../../schemas/status';
+import { errorMessage, formatProblem, SpecError, type SpecProblem } from '../../lambda/core/errors';
+import type { Clock, LoadedSpec } from '../../lambda/core/ports';
+import { systemClock } from '../../lambda/core/ports';
+import { plan, planChecks } from '../../lambda/core/plan';
+import { parseSchedule } from '../../lambda/core/schedule';
+import { SpecCache, type SpecLoadResult } from '../../lambda/core/spec';
+import { applyRunResult } from '../../lambda/core/status';
+import { decideTick, type Launch, type TickDecision } from '../../lambda/core/tick';
+import type { VolumeMode } from '../../lambda/core/volumes';
+import { listSnapshots, restoreSpec, runBackup, runCheck, type RestoredGroup, type RunLog, type Snapshot } from '../../container/runner/run';
+import { FolderSecretStore, FolderSpecStore, FolderStatusStore } from './stores';
+
+/** Where local mode keeps things. */
+export interface LocalOptions {
+  /** Spec files or folders. */
+  readonly specs: readonly string[];
+  /** Folder of secrets (`<name>/<KEY>` files or `<name>.json`). */
+  readonly secrets: string;
+  /** State folder: status, logs, the scheduler's watermark, emptyDir volumes. Default `./.stash`. */
+  readonly state: string;
+  /** The restic binary. */
+  readonly binary?: string;
+  readonly clock?: Clock;
+}
+
+/** Receives what the engine has to say to a person. */
+export interface EngineOutput {
+  line(text: string): void;
+  error(text: string): void;
+}
+
+/** The next scheduled backup of a spec, for `stash status`. */
+export interface StatusRow {
+  readonly name: string;
+  readonly status: SpecStatus | undefined;
+  readonly nextRun?: string;
+  readonly paused?: boolean;
+}
+
+function isAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function randomRunId(name: string, now: Date): string {
+  return `${name}-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** The run id of a scheduled slot: the same slot always gets the same id (as the RunTask clientToken on AWS). */
+export function slotRunId(name: string, slot: Date, kind: 'backup' | 'check' = 'backup'): string {
+  return `${name}-${kind === 'check' ? 'check-' : ''}${slot.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
+}
+
+export class LocalEngine {
+  readonly specStore: FolderSpecStore;
+  readonly secretStore: FolderSecretStore;
+  readonly statusStore: FolderStatusStore;
+  readonly stateDir: string;
+  private readonly cache = new SpecCache();
+  private readonly clock: Clock;
+  private readonly mode: VolumeMode;
+  private readonly reported = new Set<string>();
+
+  constructor(
+    private readonly options: LocalOptions,
+    private readonly out: EngineOutput,
+  ) {
+    this.stateDir = resolve(options.state);
+    this.specStore = new FolderSpecStore(options.specs);
+    this.secretStore = new FolderSecretStore(options.secrets);
+    this.statusStore = new FolderStatusStore(this.stateDir);
+    this.clock = options.clock ?? systemClock;
+    this.mode = { kind: 'local', stateDir: this.stateDir };
+  }
+
+  /** Loads every spec; unchanged files are not parsed again. */
+  async load(): Promise<SpecLoadResult> {
+    return this.cache.load(await this.specStore.documents());
+  }
+
+  /** One valid spec by name; a clear error when it is missing or invalid. */
+  async spec(name: string): Promise<LoadedSpec> {
+    const loaded = await this.load();
+    const found = loaded.specs.find((s) => s.spec.metadata.name === name);
+    if (found) return found;
+    const hint = loaded.problems.length ? ` (${new Set(loaded.problems.map((p) => p.source)).size} spec file(s) have errors: run stash validate)` : '';
+    throw new SpecError([{ source: this.options.specs.join(', '), path: '', message: `no valid spec named "${name}"${hint}` }]);
+  }
+
+  /** A run log that prints for a person and keeps JSON lines in `<state>/logs/<spec>.jsonl`. */
+  runLog(name: string): RunLog {
+    const dir = join(this.stateDir, 'logs');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${name}.jsonl`);
+    const write = (level: string, message: string, extra?: Record<string, unknown>) => {
+      appendFileSync(file, `${JSON.stringify({ timestamp: new Date().toISOString(), level, message, ...extra })}\n`, { mode: 0o600 });
+      this.out.line(humanLine(level, message, extra));
+    };
+    return {
+      info: (m, e) => write('INFO', m, e),
+      warn: (m, e) => write('WARN', m, e),
+      error: (m, e) => write('ERROR', m, e),
+    };
+  }
+
+  /**
+   * Runs one backup (or check) of a spec now: marks it running, runs, records the result.
+   * A spec already running (another `stash` process, a live pid) is not started twice.
+   */
+  async runNow(
+    name: string,
+    options: { slot?: Date; kind?: 'backup' | 'check'; alsoCheck?: boolean; signal?: AbortSignal; readDataSubset?: string } = {},
+  ): Promise<RunResult> {
+    const loaded = await this.spec(name);
+    const spec = loaded.spec;
+    const now = this.clock.now();
+    const kind = options.kind ?? 'backup';
+    const run = options.slot ? slotRunId(name, options.slot, kind) : randomRunId(name, now);
+    let busy: string | undefined;
+    await this.statusStore.update(name, (s) => {
+      if (s.running && s.running.pid !== process.pid && isAlive(s.running.pid)) {
+        busy = s.running.run;
+        return s;
+      }
+      return { ...s, running: { run, slot: options.slot?.toISOString(), startedAt: now.toISOString(), pid: process.pid } };
+    });
+    if (busy) throw new SpecError([{ source: loaded.source, path: '', message: `${name} is already running (${busy})` }]);
+    const secret = await this.secretStore.get(spec.spec.backend.storageSecretName).catch((err) => {
+      this.out.error(errorMessage(err));
+      return undefined;
+    });
+    const ctx = { spec, secret, mode: this.mode, run, slot: options.slot, log: this.runLog(name), signal: options.signal, binary: this.options.binary };
+    let result: RunResult;
+    try {
+      result = kind === 'check' ? await runCheck({ ...ctx, readDataSubset: options.readDataSubset ?? spec.spec.check?.readDataSubset }) : await runBackup(ctx);
+      if (kind === 'backup' && options.alsoCheck && !options.signal?.aborted) {
+        const check = await runCheck({ ...ctx, run: `${run}-check`, readDataSubset: spec.spec.check?.readDataSubset });
+        await this.statusStore.update(name, (s) => applyRunResult(s, check));
+      }
+    } catch (err) {
+      const at = this.clock.now().toISOString();
+      result = { spec: name, run, slot: options.slot?.toISOString(), kind, outcome: 'failed', startedAt: now.toISOString(), finishedAt: at, durationMs: 0, fileGroups: [], error: errorMessage(err) };
+    }
+    await this.statusStore.update(name, (s) => applyRunResult(s, result));
+    return result;
+  }
+
+  /** The spec's snapshots. */
+  async snapshots(name: string): Promise<Snapshot[]> {
+    const { spec } = await this.spec(name);
+    const secret = await this.secretStore.get(spec.spec.backend.storageSecretName);
+    return listSnapshots({ spec, secret, mode: this.mode, binary: this.options.binary });
+  }
+
+  /** Restores the spec's fileGroups under `targetDir` (see {@link restoreSpec}). */
+  async restore(name: string, targetDir: string, snapshot?: string): Promise<RestoredGroup[]> {
+    const { spec } = await this.spec(name);
+    const secret = await this.secretStore.get(spec.spec.backend.storageSecretName);
+    return restoreSpec({ spec, secret, mode: this.mode, targetDir, snapshot, log: this.runLog(name), binary: this.options.binary });
+  }
+
+  /** Every spec with its status and next backup. */
+  async status(): Promise<StatusRow[]> {
+    const loaded = await this.load();
+    const now = this.clock.now();
+    const statuses = new Map((await this.statusStore.list()).map((s) => [s.name, s]));
+    const rows: StatusRow[] = loaded.specs.map((s) => {
+      const name = s.spec.metadata.name;
+      let nextRun: string | undefined;
+      if (!s.spec.spec.paused) {
+        try {
+          nextRun = parseSchedule(s.spec.spec.schedule).next(now)?.toISOString();
+        } catch {
+          nextRun = undefined;
+        }
+      }
+      return { name, status: statuses.get(name), nextRun, paused: s.spec.spec.paused };
+    });
+    // Statuses whose spec is gone (deleted or now invalid) are still shown.
+    const named = new Set(rows.map((r) => r.name));
+    for (const [name, status] of statuses) if (!named.has(name)) rows.push({ name, status });
+    return rows.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private get watermarkFile(): string {
+    return join(this.stateDir, 'scheduler.json');
+  }
+
+  private async readWatermark(): Promise<Date | undefined> {
+    try {
+      const { lastTick } = JSON.parse(await readFile(this.watermarkFile, 'utf8')) as { lastTick?: string };
+      const d = lastTick ? new Date(lastTick) : undefined;
+      return d && !Number.isNaN(d.getTime()) ? d : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async writeWatermark(at: Date): Promise<void> {
+    await mkdir(this.stateDir, { recursive: true });
+    const tmp = `${this.watermarkFile}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify({ lastTick: at.toISOString() })}\n`);
+    await rename(tmp, this.watermarkFile);
+  }
+
+  /**
+   * One scheduler tick: the runs due since the last tick (the last minute on the first
+   * one), decided by the core, started concurrently. Resolves when the tick's runs are
+   * started; `done` resolves when they have finished.
+   */
+  async tick(signal?: AbortSignal): Promise<{ decision: TickDecision; problems: SpecProblem[]; done: Promise<RunResult[]> }> {
+    const now = this.clock.now();
+    const from = (await this.readWatermark()) ?? new Date(now.getTime() - 60_000);
+    const loaded = await this.load();
+    for (const p of loaded.problems) {
+      const key = formatProblem(p);
+      if (!this.reported.has(key)) {
+        this.reported.add(key);
+        this.out.error(`skipped: ${key}`);
+      }
+    }
+    const specs = loaded.specs.map((s) => s.spec);
+    const due = [...plan(specs, from, now), ...planChecks(specs, from, now)];
+    const statuses = new Map((await this.statusStore.list()).map((s) => [s.name, s]));
+    const decision = decideTick({ specs, due, statuses, now, isRunning: (s) => isAlive(s.running?.pid) });
+    await this.writeWatermark(now);
+    for (const s of decision.skipped) {
+      this.out.line(`${s.run.spec}: skipped the ${s.run.kind} at ${s.run.at.toISOString()}: ${s.reason}`);
+      await this.statusStore.update(s.run.spec, (st) => ({ ...st, lastSkipped: { slot: s.run.at.toISOString(), reason: s.reason } }));
+    }
+    for (const m of decision.missed) {
+      this.out.line(`${m.run.spec}: missed the ${m.run.kind} at ${m.run.at.toISOString()}: ${m.reason}`);
+      await this.statusStore.update(m.run.spec, (st) => ({ ...st, lastSkipped: { slot: m.run.at.toISOString(), reason: m.reason } }));
+    }
+    const done = Promise.all(decision.launch.map((l: Launch) => this.runNow(l.spec, { slot: l.at, kind: l.kind, alsoCheck: l.alsoCheck, signal })));
+    return { decision, problems: loaded.problems, done };
+  }
+}
+
+/** One log record as a line for a person: `spec: message (key=value ...)`. */
+export function humanLine(level: string, message: string, extra?: Record<string, unknown>): string {
+  const { spec, run, ...rest } = extra ?? {};
+  void run;
+  const details = Object.entries(rest)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  const prefix = level === 'INFO' ? '' : `${level}: `;
+  return `${spec ? `${String(spec)}: ` : ''}${prefix}${message}${details ? ` (${details})` : ''}`;
+}

@@ -1,0 +1,152 @@
+/**
+ * Local mode's stores: specs, secrets and status in folders. The same ports the AWS adapters
+ * implement, so the core cannot tell the difference.
+ */
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { SecretSchema, type Secret } from '../../schemas/secret';
+import { SpecStatusSchema, type SpecStatus } from '../../schemas/status';
+import { ConfigError, errorMessage, SecretError } from '../../lambda/core/errors';
+import type { SecretStore, SpecDocument, SpecStore, StatusStore } from '../../lambda/core/ports';
+import { emptyStatus } from '../../lambda/core/status';
+
+const SPEC_FILE = /\.(ya?ml|json)$/i;
+
+/** Spec documents from files and folders (folders are read recursively, hidden entries skipped). */
+export class FolderSpecStore implements SpecStore {
+  constructor(private readonly paths: readonly string[]) {}
+
+  async documents(): Promise<SpecDocument[]> {
+    const files: string[] = [];
+    for (const p of this.paths) files.push(...(await specFiles(p, true)));
+    const docs: SpecDocument[] = [];
+    for (const file of [...new Set(files)]) {
+      const [text, st] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
+      docs.push({ source: file, version: `${st.mtimeMs}-${st.size}`, text });
+    }
+    return docs;
+  }
+}
+
+async function specFiles(path: string, explicit: boolean): Promise<string[]> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    if (explicit) throw new ConfigError(`${path}: no such file or folder`, { cause: err });
+    return [];
+  }
+  if (st.isFile()) return explicit || SPEC_FILE.test(path) ? [path] : [];
+  if (!st.isDirectory()) return [];
+  const entries = (await readdir(path)).filter((e) => !e.startsWith('.')).sort();
+  const out: string[] = [];
+  for (const e of entries) out.push(...(await specFiles(join(path, e), false)));
+  return out;
+}
+
+/**
+ * Secrets as `kubectl create secret --from-file` takes them: `DIR/<name>/<KEY>` files (the
+ * content exactly, as Kubernetes keeps it), or `DIR/<name>.json` holding either a flat
+ * `{ "KEY": "value" }` object or a Kubernetes Secret (`data` base64, `stringData` plain).
+ */
+export class FolderSecretStore implements SecretStore {
+  constructor(private readonly dir: string) {}
+
+  async get(name: string): Promise<Secret | undefined> {
+    const folder = join(this.dir, name);
+    const folderStat = await stat(folder).catch(() => undefined);
+    if (folderStat?.isDirectory()) {
+      const secret: Secret = {};
+      for (const key of (await readdir(folder)).filter((k) => !k.startsWith('.'))) {
+        const st = await stat(join(folder, key));
+        if (st.isFile()) secret[key] = await readFile(join(folder, key), 'utf8');
+      }
+      return secret;
+    }
+    let text: string;
+    try {
+      text = await readFile(`${folder}.json`, 'utf8');
+    } catch {
+      return undefined;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      // The parser's message may quote the file's content: keep only its position.
+      const where = /position \d+/.exec(errorMessage(err))?.[0];
+      throw new SecretError(`${folder}.json: not valid JSON${where ? ` (at ${where})` : ''}`);
+    }
+    return parseSecretObject(value, `${folder}.json`);
+  }
+}
+
+/** A flat key/value object, or a Kubernetes Secret, as a Secret. Errors name keys, never values. */
+export function parseSecretObject(value: unknown, source: string): Secret {
+  if (value && typeof value === 'object' && !Array.isArray(value) && (value as { kind?: unknown }).kind === 'Secret') {
+    const k8s = value as { data?: Record<string, unknown>; stringData?: Record<string, unknown> };
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(k8s.data ?? {})) out[k] = typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v;
+    Object.assign(out, k8s.stringData ?? {});
+    value = out;
+  }
+  const parsed = SecretSchema.safeParse(value);
+  if (!parsed.success) {
+    const keys = parsed.error.issues.map((i) => i.path.join('.')).filter(Boolean);
+    throw new SecretError(`${source}: must be an object of string values${keys.length ? ` (not: ${keys.join(', ')})` : ''}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * `DIR/status/<name>.json`, written atomically (a temporary file renamed over the old one),
+ * so an interrupted write never leaves a corrupt status. Updates of one name are serialised
+ * within the process.
+ */
+export class FolderStatusStore implements StatusStore {
+  private readonly queue = new Map<string, Promise<unknown>>();
+  readonly dir: string;
+
+  constructor(stateDir: string) {
+    this.dir = join(resolve(stateDir), 'status');
+  }
+
+  async get(name: string): Promise<SpecStatus | undefined> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, `${name}.json`), 'utf8');
+    } catch {
+      return undefined;
+    }
+    return SpecStatusSchema.parse(JSON.parse(text));
+  }
+
+  async list(): Promise<SpecStatus[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const out: SpecStatus[] = [];
+    for (const f of names.filter((n) => n.endsWith('.json')).sort()) {
+      const s = await this.get(f.slice(0, -5));
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  update(name: string, change: (current: SpecStatus) => SpecStatus): Promise<SpecStatus> {
+    const previous = this.queue.get(name) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(async () => {
+      const updated = change((await this.get(name)) ?? emptyStatus(name));
+      await this.write(name, updated);
+      return updated;
+    });
+    this.queue.set(name, next);
+    return next;
+  }
+
+  private async write(name: string, status: SpecStatus): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const file = join(this.dir, `${name}.json`);
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
+    await rename(tmp, file);
+  }
+}
