@@ -239,7 +239,8 @@ export async function runBackup(ctx: RunContext): Promise<RunResult> {
 }
 
 function finish(ctx: RunContext, r: RunResult): RunResult {
-  const line = { spec: r.spec, run: r.run, kind: r.kind, outcome: r.outcome, durationMs: r.durationMs, dataAdded: r.fileGroups.reduce((n, g) => n + (g.dataAdded ?? 0), 0), ...(r.error ? { error: r.error } : {}) };
+  const dataAdded = r.kind === 'backup' ? { dataAdded: r.fileGroups.reduce((n, g) => n + (g.dataAdded ?? 0), 0) } : {};
+  const line = { spec: r.spec, run: r.run, kind: r.kind, outcome: r.outcome, durationMs: r.durationMs, ...dataAdded, ...(r.error ? { error: r.error } : {}) };
   if (r.outcome === 'succeeded') ctx.log.info('run finished', line);
   else ctx.log.error('run finished', line);
   return r;
