@@ -166,8 +166,9 @@ function everySchedule(expression: string, descriptor: string): Schedule {
   const parsed = parseGoDuration(text);
   if (parsed === undefined) throw new Invalid(`"${text}" is not a duration; write it as Go does, e.g. 90m, 1h30m or 72h`);
   const everyMs = Math.trunc(parsed / SECOND_MS) * SECOND_MS;
+  if (everyMs <= 0) throw new Invalid(`"${text}" is not a positive duration; ${TOO_FAST}`);
   if (everyMs < MINUTE_MS) {
-    throw new Invalid(`it would fire every ${formatGoDuration(Math.max(everyMs, 0))}, more often than once a minute; ${TOO_FAST}`);
+    throw new Invalid(`it would fire every ${formatGoDuration(everyMs)}, more often than once a minute; ${TOO_FAST}`);
   }
   return new EverySchedule(expression, everyMs);
 }
@@ -270,7 +271,7 @@ function parseField(text: string, rule: FieldRule): Field {
     const [range, step, ...more] = item.split('/');
     const parts = range.split('-');
     const wild = parts[0] === '*' || parts[0] === '?';
-    if (more.length > 0 || parts.length > 2 || (wild && parts.length > 1)) {
+    if (more.length > 0 || parts.length > 2 || parts.includes('') || (wild && parts.length > 1)) {
       throw fieldInvalid(rule, text, `"${item}" is not a value, a range a-b, or a step */n, a-b/n or a/n`);
     }
     let by = 1;
