@@ -4,9 +4,10 @@
  */
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { SecretSchema, type Secret } from '../../schemas/secret';
+import type { Secret } from '../../schemas/secret';
 import { SpecStatusSchema, type SpecStatus } from '../../schemas/status';
-import { ConfigError, errorMessage, SecretError } from '../../lambda/core/errors';
+import { ConfigError } from '../../lambda/core/errors';
+import { parseSecretJson } from '../../lambda/core/secrets';
 import type { SecretStore, SpecDocument, SpecStore, StatusStore } from '../../lambda/core/ports';
 import { emptyStatus } from '../../lambda/core/status';
 
@@ -69,34 +70,11 @@ export class FolderSecretStore implements SecretStore {
     } catch {
       return undefined;
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      // The parser's message may quote the file's content: keep only its position.
-      const where = /position \d+/.exec(errorMessage(err))?.[0];
-      throw new SecretError(`${folder}.json: not valid JSON${where ? ` (at ${where})` : ''}`);
-    }
-    return parseSecretObject(value, `${folder}.json`);
+    return parseSecretJson(text, `${folder}.json`);
   }
 }
 
-/** A flat key/value object, or a Kubernetes Secret, as a Secret. Errors name keys, never values. */
-export function parseSecretObject(value: unknown, source: string): Secret {
-  if (value && typeof value === 'object' && !Array.isArray(value) && (value as { kind?: unknown }).kind === 'Secret') {
-    const k8s = value as { data?: Record<string, unknown>; stringData?: Record<string, unknown> };
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(k8s.data ?? {})) out[k] = typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v;
-    Object.assign(out, k8s.stringData ?? {});
-    value = out;
-  }
-  const parsed = SecretSchema.safeParse(value);
-  if (!parsed.success) {
-    const keys = parsed.error.issues.map((i) => i.path.join('.')).filter(Boolean);
-    throw new SecretError(`${source}: must be an object of string values${keys.length ? ` (not: ${keys.join(', ')})` : ''}`);
-  }
-  return parsed.data;
-}
+export { parseSecretObject } from '../../lambda/core/secrets';
 
 /**
  * `DIR/status/<name>.json`, written atomically (a temporary file renamed over the old one),

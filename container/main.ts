@@ -1,0 +1,58 @@
+/**
+ * The Fargate task's composition root: AWS clients built once, the spec read from the
+ * config bucket at the version the dispatcher planned with, the secret from Secrets Manager
+ * by ARN, JSON log lines through Powertools' Logger, SIGTERM (how Fargate stops a task)
+ * turned into a clean stop of restic.
+ */
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { z } from 'zod';
+import { parseSecretJson } from '../lambda/core/secrets';
+import { OUTCOME_EXIT_CODES } from '../schemas/status';
+import { readTaskEnv, runTask, type TaskInputs } from './task';
+
+const BucketEnvSchema = z.object({ CONFIG_BUCKET: z.string().min(1, 'CONFIG_BUCKET is required') });
+
+/** Task inputs from S3 and Secrets Manager. */
+export function awsTaskInputs(bucket: string, s3 = new S3Client({}), secrets = new SecretsManagerClient({})): TaskInputs {
+  return {
+    async specDocument(env) {
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: env.STASH_SPEC_KEY, VersionId: env.STASH_SPEC_VERSION }));
+      return { source: `s3://${bucket}/${env.STASH_SPEC_KEY}`, version: out.VersionId ?? env.STASH_SPEC_VERSION, text: (await out.Body?.transformToString('utf8')) ?? '' };
+    },
+    async secret(env) {
+      try {
+        const out = await secrets.send(new GetSecretValueCommand({ SecretId: env.STASH_SECRET_ID }));
+        return out.SecretString === undefined ? undefined : parseSecretJson(out.SecretString, env.STASH_SECRET_ID);
+      } catch (err) {
+        if ((err as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+        throw err;
+      }
+    },
+  };
+}
+
+async function main(): Promise<number> {
+  const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'stash' });
+  let env;
+  let bucket;
+  try {
+    env = readTaskEnv(process.env);
+    bucket = BucketEnvSchema.parse(process.env).CONFIG_BUCKET;
+  } catch (err) {
+    logger.error('cannot start', { outcome: 'config-error', error: err instanceof Error ? err.message : String(err) });
+    return OUTCOME_EXIT_CODES['config-error'];
+  }
+  logger.appendKeys({ spec: env.STASH_SPEC_NAME, run: env.STASH_RUN_ID, slot: env.STASH_SLOT });
+  const controller = new AbortController();
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      logger.warn('stop requested; stopping restic', { signal: sig });
+      controller.abort();
+    });
+  }
+  return runTask(env, awsTaskInputs(bucket), logger, controller.signal);
+}
+
+process.exitCode = await main();

@@ -1,0 +1,107 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTaskEnv, runTask, type TaskInputs } from '../../container/task';
+import type { RunLog } from '../../container/runner/run';
+import { tree } from './helpers';
+
+const PASSWORD = 'task-password-5d1c0b7e';
+
+function capturingLog(): RunLog & { lines: { level: string; message: string; [k: string]: unknown }[] } {
+  const lines: { level: string; message: string; [k: string]: unknown }[] = [];
+  const at = (level: string) => (message: string, extra?: Record<string, unknown>) => void lines.push({ level, message, ...extra });
+  return { lines, info: at('INFO'), warn: at('WARN'), error: at('ERROR') };
+}
+
+describe('the Fargate task entry', () => {
+  let root: string;
+  let data: string;
+  let repo: string;
+  let specText: string;
+  const env = (extra: Record<string, string> = {}) =>
+    readTaskEnv({
+      STASH_SPEC_NAME: 'efs-data',
+      STASH_SPEC_KEY: 'specs/efs-data.yaml',
+      STASH_SPEC_VERSION: 'v1',
+      STASH_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:stash/efs-secret-AbCdEf',
+      STASH_RUN_ID: 'efs-data-20261124T2300',
+      STASH_SLOT: '2026-11-24T23:00:00.000Z',
+      ...extra,
+    });
+  const inputs = (secret: Record<string, string> | undefined, text = () => specText): TaskInputs => ({
+    specDocument: async (e) => ({ source: `s3://config/${e.STASH_SPEC_KEY}`, version: e.STASH_SPEC_VERSION, text: text() }),
+    secret: async () => secret,
+  });
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'stash-task-'));
+    data = join(root, 'mnt/source');
+    repo = join(root, 'mnt/repo');
+    await mkdir(data, { recursive: true });
+    await writeFile(join(data, 'a.txt'), 'alpha\n');
+    await mkdir(join(data, 'sub dir'), { recursive: true });
+    await writeFile(join(data, 'sub dir/b.txt'), 'beta\n');
+    // On AWS, volumes are mounted at their mountPath, so paths are used as written.
+    specText = stringify({
+      apiVersion: 'stash.appscode.com/v1alpha1',
+      kind: 'Restic',
+      metadata: { name: 'efs-data' },
+      spec: {
+        fileGroups: [{ path: data, retentionPolicy: { keepLast: 1, prune: true } }],
+        backend: { local: { path: repo, volumeSource: { efs: { fileSystemId: 'fs-0123abcd' } } }, storageSecretName: 'efs-secret' },
+        schedule: '@hourly',
+      },
+    });
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('reads only references from its environment and names what is missing', () => {
+    expect(() => readTaskEnv({ STASH_SPEC_NAME: 'x' })).toThrow('invalid task environment: STASH_SPEC_KEY: missing; STASH_SECRET_ID: missing; STASH_RUN_ID: missing');
+  });
+
+  it('backs up, logs one JSON-ready summary per fileGroup, and exits 0', async () => {
+    const log = capturingLog();
+    const code = await runTask(env(), inputs({ RESTIC_PASSWORD: PASSWORD }), log);
+    expect(code).toBe(0);
+    const summary = log.lines.find((l) => l.message === 'fileGroup backed up');
+    expect(summary).toMatchObject({ spec: 'efs-data', run: 'efs-data-20261124T2300', fileGroup: data, outcome: 'succeeded', filesNew: 2 });
+    expect(summary?.snapshotId).toMatch(/^[0-9a-f]{8}$/);
+    expect(log.lines.at(-1)).toMatchObject({ message: 'run finished', outcome: 'succeeded' });
+    expect(JSON.stringify(log.lines)).not.toContain(PASSWORD);
+  });
+
+  it('restores into a mounted volume', async () => {
+    const target = join(root, 'mnt/restore');
+    const log = capturingLog();
+    const code = await runTask(env({ STASH_RUN_KIND: 'restore', STASH_RESTORE_TARGET: target }), inputs({ RESTIC_PASSWORD: PASSWORD }), log);
+    expect(code).toBe(0);
+    expect(await tree(join(target, data))).toEqual(await tree(data));
+  });
+
+  it('exits 2 (configuration error) when the secret lacks RESTIC_PASSWORD, and says which key', async () => {
+    const log = capturingLog();
+    const code = await runTask(env(), inputs({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE' }), log);
+    expect(code).toBe(2);
+    expect(log.lines.at(-1)).toMatchObject({ outcome: 'config-error', error: 'secret "efs-secret": missing required key RESTIC_PASSWORD' });
+    expect(JSON.stringify(log.lines)).not.toContain('AKIAEXAMPLE');
+  });
+
+  it('exits 2 when the spec at this version is invalid, with the field path', async () => {
+    const log = capturingLog();
+    const code = await runTask(env(), inputs({ RESTIC_PASSWORD: PASSWORD }, () => specText.replace('schedule: "@hourly"', 'schedule: "every day"')), log);
+    expect(code).toBe(2);
+    expect(String(log.lines.at(-1)?.error)).toMatch(/^s3:\/\/config\/specs\/efs-data\.yaml: spec\.schedule: invalid schedule "every day"/);
+  });
+
+  it('exits 1 when restic fails (the repository folder cannot be created)', async () => {
+    const log = capturingLog();
+    await writeFile(join(root, 'not-a-dir'), 'x');
+    const broken = specText.replace(repo, join(root, 'not-a-dir/repo'));
+    const code = await runTask(env(), inputs({ RESTIC_PASSWORD: PASSWORD }, () => broken), log);
+    expect(code).toBe(1);
+    expect(log.lines.at(-1)).toMatchObject({ message: 'run finished', outcome: 'failed' });
+    expect(await readFile(join(root, 'not-a-dir'), 'utf8')).toBe('x');
+  });
+});
