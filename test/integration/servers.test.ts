@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareTarget, redact, type ResticTarget } from '../../container/runner/backend';
 import type { Backend } from '../../schemas/restic';
 import type { Secret } from '../../schemas/secret';
-import { isPortOpen, s3ClientConfig, startAzurite, startRest, startS3, startSwift, type S3Server, type SwiftServer } from '../servers';
+import { isPortOpen, s3ClientConfig, ServerError, startAzurite, startRest, startS3, startSwift, waitFor, type S3Server, type SwiftServer } from '../servers';
+import { processesInGroup, startProcess } from '../servers/process';
 
 const RESTIC_PASSWORD = 'it-restic-pass-5c1e';
 const PREFIX = 'it/repo';
@@ -183,6 +184,11 @@ backendSuite('azure (azurite)', {
   ports: (s) => [s.port],
   backend: () => ({ storageSecretName: 'azure-secret', azure: { container: 'stash-it', prefix: PREFIX } }),
   secret: (s) => ({ RESTIC_PASSWORD, AZURE_ACCOUNT_NAME: s.accountName, AZURE_ACCOUNT_KEY: s.accountKey }),
+  more: () => {
+    it('refuses to start a second azurite on its fixed port', async () => {
+      await expect(startAzurite()).rejects.toThrow(new ServerError('cannot start azurite: 127.0.0.1:10000 is already in use (only one azurite can run at a time)'));
+    });
+  },
 });
 
 backendSuite('swift (tempauth)', {
@@ -228,4 +234,28 @@ backendSuite('rest (rclone serve restic, basic auth)', {
       }
     });
   },
+});
+
+describe('test server plumbing', () => {
+  it('fails with the output of a server that exits before it is ready', async () => {
+    const proc = startProcess('broken-server', 'sh', ['-c', 'echo "bind: address in use" >&2; exit 3']);
+    const error = await waitFor('broken-server to answer', () => undefined, { processes: [proc], timeoutMs: 10_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServerError);
+    expect((error as Error).message).toMatch(/^broken-server exited \(code 3\) while waiting for broken-server to answer\n--- broken-server output ---\nbind: address in use/);
+  });
+
+  it('times out with the output of a server that never answers, and stop() ends its whole process group', async () => {
+    // The shell forks a child that would outlive it if only the shell were killed.
+    const proc = startProcess('silent-server', 'sh', ['-c', 'echo still starting; sleep 60 & wait']);
+    try {
+      await waitFor('the forked child', async () => ((await processesInGroup(proc.pid)).length === 2 ? true : undefined), { processes: [proc] });
+      const error = await waitFor('silent-server to answer', () => undefined, { processes: [proc], timeoutMs: 300 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ServerError);
+      expect((error as Error).message).toMatch(/^timed out after 300 ms waiting for silent-server to answer\n--- silent-server output ---\nstill starting/);
+    } finally {
+      await proc.stop();
+    }
+    expect(proc.exited()).toBe(true);
+    expect(await processesInGroup(proc.pid)).toEqual([]);
+  });
 });

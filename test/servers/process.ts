@@ -5,7 +5,7 @@
  * exits, even after a failure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -31,7 +31,10 @@ export interface ServerProcess {
   exited(): boolean;
   /** The exit code or signal, once it has exited. */
   exitStatus(): string | undefined;
-  /** SIGTERM to the whole process group, SIGKILL after `graceMs`; resolves once it has exited. */
+  /**
+   * SIGTERM to the whole process group, SIGKILL after `graceMs`; resolves once the server
+   * has exited and no process of its group is left running.
+   */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -114,8 +117,44 @@ export function startProcess(
       }
       // The leader is gone; anything it forked into the group goes too.
       killGroup(child, 'SIGKILL');
+      if (child.pid !== undefined) {
+        const group = child.pid;
+        await waitFor(`the processes of ${name} to end`, async () => ((await processesInGroup(group)).length === 0 ? true : undefined), {
+          timeoutMs: graceMs,
+        });
+      }
     },
   };
+}
+
+/**
+ * The pids of the running (not zombie) processes in process group `pgid`, read from
+ * `/proc`; empty where there is no `/proc`. Zombies are left out: they hold no port or
+ * file, and a container's init may never reap them.
+ */
+export async function processesInGroup(pgid: number): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  await Promise.all(
+    entries
+      .filter((e) => /^\d+$/.test(e))
+      .map(async (pid) => {
+        try {
+          const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+          // "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses.
+          const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') found.push(Number(pid));
+        } catch {
+          // the process ended while we looked
+        }
+      }),
+  );
+  return found;
 }
 
 /**

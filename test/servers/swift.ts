@@ -114,7 +114,7 @@ for name, port in zip(sys.argv[2::2], sys.argv[3::2]):
 
 async function buildRings(etc: string, ports: Record<StorageService, number>): Promise<void> {
   try {
-    await run(PYTHON, ['-c', BUILD_RINGS, etc, ...STORAGE_SERVICES.flatMap((s) => [s, String(ports[s])])]);
+    await run(PYTHON, ['-E', '-c', BUILD_RINGS, etc, ...STORAGE_SERVICES.flatMap((s) => [s, String(ports[s])])]);
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr ?? '';
     throw new ServerError(`failed to build the Swift rings (is the swift package installed?): ${stderr.trim() || (err as Error).message}`, {
@@ -158,13 +158,15 @@ export async function startSwift(): Promise<SwiftServer> {
       buildRings(etc, ports),
     ]);
 
+    // A clean environment: a Python on PATH or PYTHONPATH from elsewhere must not leak in.
+    const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: dir, LANG: 'C.UTF-8' };
     // memcached refuses to run as root unless told which user to be.
     const asRoot = process.getuid?.() === 0 ? ['-u', userInfo().username] : [];
-    processes.push(startProcess('memcached', 'memcached', ['-l', '127.0.0.1', '-p', String(ports.memcached), '-U', '0', ...asRoot], { cwd: dir }));
+    processes.push(startProcess('memcached', 'memcached', ['-l', '127.0.0.1', '-p', String(ports.memcached), '-U', '0', ...asRoot], { cwd: dir, env }));
     for (const s of STORAGE_SERVICES) {
-      processes.push(startProcess(`swift-${s}-server`, `/usr/bin/swift-${s}-server`, [join(etc, `${s}-server.conf`), '-v'], { cwd: dir }));
+      processes.push(startProcess(`swift-${s}-server`, `/usr/bin/swift-${s}-server`, [join(etc, `${s}-server.conf`), '-v'], { cwd: dir, env }));
     }
-    processes.push(startProcess('swift-proxy-server', '/usr/bin/swift-proxy-server', [join(etc, 'proxy-server.conf'), '-v'], { cwd: dir }));
+    processes.push(startProcess('swift-proxy-server', '/usr/bin/swift-proxy-server', [join(etc, 'proxy-server.conf'), '-v'], { cwd: dir, env }));
 
     const authUrl = `http://127.0.0.1:${ports.proxy}/auth/v1.0`;
     await Promise.all(
