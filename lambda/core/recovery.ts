@@ -1,0 +1,252 @@
+/**
+ * Restores on AWS: a Stash `Recovery` uploaded next to the specs (or made by
+ * `stash restore NAME --remote`) becomes one restore task, launched through the same path as a
+ * backup, and its outcome lands in the Recovery's status.
+ *
+ * ```
+ * uploaded --validate--> Pending --tick launches--> Running --record--> Succeeded | Failed
+ *              \--invalid--> Failed (errors name the file and field)
+ * ```
+ *
+ * A Recovery runs once per stored version: its run id, and so RunTask's `clientToken`, is
+ * derived from (name, version); uploading it again (a new version) restores again.
+ */
+import { createHash } from 'node:crypto';
+import { parseAllDocuments } from 'yaml';
+import type { z } from 'zod';
+import { RECOVERY_KIND, RecoverySchema, recoverySpecName, type Recovery, type RecoveryStatus } from '../../schemas/recovery';
+import type { RunResult } from '../../schemas/status';
+import type { RecoveryContext, SlotReport } from './dispatch';
+import { formatGoDuration } from './duration';
+import { errorMessage, formatProblem, StashError, type SpecProblem } from './errors';
+import type { LoadedSpec, SpecDocument } from './ports';
+import type { TaskRun } from './record';
+import { formatPath, isUnder, MAX_YAML_ALIASES } from './spec';
+
+/** A Recovery that passed validation, with where it came from. */
+export interface LoadedRecovery {
+  readonly recovery: Recovery;
+  readonly source: string;
+  readonly version?: string;
+}
+
+/** What parsing documents for Recoveries gives. */
+export interface RecoveryLoadResult {
+  readonly recoveries: LoadedRecovery[];
+  /** Problems of documents that are Recoveries (by `kind`) but invalid, with the Recovery's name when known. */
+  readonly problems: (SpecProblem & { readonly name?: string })[];
+}
+
+/** Reads and writes `status/recoveries/<name>.json`. */
+export interface RecoveryStatusStore {
+  get(name: string): Promise<RecoveryStatus | undefined>;
+  list(): Promise<RecoveryStatus[]>;
+  /** Read-modify-write; `change` gets undefined when there is no status yet. */
+  update(name: string, change: (current: RecoveryStatus | undefined) => RecoveryStatus): Promise<RecoveryStatus>;
+}
+
+/** Raised when a Recovery cannot be launched; carries the reason for its status. */
+export class RecoveryError extends StashError {}
+
+/** True when a stored document's first YAML document is a `Recovery` (cheap: no full parse). */
+export function isRecoveryText(text: string): boolean {
+  return /^kind:\s*["']?Recovery["']?\s*$/m.test(text);
+}
+
+function problemsOf(source: string, error: z.ZodError, name?: string): RecoveryLoadResult['problems'] {
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((k) => ({ source, path: formatPath([...issue.path, k]), message: 'unknown field', name }))
+      : [{ source, path: formatPath(issue.path), message: issue.input === undefined && issue.code === 'invalid_type' ? 'Required' : issue.message, name }],
+  );
+}
+
+/** The Recoveries in stored documents; documents of other kinds are ignored. */
+export function loadRecoveries(docs: readonly SpecDocument[]): RecoveryLoadResult {
+  const recoveries: LoadedRecovery[] = [];
+  const problems: RecoveryLoadResult['problems'] = [];
+  for (const doc of docs) {
+    if (!isRecoveryText(doc.text)) continue;
+    let parsed;
+    try {
+      parsed = parseAllDocuments(doc.text, { uniqueKeys: true, strict: true });
+    } catch (err) {
+      problems.push({ source: doc.source, path: '', message: `not YAML: ${errorMessage(err)}` });
+      continue;
+    }
+    const list = Array.isArray(parsed) ? parsed : [parsed];
+    list.forEach((d, i) => {
+      const where = list.length > 1 ? `${doc.source}#${i}` : doc.source;
+      if (d.errors.length) {
+        problems.push({ source: where, path: '', message: `not YAML: ${d.errors[0].message.split('\n')[0]}` });
+        return;
+      }
+      let value: unknown;
+      try {
+        value = d.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+      } catch (err) {
+        problems.push({ source: where, path: '', message: `not YAML: ${errorMessage(err)}` });
+        return;
+      }
+      if (!value || typeof value !== 'object' || (value as { kind?: unknown }).kind !== RECOVERY_KIND) return;
+      const meta = (value as { metadata?: { name?: unknown } }).metadata;
+      const name = typeof meta?.name === 'string' ? meta.name : undefined;
+      const result = RecoverySchema.safeParse(value);
+      if (!result.success) problems.push(...problemsOf(where, result.error, name));
+      else recoveries.push({ recovery: result.data, source: where, version: doc.version });
+    });
+  }
+  return { recoveries, problems };
+}
+
+/**
+ * Checks a Recovery against its spec: the spec exists and is valid, and every path is one
+ * of its fileGroups. Returns the paths to restore.
+ */
+export function recoveryPaths(recovery: Recovery, specs: readonly LoadedSpec[]): string[] {
+  const specName = recoverySpecName(recovery);
+  const spec = specs.find((s) => s.spec.metadata.name === specName);
+  if (!spec) throw new RecoveryError(`no valid spec named "${specName}" to restore from`);
+  const groups = spec.spec.spec.fileGroups.map((g) => g.path);
+  const paths = recovery.spec.paths ?? groups;
+  const unknown = paths.filter((p) => !groups.includes(p));
+  if (unknown.length) throw new RecoveryError(`spec.paths: ${unknown.join(', ')} ${unknown.length > 1 ? 'are not fileGroups' : 'is not a fileGroup'} of ${specName} (${groups.join(', ')})`);
+  for (const p of paths) {
+    if (!recovery.spec.recoveredVolumes.some((v) => isUnder(p, v.mountPath))) {
+      throw new RecoveryError(`spec.recoveredVolumes: no volume is mounted at or above ${p}`);
+    }
+  }
+  return paths;
+}
+
+/** The run id of a Recovery at a version: the same Recovery version always gets the same id. */
+export function recoveryRunId(recovery: Recovery, version: string | undefined): string {
+  const hash = createHash('sha256').update(`${recovery.metadata.name}\0${version ?? ''}`).digest('hex').slice(0, 8);
+  return `${recoverySpecName(recovery)}-restore-${hash}`;
+}
+
+const isTerminal = (s: RecoveryStatus) => s.phase === 'Succeeded' || s.phase === 'Failed';
+
+/** A status for a Recovery that has not run, or failed validation. */
+export function pendingStatus(loaded: LoadedRecovery, now: Date): RecoveryStatus {
+  return {
+    name: loaded.recovery.metadata.name,
+    phase: 'Pending',
+    source: loaded.source,
+    version: loaded.version,
+    spec: recoverySpecName(loaded.recovery),
+    stats: [],
+    errors: [],
+    updatedAt: now.toISOString(),
+  };
+}
+
+/**
+ * The tick's recovery step: every Recovery not yet launched at its current version is
+ * launched, unless its spec is running (it waits, Pending) or it cannot be (Failed, with
+ * why). Plug into `DispatchDeps.recoveries` with the store bound.
+ */
+export async function launchRecoveries(store: RecoveryStatusStore, ctx: RecoveryContext): Promise<SlotReport[]> {
+  const { recoveries, problems } = loadRecoveries(ctx.documents);
+  const reports: SlotReport[] = [];
+  const now = ctx.now.toISOString();
+  for (const p of problems) {
+    if (!p.name) continue;
+    const error = formatProblem(p);
+    const current = await store.get(p.name);
+    if (current?.phase === 'Failed' && current.errors.includes(error)) continue;
+    await store.update(p.name, () => ({ name: p.name!, phase: 'Failed', source: p.source, stats: [], errors: [error], updatedAt: now }));
+  }
+  for (const loaded of recoveries) {
+    const { recovery } = loaded;
+    const name = recovery.metadata.name;
+    const specName = recoverySpecName(recovery);
+    const current = await store.get(name);
+    const sameVersion = current && current.version === loaded.version && current.source === loaded.source;
+    if (current && sameVersion && (isTerminal(current) || current.phase === 'Running')) continue;
+    const report = await launchRecovery(store, ctx, loaded, current);
+    reports.push({ ...report, spec: specName });
+  }
+  return reports;
+}
+
+/** Launches one Recovery and records Running, Pending (waiting) or Failed. */
+export async function launchRecovery(
+  store: RecoveryStatusStore,
+  ctx: Pick<RecoveryContext, 'specs' | 'running' | 'now' | 'launch'>,
+  loaded: LoadedRecovery,
+  current?: RecoveryStatus,
+): Promise<SlotReport> {
+  const { recovery } = loaded;
+  const name = recovery.metadata.name;
+  const specName = recoverySpecName(recovery);
+  const run = recoveryRunId(recovery, loaded.version);
+  const now = ctx.now.toISOString();
+  const base = { ...pendingStatus(loaded, ctx.now), ...(current && current.version === loaded.version ? { startedAt: current.startedAt } : {}) };
+  const fail = async (reason: string): Promise<SlotReport> => {
+    await store.update(name, () => ({ ...base, phase: 'Failed', run, errors: [reason], finishedAt: now }));
+    return { spec: specName, kind: 'restore', run, result: 'failed', reason };
+  };
+  let paths: string[];
+  try {
+    paths = recoveryPaths(recovery, ctx.specs);
+  } catch (err) {
+    return fail(errorMessage(err));
+  }
+  const spec = ctx.specs.find((s) => s.spec.metadata.name === specName)!;
+  const busy = ctx.running.get(specName);
+  if (busy && busy.run !== run) {
+    const reason = `waiting for ${busy.run ?? busy.taskArn} of ${specName} to finish`;
+    if (current?.phase !== 'Pending' || current.errors[0] !== reason) await store.update(name, () => ({ ...base, errors: [reason] }));
+    return { spec: specName, kind: 'restore', run, result: 'skipped', reason };
+  }
+  const outcome = await ctx.launch(spec, {
+    run,
+    kind: 'restore',
+    recovery: { name, source: loaded.source, version: loaded.version, volumes: recovery.spec.recoveredVolumes },
+  });
+  if (!outcome.launched) {
+    if (outcome.retryable) {
+      await store.update(name, () => ({ ...base, errors: [`launch deferred: ${outcome.reason}`] }));
+      return { spec: specName, kind: 'restore', run, result: 'deferred', reason: outcome.reason };
+    }
+    return fail(`launch failed: ${outcome.reason}`);
+  }
+  await store.update(name, () => ({
+    ...base,
+    phase: 'Running',
+    run,
+    taskArn: outcome.taskArn,
+    startedAt: now,
+    stats: paths.map((path) => ({ path, phase: 'Running' as const })),
+  }));
+  return { spec: specName, kind: 'restore', run, result: 'launched', taskArn: outcome.taskArn };
+}
+
+/**
+ * The record step for a stopped restore task: the Recovery's phase and per-path stats.
+ * The Recovery is found by name (`STASH_RECOVERY_NAME`) or, failing that, by run id.
+ */
+export function recordRestore(store: RecoveryStatusStore): (run: TaskRun, result: RunResult) => Promise<void> {
+  return async (run, result) => {
+    let name = run.recoveryName;
+    if (!name) name = (await store.list()).find((s) => s.run === run.run)?.name;
+    if (!name) return;
+    const phase = result.outcome === 'succeeded' ? 'Succeeded' : 'Failed';
+    const duration = formatGoDuration(result.durationMs);
+    await store.update(name, (current) => {
+      const paths = current?.stats.length ? current.stats.map((s) => s.path) : [];
+      return {
+        ...(current ?? { name, stats: [], errors: [] }),
+        name,
+        phase,
+        run: run.run,
+        startedAt: current?.startedAt ?? result.startedAt,
+        finishedAt: result.finishedAt,
+        stats: paths.map((path) => ({ path, phase, duration })),
+        errors: result.error ? [result.error] : [],
+        updatedAt: result.finishedAt,
+      };
+    });
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * Validation at upload time: when a document under the spec prefix is created or deleted,
+ * its result goes straight into the status of every spec (or Recovery) in it, so whoever
+ * uploaded a broken spec reads why within seconds (`stash status`, or the object itself).
+ *
+ * Which status a broken document belongs to: its `metadata.name` when that is a usable name,
+ * else the file's base name (`specs/team-a/db.yaml` -> `db`).
+ */
+import { parseAllDocuments } from 'yaml';
+import { Dns1123LabelSchema } from '../../schemas/restic';
+import type { ValidationStatus } from '../../schemas/status';
+import { errorMessage, formatProblem, StashError, type SpecProblem } from './errors';
+import type { SpecDocument, StatusStore } from './ports';
+import { isRecoveryText, loadRecoveries, pendingStatus, type RecoveryStatusStore } from './recovery';
+import { parseSpecDocument } from './spec';
+
+/** The validation result of one spec in a document. */
+export interface SpecValidation {
+  /** The status it is written to. */
+  readonly name: string;
+  readonly validation: ValidationStatus;
+}
+
+/** What validating a document did. */
+export interface ValidationReport {
+  readonly source: string;
+  readonly specs: readonly SpecValidation[];
+  /** Recoveries found in the document: their name and whether they are valid. */
+  readonly recoveries: readonly { readonly name: string; readonly valid: boolean; readonly errors: readonly string[] }[];
+  /** Statuses written; failures to write are collected, not thrown, so one does not hide the others. */
+  readonly errors: readonly string[];
+}
+
+/** Raised when a document cannot be validated at all (it could not be read). */
+export class ValidateError extends StashError {}
+
+/** A usable status name from a file name: `specs/team-a/DB backup.yaml` -> `db-backup`. */
+export function nameFromSource(source: string): string {
+  const base = source.replace(/#\d+$/, '').split('/').pop() ?? source;
+  const stem = base.replace(/\.(ya?ml|json)$/i, '');
+  const name = stem
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
+  return name || 'unnamed';
+}
+
+/** `metadata.name` of each YAML document in a text, where it is a usable name. */
+function namesByIndex(text: string): (string | undefined)[] {
+  try {
+    return parseAllDocuments(text).map((d) => {
+      try {
+        const name = (d.toJS({ maxAliasCount: 100 }) as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+        return typeof name === 'string' && Dns1123LabelSchema.safeParse(name).success ? name : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+  } catch {
+    return [];
+  }
+}
+
+function indexOf(source: string, base: string): number {
+  return source.length > base.length && source.startsWith(`${base}#`) ? Number(source.slice(base.length + 1)) : 0;
+}
+
+/**
+ * Validates one stored document as the dispatcher would (schema, schedule, volumes), giving
+ * one result per spec in it. Pure.
+ */
+export function validateDocument(doc: SpecDocument, now: Date): SpecValidation[] {
+  const result = parseSpecDocument(doc);
+  const names = namesByIndex(doc.text);
+  const checkedAt = now.toISOString();
+  const byName = new Map<string, { source: string; errors: string[]; warnings: string[] }>();
+  const entry = (name: string, source: string) => {
+    let e = byName.get(name);
+    if (!e) {
+      e = { source, errors: [], warnings: [] };
+      byName.set(name, e);
+    }
+    return e;
+  };
+  const nameOf = (p: SpecProblem) => names[indexOf(p.source, doc.source)] ?? nameFromSource(doc.source);
+  for (const s of result.specs) entry(s.spec.metadata.name, s.source);
+  for (const p of result.problems) entry(nameOf(p), p.source).errors.push(formatProblem(p));
+  for (const w of result.warnings) entry(nameOf(w), w.source).warnings.push(formatProblem(w));
+  return [...byName].map(([name, e]) => ({
+    name,
+    validation: {
+      valid: e.errors.length === 0,
+      source: e.source,
+      ...(doc.version ? { version: doc.version } : {}),
+      checkedAt,
+      errors: e.errors,
+      warnings: e.warnings,
+    },
+  }));
+}
+
+/** Ports the validate step writes through. */
+export interface ValidateDeps {
+  readonly statuses: StatusStore;
+  readonly recoveries?: RecoveryStatusStore;
+}
+
+/**
+ * Validates a created or changed document and writes the result into each spec's status
+ * (`validation`) or, for a Recovery, its status (Pending, or Failed with the problems).
+ */
+export async function recordValidation(deps: ValidateDeps, doc: SpecDocument, now: Date): Promise<ValidationReport> {
+  const errors: string[] = [];
+  if (isRecoveryText(doc.text)) {
+    const { recoveries, problems } = loadRecoveries([doc]);
+    const out: { name: string; valid: boolean; errors: string[] }[] = [];
+    for (const r of recoveries) {
+      const name = r.recovery.metadata.name;
+      out.push({ name, valid: true, errors: [] });
+      if (!deps.recoveries) continue;
+      try {
+        await deps.recoveries.update(name, (current) =>
+          current && current.version === r.version && current.source === r.source ? current : pendingStatus(r, now),
+        );
+      } catch (err) {
+        errors.push(`${name}: could not write the Recovery status: ${errorMessage(err)}`);
+      }
+    }
+    const failed = new Map<string, { source: string; errors: string[] }>();
+    for (const p of problems) {
+      const name = p.name && Dns1123LabelSchema.safeParse(p.name).success ? p.name : nameFromSource(doc.source);
+      const e = failed.get(name) ?? { source: p.source, errors: [] };
+      e.errors.push(formatProblem(p));
+      failed.set(name, e);
+    }
+    for (const [name, e] of failed) {
+      out.push({ name, valid: false, errors: e.errors });
+      if (!deps.recoveries) continue;
+      try {
+        await deps.recoveries.update(name, () => ({
+          name,
+          phase: 'Failed',
+          source: e.source,
+          ...(doc.version ? { version: doc.version } : {}),
+          stats: [],
+          errors: e.errors,
+          updatedAt: now.toISOString(),
+        }));
+      } catch (err) {
+        errors.push(`${name}: could not write the Recovery status: ${errorMessage(err)}`);
+      }
+    }
+    return { source: doc.source, specs: [], recoveries: out, errors };
+  }
+  const specs = validateDocument(doc, now);
+  for (const s of specs) {
+    try {
+      await deps.statuses.update(s.name, (current) => ({ ...current, validation: s.validation }));
+    } catch (err) {
+      errors.push(`${s.name}: could not write the validation result: ${errorMessage(err)}`);
+    }
+  }
+  return { source: doc.source, specs, recoveries: [], errors };
+}
+
+/**
+ * A document was deleted: every spec status validated from it says so (the status itself
+ * is kept, with its history).
+ */
+export async function recordDeletion(deps: ValidateDeps, source: string, now: Date): Promise<ValidationReport> {
+  const errors: string[] = [];
+  const specs: SpecValidation[] = [];
+  const from = (s: string | undefined) => s === source || (s?.startsWith(`${source}#`) ?? false);
+  for (const status of await deps.statuses.list()) {
+    if (!from(status.validation?.source)) continue;
+    const validation: ValidationStatus = {
+      valid: false,
+      source: status.validation!.source,
+      checkedAt: now.toISOString(),
+      errors: [`${source}: deleted; the spec no longer runs`],
+      warnings: [],
+    };
+    specs.push({ name: status.name, validation });
+    try {
+      await deps.statuses.update(status.name, (current) => ({ ...current, validation }));
+    } catch (err) {
+      errors.push(`${status.name}: could not record the deletion: ${errorMessage(err)}`);
+    }
+  }
+  return { source, specs, recoveries: [], errors };
+}
