@@ -7,9 +7,11 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import { z } from 'zod';
 import { parseSecretJson } from '../lambda/core/secrets';
 import { OUTCOME_EXIT_CODES } from '../schemas/status';
+import type { RunLog } from './runner/run';
 import { readTaskEnv, runTask, type TaskInputs } from './task';
 
 const BucketEnvSchema = z.object({ CONFIG_BUCKET: z.string().min(1, 'CONFIG_BUCKET is required') });
@@ -52,7 +54,13 @@ async function main(): Promise<number> {
       controller.abort();
     });
   }
-  return runTask(env, awsTaskInputs(bucket), logger, controller.signal);
+  const attrs = (extra?: Record<string, unknown>) => (extra ?? {}) as LogAttributes;
+  const log: RunLog = {
+    info: (m, e) => logger.info(m, attrs(e)),
+    warn: (m, e) => logger.warn(m, attrs(e)),
+    error: (m, e) => logger.error(m, attrs(e)),
+  };
+  return runTask(env, awsTaskInputs(bucket), log, controller.signal);
 }
 
 process.exitCode = await main();
