@@ -9,8 +9,8 @@
  *   not a weekday).
  * - Day of month and day of week: when either field is `*` or `?` (unstepped, or stepped by 1), a
  *   day must match both; otherwise it matches if either does. A star stepped by more than 1 is
- *   not a star (robfig/cron v3, issue #70): with `10` steps in the day of month and `SUN` as the
- *   weekday, it runs on the 1st, 11th, 21st and 31st, and on every Sunday.
+ *   not a star (robfig/cron v3, issue #70): a star stepped by 10 as the day of month, with `SUN`
+ *   as the weekday, runs on the 1st, 11th, 21st and 31st, and on every Sunday.
  * - `@yearly`/`@annually`, `@monthly`, `@weekly`, `@daily`/`@midnight`, `@hourly`, as robfig
  *   defines them (`0 0 0 1 1 *`, `0 0 0 1 * *`, `0 0 0 * * 0`, `0 0 0 * * *`, `0 0 * * * *`).
  * - `@every <Go duration>`, rounded down to whole seconds as robfig does. Unlike robfig, which
@@ -337,6 +337,7 @@ const FAST_SINCE_MS = Date.UTC(1973, 0, 1);
 
 class CronSchedule implements Schedule {
   private minInterval: number | undefined;
+  private pattern: string | undefined;
 
   constructor(
     readonly expression: string,
@@ -396,21 +397,22 @@ class CronSchedule implements Schedule {
 
   private cron(): Cron {
     const f = this.fields;
-    const list = (values: readonly boolean[]) => values.flatMap((on, v) => (on ? [v] : [])).join(',');
     // The seconds field as a range with a step makes croner apply its interval-job DST rules
     // (skip times in a spring-forward gap, run a repeated time twice), which are robfig's.
-    const pattern = `${f.second}-${f.second}/1 ${list(f.minute)} ${list(f.hour)} ${list(f.dom)} ${list(f.month)} ${list(f.dow)}`;
-    const options: CronOptions = {
-      mode: '6-part',
-      domAndDow: f.dayAnd,
-      // croner is several times faster on a fixed offset than through Intl for UTC.
-      ...(this.zone === 'UTC' ? { utcOffset: 0 } : { timezone: this.zone }),
-    };
+    const pattern = (this.pattern ??= [`${f.second}-${f.second}/1`, f.minute, f.hour, f.dom, f.month, f.dow]
+      .map((field) => (typeof field === 'string' ? field : field.flatMap((on, v) => (on ? [v] : [])).join(',')))
+      .join(' '));
     const key = `${this.zone} ${f.dayAnd} ${pattern}`;
     let cron = crons.get(key);
     if (cron) {
       crons.delete(key);
     } else {
+      const options: CronOptions = {
+        mode: '6-part',
+        domAndDow: f.dayAnd,
+        // croner is several times faster on a fixed offset than through Intl for UTC.
+        ...(this.zone === 'UTC' ? { utcOffset: 0 } : { timezone: this.zone }),
+      };
       try {
         cron = new Cron(pattern, options);
       } catch (err) {
