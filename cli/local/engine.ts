@@ -8,7 +8,7 @@ import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { RunResult, SpecStatus } from '../../schemas/status';
 import { errorMessage, formatProblem, SpecError, type SpecProblem } from '../../lambda/core/errors';
-import type { Clock, LoadedSpec } from '../../lambda/core/ports';
+import type { Clock, LoadedSpec, SecretStore, SpecStore, StatusStore } from '../../lambda/core/ports';
 import { systemClock } from '../../lambda/core/ports';
 import { plan, planChecks } from '../../lambda/core/plan';
 import { parseSchedule } from '../../lambda/core/schedule';
@@ -27,6 +27,8 @@ export interface LocalOptions {
   readonly secrets: string;
   /** State folder: status, logs, the scheduler's watermark, emptyDir volumes. Default `./.stash`. */
   readonly state: string;
+  /** Stores to use instead of the folders (the CLI passes S3 and Secrets Manager ones for s3:// and sm://). */
+  readonly stores?: { readonly specs?: SpecStore; readonly secrets?: SecretStore; readonly status?: StatusStore };
   /** The restic binary. */
   readonly binary?: string;
   readonly clock?: Clock;
@@ -66,9 +68,9 @@ export function slotRunId(name: string, slot: Date, kind: 'backup' | 'check' = '
 }
 
 export class LocalEngine {
-  readonly specStore: FolderSpecStore;
-  readonly secretStore: FolderSecretStore;
-  readonly statusStore: FolderStatusStore;
+  readonly specStore: SpecStore;
+  readonly secretStore: SecretStore;
+  readonly statusStore: StatusStore;
   readonly stateDir: string;
   private readonly cache = new SpecCache();
   private readonly clock: Clock;
@@ -80,9 +82,9 @@ export class LocalEngine {
     private readonly out: EngineOutput,
   ) {
     this.stateDir = resolve(options.state);
-    this.specStore = new FolderSpecStore(options.specs);
-    this.secretStore = new FolderSecretStore(options.secrets);
-    this.statusStore = new FolderStatusStore(this.stateDir);
+    this.specStore = options.stores?.specs ?? new FolderSpecStore(options.specs);
+    this.secretStore = options.stores?.secrets ?? new FolderSecretStore(options.secrets);
+    this.statusStore = options.stores?.status ?? new FolderStatusStore(this.stateDir);
     this.clock = options.clock ?? systemClock;
     this.mode = { kind: 'local', stateDir: this.stateDir };
   }
