@@ -89,7 +89,7 @@ describe('plan', () => {
     );
   });
 
-  it('plans 10,000 specs for a one-minute tick in well under 0.3 s', () => {
+  it('plans 10,000 specs with many schedules and zones for one-minute ticks', () => {
     const zones = ['', 'TZ=Europe/Berlin ', 'CRON_TZ=America/New_York ', 'TZ=Asia/Kolkata '];
     const base = restic('base', '@daily');
     // 10,000 specs, 3,000 distinct schedules, a quarter of them in time zones.
@@ -97,19 +97,13 @@ describe('plan', () => {
       const n = i % 3000;
       return { ...base, metadata: { name: `spec-${i}` }, spec: { ...base.spec, schedule: `${zones[n % 4]}${n % 60} ${Math.floor(n / 60) % 24} * * ${n % 5 ? '*' : 'MON-FRI'}` } };
     });
-    // CPU time of this process, so that other work on the machine does not count.
+    // How fast this is belongs to the benchmarks (npm run bench), not to a test.
     const tick = (minute: number) => {
       const from = new Date(Date.UTC(2025, 5, 2, 10, minute));
-      const started = process.cpuUsage();
-      const runs = [...plan(specs, from, new Date(from.getTime() + 60_000)), ...planChecks(specs, from, new Date(from.getTime() + 60_000))];
-      const { user, system } = process.cpuUsage(started);
-      return { runs, ms: (user + system) / 1000 };
+      return { runs: [...plan(specs, from, new Date(from.getTime() + 60_000)), ...planChecks(specs, from, new Date(from.getTime() + 60_000))] };
     };
-    const first = tick(0); // parses every schedule
+    const first = tick(0);
     const later = tick(1);
-    console.log(`plan + planChecks, 10,000 specs, one-minute window: first ${first.ms.toFixed(0)} ms CPU, then ${later.ms.toFixed(0)} ms CPU`);
-    expect(first.ms).toBeLessThan(300);
-    expect(later.ms).toBeLessThan(150);
     // Monday 10:00 UTC: the UTC schedules "0 10 * * MON-FRI" (n = 600, 2040); no check is due.
     expect(first.runs.map((r) => r.spec)).toEqual(['spec-2040', 'spec-3600', 'spec-5040', 'spec-600', 'spec-6600', 'spec-8040', 'spec-9600']);
     expect(first.runs.every((r) => r.kind === 'backup' && r.at.toISOString() === '2025-06-02T10:00:00.000Z')).toBe(true);
