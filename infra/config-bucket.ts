@@ -1,0 +1,136 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { STATE_PREFIX, STATUS_PREFIX } from './config';
+
+/** Properties of {@link ConfigBucket}. */
+export interface ConfigBucketProps {
+  /**
+   * Key prefix of the `Restic` specs.
+   * @default 'specs/'
+   */
+  readonly specPrefix?: string;
+  /**
+   * Days an overwritten or deleted object version is kept. A task loads its spec at the
+   * version the dispatcher saw, so this must outlive the longest queue-to-start delay.
+   * @default 30
+   */
+  readonly noncurrentVersionDays?: number;
+  /**
+   * What happens to the bucket (and every spec in it) when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The config bucket: `specs/` (the user's `Restic` YAML), `status/` (one JSON per spec,
+ * written by the record and validate steps) and `state/` (the dispatcher's watermark).
+ *
+ * Versioned (a task loads the exact version it was launched for), SSE-S3 encrypted, all
+ * public access blocked, TLS-only, and with EventBridge notifications on, so a spec upload
+ * is validated at once. Grants are per prefix with explicit actions: nothing here ever
+ * grants `bucket/*`.
+ */
+export class ConfigBucket extends Construct {
+  public readonly bucket: s3.Bucket;
+  public readonly specPrefix: string;
+  public readonly statusPrefix = STATUS_PREFIX;
+  public readonly statePrefix = STATE_PREFIX;
+
+  constructor(scope: Construct, id: string, props: ConfigBucketProps = {}) {
+    super(scope, id);
+    const specPrefix = props.specPrefix ?? 'specs/';
+    const noncurrentVersionDays = props.noncurrentVersionDays ?? 30;
+    if (!specPrefix.endsWith('/') || specPrefix.startsWith('/')) {
+      throw new Error(`ConfigBucket: specPrefix "${specPrefix}" must be a key prefix ending with "/"`);
+    }
+    if (!Number.isInteger(noncurrentVersionDays) || noncurrentVersionDays < 1) {
+      throw new Error(`ConfigBucket: noncurrentVersionDays ${noncurrentVersionDays} must be a whole number of days, at least 1`);
+    }
+    this.specPrefix = specPrefix;
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      versioned: true,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: 'expire-noncurrent-versions',
+          noncurrentVersionExpiration: Duration.days(noncurrentVersionDays),
+          expiredObjectDeleteMarker: true,
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+    });
+    // EventBridge delivery set on the bucket itself: `eventBridgeEnabled: true` would add a
+    // custom resource (a Lambda with s3:PutBucketNotification on *) for what CloudFormation
+    // does natively on a bucket it creates.
+    (this.bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
+
+    Validations.of(this.bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Specs hold no secrets (credentials live in Secrets Manager) and every change is kept as an object version; ' +
+        'an access-log bucket would add a second bucket to watch. Enable CloudTrail S3 data events for an access audit.',
+    });
+  }
+
+  /** The ARN of every object under a prefix, e.g. `arn:aws:s3:::bucket/specs/*`. */
+  public arnForPrefix(prefix: string): string {
+    return this.bucket.arnForObjects(`${prefix}*`);
+  }
+
+  /**
+   * Read specs (any version) and list the bucket. Listing is granted on the bucket, without a
+   * prefix condition: S3 answers a GET of a missing key with 404 only to a caller that may
+   * list, and the stores tell "no status yet" from "denied" by that 404.
+   */
+  public grantReadSpecs(grantee: iam.IGrantable): iam.Grant {
+    this.grantList(grantee);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject', 's3:GetObjectVersion'],
+      resourceArns: [this.arnForPrefix(this.specPrefix)],
+    });
+  }
+
+  /** Read and write `status/<name>.json` (delete, when a spec is removed). */
+  public grantReadWriteStatus(grantee: iam.IGrantable): iam.Grant {
+    return this.grantReadWritePrefix(grantee, this.statusPrefix);
+  }
+
+  /** Read and write the dispatcher's `state/` objects. */
+  public grantReadWriteState(grantee: iam.IGrantable): iam.Grant {
+    return this.grantReadWritePrefix(grantee, this.statePrefix);
+  }
+
+  private grantReadWritePrefix(grantee: iam.IGrantable, prefix: string): iam.Grant {
+    this.grantList(grantee);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      resourceArns: [this.arnForPrefix(prefix)],
+    });
+  }
+
+  private grantList(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.bucket.bucketArn] });
+  }
+
+  /**
+   * The IAM5 finding cdk-nag reports for a grant on `prefix`, for an acknowledgement next to
+   * the role that holds it.
+   */
+  public wildcardFinding(prefix: string): string {
+    const logicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+    return `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${prefix}*]`;
+  }
+}

@@ -1,0 +1,358 @@
+/**
+ * The stack's settings: what a user may choose with `cdk deploy -c key=value` (or in
+ * `cdk.json`'s `context`, or as stack props), their defaults, and their validation. A wrong
+ * value fails synthesis with the key and the reason, before any resource is created:
+ *
+ * ```
+ * Invalid Stash settings:
+ *   subnetIds: "subnet-1" is not a subnet id (subnet-0123abcd...)
+ *   tickMinutes: must be a whole number of minutes from 1 to 60
+ * ```
+ */
+import type { IConstruct } from 'constructs';
+import { z } from 'zod';
+import { ConfigError } from '../lambda/core/errors';
+
+/** Where the record and validate steps keep `status/<name>.json`. Fixed: the CLI reads it there. */
+export const STATUS_PREFIX = 'status/';
+/** Where the dispatcher keeps its watermark. Fixed: nothing outside the stack reads it. */
+export const STATE_PREFIX = 'state/';
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** Fargate's CPU units and, for each, the memory sizes (MiB) it accepts. */
+const FARGATE_MEMORY: Record<number, { min: number; max: number; step: number }> = {
+  256: { min: 512, max: 2048, step: 512 },
+  512: { min: 1024, max: 4096, step: 1024 },
+  1024: { min: 2048, max: 8192, step: 1024 },
+  2048: { min: 4096, max: 16384, step: 1024 },
+  4096: { min: 8192, max: 30720, step: 1024 },
+  8192: { min: 16384, max: 61440, step: 4096 },
+  16384: { min: 32768, max: 122880, step: 8192 },
+};
+
+/** How tasks reach AWS APIs and backends when the stack creates its own VPC. */
+export const EGRESS_MODES = ['endpoints', 'nat', 'public'] as const;
+export type EgressMode = (typeof EGRESS_MODES)[number];
+
+/** The network the runner tasks use. */
+export type NetworkSettings =
+  | {
+      /** Use a VPC and subnets that already exist (where the EFS file systems are). */
+      readonly kind: 'existing';
+      readonly vpcId: string;
+      readonly subnetIds: readonly string[];
+      /** Extra security groups for the tasks, besides the one the stack creates. */
+      readonly securityGroupIds: readonly string[];
+      /** Whether tasks get a public IP (only for public subnets without a NAT gateway). */
+      readonly assignPublicIp: boolean;
+    }
+  | {
+      /** Create a small VPC. */
+      readonly kind: 'new';
+      readonly egress: EgressMode;
+      readonly maxAzs: number;
+    };
+
+/** Settings after validation, with every default filled in. */
+export interface StashSettings {
+  /** Secrets Manager name prefix; tasks and Lambdas may read only secrets under it. */
+  readonly secretPrefix: string;
+  /** Key prefix of the `Restic` specs in the config bucket. */
+  readonly specPrefix: string;
+  /** Minutes between two dispatcher ticks. */
+  readonly tickMinutes: number;
+  /** Where alarm notifications go, if anywhere besides the SNS topic. */
+  readonly alarmEmail?: string;
+  /** Retention of every log group the stack creates, days. */
+  readonly logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
+  /** Days an overwritten or deleted spec version is kept (a queued task may still load it). */
+  readonly noncurrentVersionDays: number;
+  readonly network: NetworkSettings;
+  /** EFS file systems that specs may back up (mounted read-only by IAM: no ClientWrite). */
+  readonly efsSources: readonly string[];
+  /** EFS file systems that may hold `local` backend repositories (read-write). */
+  readonly efsRepositories: readonly string[];
+  /** EFS file systems a `Recovery` may restore into (read-write). */
+  readonly efsRestoreTargets: readonly string[];
+  /** CloudWatch namespace of the EMF metrics. */
+  readonly metricsNamespace: string;
+  /** Runner task CPU units. */
+  readonly taskCpu: number;
+  /** Runner task memory, MiB. */
+  readonly taskMemoryMiB: number;
+}
+
+/**
+ * Settings as a user gives them: every value optional; strings (as `-c key=value` passes
+ * them), or numbers, booleans and arrays (as `cdk.json` or code may).
+ */
+export interface StashSettingsInput {
+  /** @default 'stash/' */
+  readonly secretPrefix?: unknown;
+  /** @default 'specs/' */
+  readonly specPrefix?: unknown;
+  /** @default 1 */
+  readonly tickMinutes?: unknown;
+  /** @default - no e-mail subscription */
+  readonly alarmEmail?: unknown;
+  /** @default 90 */
+  readonly logRetentionDays?: unknown;
+  /** @default 30 */
+  readonly noncurrentVersionDays?: unknown;
+  /** @default - a new VPC */
+  readonly vpcId?: unknown;
+  /** Comma-separated or an array; required with vpcId. @default - none */
+  readonly subnetIds?: unknown;
+  /** Comma-separated or an array; only with vpcId. @default - none */
+  readonly securityGroupIds?: unknown;
+  /** Only with vpcId. @default false */
+  readonly assignPublicIp?: unknown;
+  /** Only without vpcId. @default 'endpoints' */
+  readonly egress?: unknown;
+  /** Only without vpcId. @default 1 */
+  readonly maxAzs?: unknown;
+  /** Comma-separated or an array of `fs-...` ids. @default - none */
+  readonly efsSources?: unknown;
+  /** Comma-separated or an array of `fs-...` ids. @default - none */
+  readonly efsRepositories?: unknown;
+  /** Comma-separated or an array of `fs-...` ids. @default - none */
+  readonly efsRestoreTargets?: unknown;
+  /** @default 'Stash' */
+  readonly metricsNamespace?: unknown;
+  /** @default 1024 */
+  readonly taskCpu?: unknown;
+  /** @default 2048 */
+  readonly taskMemoryMiB?: unknown;
+}
+
+/** Every key {@link readStashSettings} reads from the CDK context. */
+export const SETTING_KEYS = [
+  'secretPrefix',
+  'specPrefix',
+  'tickMinutes',
+  'alarmEmail',
+  'logRetentionDays',
+  'noncurrentVersionDays',
+  'vpcId',
+  'subnetIds',
+  'securityGroupIds',
+  'assignPublicIp',
+  'egress',
+  'maxAzs',
+  'efsSources',
+  'efsRepositories',
+  'efsRestoreTargets',
+  'metricsNamespace',
+  'taskCpu',
+  'taskMemoryMiB',
+] as const satisfies readonly (keyof StashSettingsInput)[];
+
+/** Settings that cannot be used; the message names every wrong key and why. */
+export class StashSettingsError extends ConfigError {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid Stash settings:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+// ---- parsing ------------------------------------------------------------------------------
+
+/** `undefined`, `null` and `''` all mean "not set" (an empty `-c key=` is a common slip). */
+const unset = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+
+const text = (v: unknown) => (typeof v === 'string' ? v.trim() : v);
+
+/** A list given as `a,b` (context) or `['a', 'b']` (cdk.json, props). */
+const list = (item: z.ZodType<string>) =>
+  z.preprocess(
+    (v) =>
+      unset(v) ? [] : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v,
+    z.array(item, { error: 'must be a comma-separated list' }),
+  );
+
+/** A whole number given as `5` or `'5'`. */
+const whole = (message: string, min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message }),
+  );
+
+const quoted = (v: unknown) => JSON.stringify(v);
+
+const fsId = z.string().refine((s) => /^fs-[0-9a-f]{8,40}$/.test(s), {
+  error: (iss) => `${quoted(iss.input)} is not an EFS file system id (fs-0123abcd...)`,
+});
+const subnetId = z.string().refine((s) => /^subnet-[0-9a-f]{8,17}$/.test(s), {
+  error: (iss) => `${quoted(iss.input)} is not a subnet id (subnet-0123abcd...)`,
+});
+const securityGroupId = z.string().refine((s) => /^sg-[0-9a-f]{8,17}$/.test(s), {
+  error: (iss) => `${quoted(iss.input)} is not a security group id (sg-0123abcd...)`,
+});
+
+/**
+ * A key prefix in the config bucket: ends with `/`, and is neither inside nor around
+ * `status/` or `state/` (a status write under the spec prefix would trigger validation of
+ * itself, and the dispatcher would read its own watermark as a spec).
+ */
+const specPrefix = z
+  .string()
+  .transform((s) => s.trim())
+  .superRefine((s, ctx) => {
+    if (!/^([A-Za-z0-9!_.*'()-]+\/)+$/.test(s)) {
+      ctx.addIssue({ code: 'custom', message: `${quoted(s)} must be a key prefix such as "specs/": folder names ending with "/"` });
+      return;
+    }
+    for (const fixed of [STATUS_PREFIX, STATE_PREFIX]) {
+      if (s.startsWith(fixed) || fixed.startsWith(s)) {
+        ctx.addIssue({ code: 'custom', message: `${quoted(s)} overlaps "${fixed}", which the stack uses for its own objects` });
+      }
+    }
+  });
+
+/**
+ * A Secrets Manager name prefix. Must not be empty (the grant would cover every secret of
+ * the account) nor hold a wildcard; secret names allow letters, digits and `/_+=.@-`.
+ */
+const secretPrefix = z
+  .string()
+  .transform((s) => s.trim())
+  .refine((s) => /^[A-Za-z0-9/_+=.@-]{1,256}$/.test(s), {
+    error: (iss) =>
+      `${quoted(iss.input)} must be a non-empty Secrets Manager name prefix (letters, digits and /_+=.@-), such as "stash/"; ` +
+      'an empty prefix would let tasks read every secret of the account',
+  });
+
+const RawSchema = z.object({
+  secretPrefix: z.preprocess((v) => (unset(v) ? 'stash/' : v), secretPrefix),
+  specPrefix: z.preprocess((v) => (unset(v) ? 'specs/' : v), specPrefix),
+  tickMinutes: z.preprocess((v) => (unset(v) ? 1 : v), whole('must be a whole number of minutes from 1 to 60', 1, 60)),
+  alarmEmail: z.preprocess(
+    (v) => (unset(v) ? undefined : text(v)),
+    z.email({ error: (iss) => `${quoted(iss.input)} is not an e-mail address` }).optional(),
+  ),
+  logRetentionDays: z.preprocess(
+    (v) => (unset(v) ? 90 : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    z.number().refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
+      error: (iss) => `${quoted(iss.input)} is not a retention CloudWatch Logs accepts; use one of ${LOG_RETENTION_DAYS.join(', ')}`,
+    }),
+  ),
+  noncurrentVersionDays: z.preprocess(
+    (v) => (unset(v) ? 30 : v),
+    whole('must be a whole number of days from 1 to 3650 (a queued task may still load the version it was started for)', 1, 3650),
+  ),
+  vpcId: z.preprocess(
+    (v) => (unset(v) ? undefined : text(v)),
+    z
+      .string()
+      .refine((s) => /^vpc-[0-9a-f]{8,17}$/.test(s), { error: (iss) => `${quoted(iss.input)} is not a VPC id (vpc-0123abcd...)` })
+      .optional(),
+  ),
+  subnetIds: list(subnetId),
+  securityGroupIds: list(securityGroupId),
+  assignPublicIp: z.preprocess(
+    (v) => {
+      if (unset(v)) return undefined;
+      const s = String(v).trim().toLowerCase();
+      return ['true', 'enabled', 'yes'].includes(s) ? true : ['false', 'disabled', 'no'].includes(s) ? false : v;
+    },
+    z.boolean({ error: (iss) => `${quoted(iss.input)} must be true or false` }).optional(),
+  ),
+  egress: z.preprocess(
+    (v) => (unset(v) ? undefined : text(v)),
+    z.enum(EGRESS_MODES, { error: (iss) => `${quoted(iss.input)} must be one of ${EGRESS_MODES.join(', ')}` }).optional(),
+  ),
+  maxAzs: z.preprocess((v) => (unset(v) ? undefined : v), whole('must be a whole number of availability zones from 1 to 3', 1, 3).optional()),
+  efsSources: list(fsId),
+  efsRepositories: list(fsId),
+  efsRestoreTargets: list(fsId),
+  metricsNamespace: z.preprocess(
+    (v) => (unset(v) ? 'Stash' : text(v)),
+    z.string().refine((s) => /^[A-Za-z0-9._\/#:-]{1,255}$/.test(s) && !s.startsWith('AWS/'), {
+      error: (iss) => `${quoted(iss.input)} must be a CloudWatch namespace (letters, digits and ._/#:-), not starting with "AWS/"`,
+    }),
+  ),
+  taskCpu: z.preprocess(
+    (v) => (unset(v) ? 1024 : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    z.number().refine((n) => n in FARGATE_MEMORY, {
+      error: (iss) => `${quoted(iss.input)} is not a Fargate CPU size; use one of ${Object.keys(FARGATE_MEMORY).join(', ')}`,
+    }),
+  ),
+  taskMemoryMiB: z.preprocess(
+    (v) => (unset(v) ? undefined : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    z.number({ error: 'must be a number of MiB' }).int({ error: 'must be a whole number of MiB' }).optional(),
+  ),
+});
+
+function issuePath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}
+
+/**
+ * Validates settings and fills in defaults.
+ *
+ * @throws StashSettingsError naming every wrong key and why.
+ * @example
+ * parseStashSettings({ vpcId: 'vpc-0abc12345', subnetIds: 'subnet-0abc1234,subnet-0def5678' });
+ */
+export function parseStashSettings(input: StashSettingsInput = {}): StashSettings {
+  const parsed = RawSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new StashSettingsError(parsed.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`));
+  }
+  const raw = parsed.data;
+  const problems: string[] = [];
+
+  let network: NetworkSettings;
+  if (raw.vpcId !== undefined) {
+    if (raw.subnetIds.length === 0) problems.push('subnetIds: required with vpcId: the subnets of that VPC where tasks run');
+    if (raw.egress !== undefined) problems.push('egress: applies to a new VPC only; with vpcId the routes of your subnets decide');
+    if (raw.maxAzs !== undefined) problems.push('maxAzs: applies to a new VPC only; with vpcId, subnetIds decide');
+    network = {
+      kind: 'existing',
+      vpcId: raw.vpcId,
+      subnetIds: raw.subnetIds,
+      securityGroupIds: raw.securityGroupIds,
+      assignPublicIp: raw.assignPublicIp ?? false,
+    };
+  } else {
+    if (raw.subnetIds.length > 0) problems.push('subnetIds: given without vpcId; give the VPC the subnets belong to');
+    if (raw.securityGroupIds.length > 0) problems.push('securityGroupIds: given without vpcId; they apply to an existing VPC only');
+    if (raw.assignPublicIp !== undefined) {
+      problems.push('assignPublicIp: applies to an existing VPC only; for a new VPC use egress=public');
+    }
+    network = { kind: 'new', egress: raw.egress ?? 'endpoints', maxAzs: raw.maxAzs ?? 1 };
+  }
+
+  const memory = FARGATE_MEMORY[raw.taskCpu];
+  const taskMemoryMiB = raw.taskMemoryMiB ?? memory.min;
+  if (taskMemoryMiB < memory.min || taskMemoryMiB > memory.max || (taskMemoryMiB - memory.min) % memory.step !== 0) {
+    problems.push(
+      `taskMemoryMiB: ${taskMemoryMiB} does not fit taskCpu ${raw.taskCpu}; Fargate accepts ${memory.min} to ${memory.max} in steps of ${memory.step}`,
+    );
+  }
+
+  if (problems.length > 0) throw new StashSettingsError(problems);
+  return {
+    secretPrefix: raw.secretPrefix,
+    specPrefix: raw.specPrefix,
+    tickMinutes: raw.tickMinutes,
+    alarmEmail: raw.alarmEmail,
+    logRetentionDays: raw.logRetentionDays as StashSettings['logRetentionDays'],
+    noncurrentVersionDays: raw.noncurrentVersionDays,
+    network,
+    efsSources: [...new Set(raw.efsSources)],
+    efsRepositories: [...new Set(raw.efsRepositories)],
+    efsRestoreTargets: [...new Set(raw.efsRestoreTargets)],
+    metricsNamespace: raw.metricsNamespace,
+    taskCpu: raw.taskCpu,
+    taskMemoryMiB,
+  };
+}
+
+/** The settings given as CDK context (`-c key=value`, `cdk.json`), unvalidated. */
+export function readStashSettings(scope: IConstruct): StashSettingsInput {
+  return Object.fromEntries(SETTING_KEYS.map((k) => [k, scope.node.tryGetContext(k)]));
+}

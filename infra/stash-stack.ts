@@ -1,0 +1,118 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+import { parseStashSettings, type StashSettingsInput } from './config';
+import { ConfigBucket } from './config-bucket';
+import { Functions } from './functions';
+import { Network } from './network';
+import { Observability } from './observability';
+import { Rules } from './rules';
+import { Runner } from './runner';
+
+/** The repository root: `package-lock.json`, `lambda/handlers/`, `container/`. */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Properties of {@link StashStack}. */
+export interface StashStackProps extends StackProps {
+  /**
+   * The user's settings (usually read from CDK context), validated before anything is built.
+   * @default - every default: see `StashSettingsInput`
+   */
+  readonly settings?: StashSettingsInput;
+  /**
+   * Directory with `package-lock.json`; the handlers are bundled from there.
+   * @default PROJECT_ROOT
+   */
+  readonly projectRoot?: string;
+  /**
+   * Directory of the handler entry files `dispatch.ts`, `record.ts`, `validate.ts`.
+   * @default `${projectRoot}/lambda/handlers`
+   */
+  readonly handlersDirectory?: string;
+  /**
+   * Directory with the runner's Dockerfile.
+   * @default `${projectRoot}/container`
+   */
+  readonly imageDirectory?: string;
+}
+
+/**
+ * Stash, serverless: the config bucket, the network, the ECS cluster and runner task, the
+ * three functions, the rules that wake them, and what to watch.
+ */
+export class StashStack extends Stack {
+  public readonly configBucket: ConfigBucket;
+  public readonly network: Network;
+  public readonly runner: Runner;
+  public readonly functions: Functions;
+  public readonly rules: Rules;
+  public readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: StashStackProps = {}) {
+    super(scope, id, { description: 'Stash, serverless: scheduled, encrypted restic backups of Restic specs', ...props });
+    const settings = parseStashSettings(props.settings);
+    const projectRoot = props.projectRoot ?? PROJECT_ROOT;
+    const logRetention = settings.logRetentionDays as logs.RetentionDays;
+
+    this.configBucket = new ConfigBucket(this, 'Config', {
+      specPrefix: settings.specPrefix,
+      noncurrentVersionDays: settings.noncurrentVersionDays,
+    });
+    this.network = new Network(this, 'Network', { settings: settings.network, flowLogRetention: logRetention });
+    this.runner = new Runner(this, 'Runner', {
+      vpc: this.network.vpc,
+      configBucket: this.configBucket,
+      secretPrefix: settings.secretPrefix,
+      imageDirectory: props.imageDirectory ?? `${projectRoot}/container`,
+      efsSources: settings.efsSources,
+      efsRepositories: settings.efsRepositories,
+      efsRestoreTargets: settings.efsRestoreTargets,
+      cpu: settings.taskCpu,
+      memoryLimitMiB: settings.taskMemoryMiB,
+      logRetention,
+    });
+    this.functions = new Functions(this, 'Functions', {
+      configBucket: this.configBucket,
+      runner: this.runner,
+      network: this.network,
+      projectRoot,
+      handlersDirectory: props.handlersDirectory,
+      secretPrefix: settings.secretPrefix,
+      metricsNamespace: settings.metricsNamespace,
+      tickMinutes: settings.tickMinutes,
+      logRetention,
+    });
+    this.rules = new Rules(this, 'Rules', {
+      functions: this.functions,
+      configBucket: this.configBucket,
+      cluster: this.runner.cluster,
+      tickMinutes: settings.tickMinutes,
+    });
+    this.observability = new Observability(this, 'Observability', {
+      functions: this.functions,
+      deadLetterQueue: this.rules.deadLetterQueue,
+      runnerLogGroup: this.runner.logGroup,
+      metricsNamespace: settings.metricsNamespace,
+      alarmEmail: settings.alarmEmail,
+    });
+
+    new CfnOutput(this, 'ConfigBucketName', {
+      description: `Upload Restic specs under s3://<bucket>/${settings.specPrefix}; status appears under status/`,
+      value: this.configBucket.bucket.bucketName,
+    });
+    new CfnOutput(this, 'SecretPrefix', {
+      description: 'Create each spec\'s storageSecretName as a Secrets Manager secret with this prefix',
+      value: settings.secretPrefix,
+    });
+    new CfnOutput(this, 'RunnerLogGroupName', { value: this.runner.logGroup.logGroupName });
+    new CfnOutput(this, 'ClusterName', { value: this.runner.cluster.clusterName });
+    new CfnOutput(this, 'TaskSecurityGroupId', {
+      description: 'Allow NFS (TCP 2049) from this group on the EFS mount targets the specs use',
+      value: this.network.taskSecurityGroup.securityGroupId,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.rules.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+  }
+}
