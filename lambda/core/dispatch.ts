@@ -89,6 +89,8 @@ export interface LaunchRequest {
   /** Run `restic check` after the backup (a check fell due in the same tick). */
   readonly alsoCheck?: boolean;
   readonly readDataSubset?: string;
+  /** Give up retrying (throttling, capacity) rather than wait past this; the slot stays pending. */
+  readonly deadline?: Date;
   /** For restores: the Recovery document and where it restores to. */
   readonly recovery?: { readonly name: string; readonly source: string; readonly version?: string; readonly volumes: readonly RecoveredVolume[] };
 }
@@ -432,6 +434,7 @@ export async function tick(deps: DispatchDeps, now: Date): Promise<TickReport> {
           kind: l.kind,
           slot: l.at,
           alsoCheck: l.alsoCheck,
+          deadline: options.deadline,
           readDataSubset: l.kind === 'check' || l.alsoCheck ? loadedSpec.spec.spec.check?.readDataSubset : undefined,
         },
         now,

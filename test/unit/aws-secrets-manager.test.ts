@@ -1,0 +1,64 @@
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient, SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { checkSecret } from '../../lambda/core/dispatch';
+import { SecretError } from '../../lambda/core/errors';
+import { SecretsManagerSecretStore } from '../../lambda/aws/secrets-manager';
+import { ResticSchema } from '../../schemas/restic';
+
+const SECRET_VALUE = 'correct-horse-battery-staple';
+const ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:stash/s3-secret-AbCdEf';
+
+const s3Spec = ResticSchema.parse({
+  apiVersion: 'stash.appscode.com/v1alpha1',
+  kind: 'Restic',
+  metadata: { name: 'db' },
+  spec: {
+    fileGroups: [{ path: '/source/data' }],
+    backend: { s3: { endpoint: 's3.amazonaws.com', bucket: 'stash-qa' }, storageSecretName: 's3-secret' },
+    schedule: '@every 1h',
+  },
+});
+
+describe('SecretsManagerSecretStore', () => {
+  const sm = mockClient(SecretsManagerClient);
+  const store = new SecretsManagerSecretStore(new SecretsManagerClient({ region: 'eu-west-1' }), 'stash/');
+  beforeEach(() => sm.reset());
+
+  it('reads stash/<name> and gives its ARN as the reference', async () => {
+    sm.on(GetSecretValueCommand).resolves({ ARN, Name: 'stash/s3-secret', SecretString: JSON.stringify({ RESTIC_PASSWORD: SECRET_VALUE }) });
+    expect(await store.resolve('s3-secret')).toEqual({ ref: ARN, secret: { RESTIC_PASSWORD: SECRET_VALUE } });
+    expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input)).toEqual([{ SecretId: 'stash/s3-secret' }]);
+  });
+
+  it('gives undefined for a secret that does not exist', async () => {
+    sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ $metadata: {}, message: "Secrets Manager can't find the specified secret." }));
+    expect(await store.resolve('absent')).toBeUndefined();
+    await expect(checkSecret(s3Spec, store)).rejects.toThrow('secret "s3-secret" does not exist');
+  });
+
+  it('names the missing keys, never the values', async () => {
+    sm.on(GetSecretValueCommand).resolves({ ARN, SecretString: JSON.stringify({ RESTIC_PASSWORD: SECRET_VALUE, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE' }) });
+    const err = await checkSecret(s3Spec, store).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SecretError);
+    expect((err as Error).message).toBe('secret "s3-secret": missing required key AWS_SECRET_ACCESS_KEY');
+  });
+
+  it.each([
+    [`not json ${SECRET_VALUE}`, 'secret stash/s3-secret is not JSON; store a JSON object of key to string (e.g. {"RESTIC_PASSWORD": "..."})'],
+    [JSON.stringify([SECRET_VALUE]), 'secret stash/s3-secret must be a JSON object of key to string, got a list'],
+    [JSON.stringify({ RESTIC_PASSWORD: { nested: SECRET_VALUE } }), 'secret stash/s3-secret: the value of RESTIC_PASSWORD must be a string'],
+  ])('refuses a malformed secret without quoting it: %s', async (text, message) => {
+    sm.on(GetSecretValueCommand).resolves({ ARN, SecretString: text });
+    const err = (await store.resolve('s3-secret').catch((e: unknown) => e)) as Error & { cause?: unknown };
+    expect(err.message).toBe(message);
+    expect(`${err.message} ${String(err.cause ?? '')} ${err.stack}`).not.toContain(SECRET_VALUE);
+  });
+
+  it('wraps a failure to read with the secret name', async () => {
+    sm.on(GetSecretValueCommand).rejects(new SecretsManagerServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'not authorized to perform: secretsmanager:GetSecretValue' }));
+    await expect(checkSecret(s3Spec, store)).rejects.toThrow(
+      'secret "s3-secret" could not be read: failed to read secret stash/s3-secret: not authorized to perform: secretsmanager:GetSecretValue',
+    );
+  });
+});

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../lambda/core/errors';
+import { RatePacer, backoffMs } from '../../lambda/aws/pacing';
+import { fargateSize, parseQuantity } from '../../lambda/aws/task-size';
+import { taskVolumes } from '../../lambda/aws/task-volumes';
+import { ResticSchema, type Resources, type ResticSpec } from '../../schemas/restic';
+
+describe('fargateSize', () => {
+  it.each([
+    [undefined, {}],
+    [{}, {}],
+    [{ requests: { cpu: '100m' } }, { cpu: '256', memory: '512' }],
+    [{ requests: { cpu: '250m', memory: '512Mi' } }, { cpu: '256', memory: '512' }],
+    [{ requests: { cpu: '250m', memory: '600Mi' } }, { cpu: '256', memory: '1024' }],
+    [{ requests: { cpu: '250m', memory: '3Gi' } }, { cpu: '512', memory: '3072' }],
+    [{ requests: { cpu: '1' }, limits: { cpu: 2, memory: '1G' } }, { cpu: '2048', memory: '4096' }],
+    [{ limits: { cpu: '4', memory: '30Gi' } }, { cpu: '4096', memory: '30720' }],
+    [{ limits: { cpu: '4', memory: '31Gi' } }, { cpu: '8192', memory: '32768' }],
+    [{ limits: { cpu: '16', memory: '120Gi' } }, { cpu: '16384', memory: '122880' }],
+    [{ limits: { 'ephemeral-storage': '10Gi' } }, {}],
+    [{ limits: { 'ephemeral-storage': '20.5Gi' } }, { ephemeralStorageGiB: 21 }],
+    [{ limits: { 'ephemeral-storage': '100G' } }, { ephemeralStorageGiB: 94 }],
+  ] as [Resources | undefined, object][])('sizes %j as %j', (resources, size) => {
+    expect(fargateSize(resources)).toEqual(size);
+  });
+
+  it.each([
+    [{ limits: { memory: '121Gi' } }, 'spec.resources: 0 vCPU and 121 GiB exceed the largest Fargate task (16 vCPU, 120 GiB)'],
+    [{ limits: { 'ephemeral-storage': '201Gi' } }, "spec.resources: ephemeral-storage of 201 GiB exceeds Fargate's 200 GiB"],
+  ] as [Resources, string][])('refuses %j', (resources, message) => {
+    expect(() => fargateSize(resources)).toThrow(new ConfigError(message));
+  });
+
+  it.each([
+    ['500m', 0.5],
+    ['2Gi', 2 ** 31],
+    ['1.5G', 1.5e9],
+    [3, 3],
+  ])('parses the quantity %s', (q, n) => expect(parseQuantity(q)).toBe(n));
+});
+
+const spec = (over: Partial<ResticSpec>) =>
+  ResticSchema.parse({
+    apiVersion: 'stash.appscode.com/v1alpha1',
+    kind: 'Restic',
+    metadata: { name: 'db' },
+    spec: {
+      fileGroups: [{ path: '/source/data' }],
+      backend: { s3: { endpoint: 's3.amazonaws.com', bucket: 'stash-qa' }, storageSecretName: 's3-secret' },
+      schedule: '@every 1h',
+      ...over,
+    },
+  });
+
+describe('taskVolumes', () => {
+  const efsSpec = spec({
+    volumes: [
+      { name: 'data', efs: { fileSystemId: 'fs-0123abcd', rootDirectory: '/exports' } },
+      { name: 'scratch', emptyDir: {} },
+      { name: 'ap', efs: { fileSystemId: 'fs-0123abcd', accessPointId: 'fsap-0123456789abcdef0' } },
+    ],
+    volumeMounts: [
+      { name: 'data', mountPath: '/source/data', subPath: 'db' },
+      { name: 'scratch', mountPath: '/scratch', readOnly: false },
+      { name: 'ap', mountPath: '/source/ap' },
+    ],
+    backend: { local: { path: '/repo', volumeSource: { efs: { fileSystemId: 'fs-0123abcd', rootDirectory: '/' } } }, storageSecretName: 'local-secret' },
+  });
+
+  it('mounts sources read-only, the repository writable, and a subPath as the EFS root', () => {
+    expect(taskVolumes({ spec: efsSpec, kind: 'backup' }, ['fs-0123abcd'])).toEqual({
+      volumes: [
+        { name: 'ap', efsVolumeConfiguration: { fileSystemId: 'fs-0123abcd', transitEncryption: 'ENABLED', authorizationConfig: { iam: 'ENABLED', accessPointId: 'fsap-0123456789abcdef0' } } },
+        { name: 'data-7bdc25d1', efsVolumeConfiguration: { fileSystemId: 'fs-0123abcd', rootDirectory: '/exports/db', transitEncryption: 'ENABLED', authorizationConfig: { iam: 'ENABLED' } } },
+        { name: 'scratch' },
+        { name: 'stash-repository', efsVolumeConfiguration: { fileSystemId: 'fs-0123abcd', transitEncryption: 'ENABLED', authorizationConfig: { iam: 'ENABLED' } } },
+      ],
+      mountPoints: [
+        { sourceVolume: 'stash-repository', containerPath: '/repo', readOnly: false },
+        { sourceVolume: 'scratch', containerPath: '/scratch', readOnly: false },
+        { sourceVolume: 'ap', containerPath: '/source/ap', readOnly: true },
+        { sourceVolume: 'data-7bdc25d1', containerPath: '/source/data', readOnly: true },
+      ],
+    });
+  });
+
+  it('gives a check only the repository and a restore its recovered volumes', () => {
+    expect(taskVolumes({ spec: efsSpec, kind: 'check' }, ['fs-0123abcd']).mountPoints).toEqual([{ sourceVolume: 'stash-repository', containerPath: '/repo', readOnly: false }]);
+    const restore = taskVolumes({ spec: efsSpec, kind: 'restore', recoveredVolumes: [{ mountPath: '/source/data', efs: { fileSystemId: 'fs-0123abcd', rootDirectory: '/restored' } }] }, ['fs-0123abcd']);
+    expect(restore.mountPoints).toEqual([
+      { sourceVolume: 'stash-repository', containerPath: '/repo', readOnly: false },
+      { sourceVolume: 'recovered-0', containerPath: '/source/data', readOnly: false },
+    ]);
+    expect(taskVolumes({ spec: spec({}), kind: 'backup' }, [])).toEqual({ volumes: [], mountPoints: [] });
+  });
+
+  it('refuses a subPath on an access point', () => {
+    const s = spec({ volumes: [{ name: 'ap', efs: { fileSystemId: 'fs-0123abcd', accessPointId: 'fsap-0123456789abcdef0' } }], volumeMounts: [{ name: 'ap', mountPath: '/source/data', subPath: 'x' }] });
+    expect(() => taskVolumes({ spec: s, kind: 'backup' }, ['fs-0123abcd'])).toThrow("spec.volumeMounts[0].subPath: cannot be combined with an EFS access point; set the access point's root instead");
+  });
+});
+
+describe('pacing', () => {
+  it('grows the backoff exponentially up to its cap, with jitter in the upper half', () => {
+    expect([0, 1, 2, 3, 4, 5, 6].map((a) => backoffMs(a, () => 0))).toEqual([100, 200, 400, 800, 1600, 2500, 2500]);
+    expect([0, 1, 6].map((a) => backoffMs(a, () => 1))).toEqual([200, 400, 5000]);
+  });
+
+  it('hands out turns in order within the limit', async () => {
+    let t = 0;
+    const waits: number[] = [];
+    const pacer = new RatePacer(2, 1000, { now: () => t, sleep: async (ms) => void (waits.push(ms), (t += ms)) });
+    const order: number[] = [];
+    await Promise.all([0, 1, 2, 3, 4].map((i) => pacer.take().then(() => order.push(i))));
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+    expect(waits).toEqual([1000, 1000]);
+    expect(t).toBe(2000);
+  });
+});
