@@ -37,7 +37,7 @@ export const Dns1123SubdomainSchema = z
 /** An absolute POSIX path with no `..` segment. */
 export const AbsolutePathSchema = z
   .string()
-  .min(1, { error: 'must not be empty' })
+  .min(1, { error: 'must not be empty', abort: true })
   .refine((p) => p.startsWith('/'), { error: 'must be absolute' })
   .refine((p) => !p.split('/').includes('..'), { error: 'must not contain ".."' })
   .refine((p) => !p.includes('\0'), { error: 'must not contain a NUL character' });
@@ -211,6 +211,13 @@ export const B2BucketSchema = z
   .regex(/^[A-Za-z0-9-]+$/, { error: 'must use only letters, digits and "-" (B2 bucket naming rules)' })
   .refine((b) => !b.toLowerCase().startsWith('b2-'), { error: 'must not start with "b2-" (B2 bucket naming rules)' });
 
+/** True for a URL that carries credentials (`https://user:pass@host`): those belong in the secret. */
+function hasUserInfo(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return url.username !== '' || url.password !== '';
+}
+
 const HttpUrlSchema = z
   .string()
   .refine(
@@ -223,12 +230,15 @@ const HttpUrlSchema = z
       }
     },
     { error: 'must be an http:// or https:// URL' },
-  );
+  )
+  .refine((u) => !hasUserInfo(u), {
+    error: 'must not contain a user name or password: put them in the secret as RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD',
+  });
 
 /** `s3.endpoint`: a host (`s3.amazonaws.com`, https is implied) or an `http(s)://` URL. */
 const S3EndpointSchema = z
   .string()
-  .min(1, { error: 'must not be empty' })
+  .min(1, { error: 'must not be empty', abort: true })
   .refine(
     (e) => {
       if (/^[a-z][a-z0-9+.-]*:\/\//i.test(e)) {
@@ -242,7 +252,10 @@ const S3EndpointSchema = z
       return /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(e);
     },
     { error: 'must be a host[:port] (https is implied) or an http:// or https:// URL without a path' },
-  );
+  )
+  .refine((e) => !hasUserInfo(e), {
+    error: 'must not contain a user name or password: the keys belong in the secret (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
+  });
 
 export const LocalBackendSchema = z.strictObject({
   path: AbsolutePathSchema,

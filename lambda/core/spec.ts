@@ -146,7 +146,7 @@ export function parseSpecDocument(doc: SpecDocument): SpecLoadResult {
   documents.forEach((d, index) => {
     const where = documents.length > 1 ? `${source}#${index}` : source;
     if (d.errors.length) {
-      problems.push({ source: where, path: '', message: `not YAML: ${d.errors[0].message.split('\n')[0]}` });
+      problems.push({ source: where, path: '', message: `not YAML: ${d.errors[0].message.split('\n')[0].replace(/:$/, '')}` });
       return;
     }
     let value: unknown;

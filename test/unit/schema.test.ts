@@ -480,3 +480,31 @@ describe('SpecCache', () => {
     expect(outcome(cache.load([bad])).problems).toEqual(['specs/bad.yaml: spec.schedule: Required']);
   });
 });
+
+describe('YAML errors and single problems', () => {
+  it.each([
+    ['an unclosed flow sequence', 'apiVersion: [unclosed\n', 'Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1'],
+    ['an unclosed quote', 'apiVersion: "unclosed\n', 'Missing closing "quote at line 2, column 1'],
+    ['a duplicate key', 'apiVersion: x\nkind: Restic\nkind: Restic\n', 'Map keys must be unique at line 3, column 1'],
+    ['a tab as indentation', 'apiVersion: x\nspec:\n\tschedule: x\n', 'Tabs are not allowed as indentation at line 3, column 1'],
+  ])('refuses YAML with %s, naming line and column', (_what, text, message) => {
+    expect(parse(text).problems).toEqual([`${SOURCE}: not YAML: ${message}`]);
+  });
+
+  it.each<[string, (d: Doc) => void, string]>([
+    ['an empty path', (d) => (d.spec.fileGroups[0].path = ''), 'spec.fileGroups[0].path: must not be empty'],
+    ['an empty S3 endpoint', (d) => (d.spec.backend.s3.endpoint = ''), 'spec.backend.s3.endpoint: must not be empty'],
+    [
+      'a REST url with a password',
+      (d) => (d.spec.backend = { rest: { url: 'https://alice:hunter2@backup.example.com:8000/stash' }, storageSecretName: 'rest-secret' }),
+      'spec.backend.rest.url: must not contain a user name or password: put them in the secret as RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD',
+    ],
+    [
+      'an S3 endpoint with keys',
+      (d) => (d.spec.backend.s3.endpoint = 'https://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI@minio.example.com:9000'),
+      'spec.backend.s3.endpoint: must not contain a user name or password: the keys belong in the secret (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
+    ],
+  ])('refuses %s with one problem', (_what, edit, problem) => {
+    expect(parse(restic(edit)).problems).toEqual([`${SOURCE}: ${problem}`]);
+  });
+});
