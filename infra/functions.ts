@@ -21,7 +21,7 @@ export interface FunctionsProps {
    */
   readonly handlersDirectory?: string;
   /**
-   * Secrets Manager name prefix the dispatcher and the validator may read under.
+   * Secrets Manager name prefix the dispatcher may read under.
    * @default 'stash/'
    */
   readonly secretPrefix?: string;
@@ -46,11 +46,11 @@ export interface FunctionsProps {
  * The three Lambda functions and exactly what each may do:
  *
  * - dispatch (on the tick): read specs, read and write status and state, check secrets
- *   under the prefix, run our task definitions on our cluster, register revisions of our
- *   family, pass only our two roles to ECS tasks. Reserved concurrency 1: two ticks never
- *   plan at once.
+ *   under the prefix, register a task definition per EFS volume set (family
+ *   `<family>-<hash>`), run only our families on our cluster, pass only our two roles to
+ *   ECS tasks. Reserved concurrency 1: two ticks never plan at once.
  * - record (on a stopped task): read specs, read and write status, describe our tasks.
- * - validate (on a spec upload or delete): read specs, read and write status, check secrets.
+ * - validate (on a spec upload or delete): read specs, read and write status.
  */
 export class Functions extends Construct {
   public readonly dispatch: StashFunction;
@@ -126,7 +126,8 @@ export class Functions extends Construct {
       new iam.PolicyStatement({
         sid: 'RunOurFamilyOnOurCluster',
         actions: ['ecs:RunTask'],
-        resources: [stack.formatArn({ service: 'ecs', resource: 'task-definition', resourceName: `${runner.family}:*` })],
+        // The base family, and the `<family>-<hash>` families the dispatcher registers per EFS volume set.
+        resources: [taskDefinitionArnPattern(runner, `${runner.family}:*`), taskDefinitionArnPattern(runner, `${runner.family}-*:*`)],
         conditions: onOurCluster,
       }),
     );
@@ -176,10 +177,10 @@ export class Functions extends Construct {
     );
 
     // ---- validate ----
+    // It checks documents only: no secret is read at upload time, so it gets no secret grant.
     const validate = this.validate.role;
     bucket.grantReadSpecs(validate);
     bucket.grantReadWriteStatus(validate);
-    grantReadSecrets(validate, secretPrefix);
 
     // ---- what cdk-nag reports, and why it stays ----
     const ack = (role: iam.Role, id: string, reason: string) => Validations.of(role).acknowledge({ id, reason });
@@ -188,13 +189,20 @@ export class Functions extends Construct {
       ack(fn.role, bucket.wildcardFinding(bucket.statusPrefix), 'Keeps status/<spec>.json for every spec; spec names are not known at deploy time.');
     }
     ack(dispatch, bucket.wildcardFinding(bucket.statePrefix), 'The watermark objects under state/ belong to the dispatcher alone.');
-    for (const role of [dispatch, validate]) {
-      ack(role, secretWildcardFinding(secretPrefix), `Checks that the secret a spec names under ${secretPrefix} exists and has its backend's keys; names come from the specs.`);
-    }
+    ack(
+      dispatch,
+      secretWildcardFinding(secretPrefix),
+      `Checks that the secret a spec names under ${secretPrefix} exists and has its backend's keys before launching; names come from the specs.`,
+    );
     ack(
       dispatch,
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/${runner.family}:*]`,
-      'Every revision of our family: the dispatcher registers one per distinct EFS volume set, so revision numbers are not known at deploy time.',
+      'Every revision of the base family: revision numbers change with each deploy of a new runner image.',
+    );
+    ack(
+      dispatch,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/${runner.family}-*:*]`,
+      'The families the dispatcher registers per distinct EFS volume set, named <family>-<content hash>; hashes depend on the specs.',
     );
     for (const role of [dispatch, record]) {
       ack(role, `AwsSolutions-IAM5[Resource::${taskArnFinding(runner)}]`, 'Any task of our cluster only (task ids are assigned at launch); the ecs:cluster condition pins the cluster too.');
@@ -204,9 +212,14 @@ export class Functions extends Construct {
       'AwsSolutions-IAM5[Resource::*]',
       'ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition support no resource-level permissions, and ecs:ListTasks is ' +
         'scoped by the ecs:cluster condition. What a registered revision can do is bounded elsewhere: iam:PassRole allows only ' +
-        'our task and execution roles, and ecs:RunTask only revisions of our family on our cluster.',
+        'our task and execution roles, and ecs:RunTask only our families (<family> and <family>-<hash>) on our cluster.',
     );
   }
+}
+
+/** `arn:<partition>:ecs:<region>:<account>:task-definition/<name>` */
+function taskDefinitionArnPattern(runner: Runner, name: string): string {
+  return Stack.of(runner).formatArn({ service: 'ecs', resource: 'task-definition', resourceName: name });
 }
 
 function grantReadSecrets(role: iam.Role, secretPrefix: string): void {

@@ -309,9 +309,9 @@ describe('IAM', () => {
     }
   });
 
-  it('grants GetSecretValue only on secrets under the prefix, and only to the task, dispatch and validate', () => {
+  it('grants GetSecretValue only on secrets under the prefix, and only to the task and dispatch', () => {
     const grants = policyStatements(template).filter((p) => actionsOf(p.statement).some((a) => a.startsWith('secretsmanager:')));
-    expect(grants.map((g) => g.roles).flat().sort()).toEqual([ids.dispatchRole, ids.taskRole, ids.validateRole].sort());
+    expect(grants.map((g) => g.roles).flat().sort()).toEqual([ids.dispatchRole, ids.taskRole].sort());
     for (const { statement } of grants) {
       expect(statement).toEqual({
         Sid: 'ReadSecretsUnderPrefix',
@@ -367,14 +367,15 @@ describe('IAM', () => {
     });
   });
 
-  it('lets dispatch run only our family, on our cluster', () => {
+  it('lets dispatch run only our families (the base and its per-volume-set copies), on our cluster', () => {
+    const taskDefinitions = (name: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:task-definition/${name}`]],
+    });
     expect(statementsOf(ids.dispatchRole)).toContainEqual({
       Sid: 'RunOurFamilyOnOurCluster',
       Effect: 'Allow',
       Action: 'ecs:RunTask',
-      Resource: {
-        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':task-definition/Stash-runner:*']],
-      },
+      Resource: [taskDefinitions('Stash-runner:*'), taskDefinitions('Stash-runner-*:*')],
       Condition: { ArnEquals: { 'ecs:cluster': arn(ids.cluster) } },
     });
     const runTask = policyStatements(template).filter((p) => actionsOf(p.statement).includes('ecs:RunTask'));
