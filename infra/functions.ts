@@ -106,7 +106,7 @@ export class Functions extends Construct {
       ...base,
       entry: join(handlers, 'record.ts'),
       description: 'Stash: record a stopped runner task in status/ and as metrics',
-      environment: { ...common, CLUSTER_ARN: runner.cluster.clusterArn },
+      environment: { ...common, CLUSTER_ARN: runner.cluster.clusterArn, CONTAINER_NAME },
     });
     this.validate = new StashFunction(this, 'Validate', {
       ...base,

@@ -263,7 +263,13 @@ describe('functions', () => {
   });
 
   it('give record and validate theirs', () => {
-    expect(env(ids.record)).toEqual({ ...common, CONFIG_BUCKET: { Ref: ids.bucket }, CLUSTER_ARN: arn(ids.cluster), NODE_OPTIONS: '--enable-source-maps' });
+    expect(env(ids.record)).toEqual({
+      ...common,
+      CONFIG_BUCKET: { Ref: ids.bucket },
+      CLUSTER_ARN: arn(ids.cluster),
+      CONTAINER_NAME: 'runner',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
     expect(env(ids.validate)).toEqual({ ...common, CONFIG_BUCKET: { Ref: ids.bucket }, NODE_OPTIONS: '--enable-source-maps' });
   });
 });
