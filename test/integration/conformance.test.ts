@@ -21,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { main } from '../../cli/main';
 import { backendKind, BACKEND_KINDS, ResticSchema, type BackendKind } from '../../schemas/restic';
 import { missingSecretKeys, OPTIONAL_KEYS, REQUIRED_KEYS, SWIFT_KEYS } from '../../schemas/secret';
 import {
@@ -35,7 +36,6 @@ import {
   type SwiftServer,
 } from '../servers';
 import { listAzure, listFolder, listS3, listSwift } from './conformance-listing';
-import { main } from '../../cli/main';
 import { allText, awkwardData, capture, tree, workspace, type Workspace } from './helpers';
 
 const BUCKET = 'stash-conformance';
@@ -50,7 +50,7 @@ interface BackendCase<S extends Stoppable> {
   readonly kind: BackendKind;
   /** What the backend runs against, for the test names. */
   readonly against: string;
-  start(ws: Workspace): Promise<S>;
+  start(): Promise<S>;
   /** Every port the server listens on; all closed after stop(). */
   ports(server: S): readonly number[];
   /** The spec's `backend` block, without storageSecretName. */
@@ -102,7 +102,7 @@ function conformance<S extends Stoppable>(c: BackendCase<S>): void {
       // restic's cache stays inside the workspace, not in the user's home.
       previousCacheDir = process.env.RESTIC_CACHE_DIR;
       process.env.RESTIC_CACHE_DIR = join(ws.root, 'cache');
-      server = await c.start(ws);
+      server = await c.start();
       await awkwardData(ws.data);
       await writeFile(join(ws.data, 'removed later.txt'), 'gone in the second backup\n');
       await ws.writeSpec(`${name}.yaml`, {
