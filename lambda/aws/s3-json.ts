@@ -89,7 +89,8 @@ export class S3JsonObjects<S extends z.ZodType> {
       );
       return res.ETag ?? '';
     } catch (err) {
-      if (isConditionLost(err)) return undefined;
+      // If-Match on an object deleted since it was read answers 404: the condition is lost too.
+      if (isConditionLost(err) || (condition && 'ifMatch' in condition && isNotFound(err))) return undefined;
       throw new JsonStoreError(`failed to write ${s3Uri(this.bucket, key)}: ${errorMessage(err)}`, { cause: err });
     }
   }

@@ -30,9 +30,14 @@ export interface S3SpecStoreOptions {
   readonly prefix: string;
   /** Objects fetched at once. @default 16 */
   readonly concurrency?: number;
+  /** Keys per LIST request; S3 gives at most 1,000. @default 1000 */
+  readonly pageSize?: number;
 }
 
 const SPEC_FILE = /\.(ya?ml|json)$/i;
+
+/** Whether a key is a spec document (`.yaml`, `.yml` or `.json`); anything else under the prefix is ignored. */
+export const isSpecKey = (key: string) => SPEC_FILE.test(key) && !key.endsWith('/');
 
 /**
  * {@link SpecStore} on an S3 prefix, with an ETag cache that lives as long as the instance
@@ -54,12 +59,12 @@ export class S3SpecStore implements SpecStore {
       this.requests.list++;
       let page;
       try {
-        page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1000, ContinuationToken: token }));
+        page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: this.options.pageSize ?? 1000, ContinuationToken: token }));
       } catch (err) {
         throw new SpecStoreError(`failed to list ${s3Uri(bucket, prefix)}: ${errorMessage(err)}`, { cause: err });
       }
       for (const o of page.Contents ?? []) {
-        if (o.Key && o.ETag && SPEC_FILE.test(o.Key)) listed.push({ key: o.Key, etag: o.ETag, modifiedAt: o.LastModified });
+        if (o.Key && o.ETag && isSpecKey(o.Key)) listed.push({ key: o.Key, etag: o.ETag, modifiedAt: o.LastModified });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

@@ -1,0 +1,77 @@
+/**
+ * `state/launcher.json`: where and how the stack launches tasks (cluster, task definition,
+ * subnets, security groups, allowed EFS ids, roles). The dispatcher ensures it on each cold
+ * start, so `stash backup NAME --remote` on an operator's machine launches through exactly
+ * the same launcher with nothing but `--specs s3://...`. It holds ids and ARNs, no secret.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { ConfigError } from '../core/errors';
+import type { EcsLauncherConfig } from './ecs-launcher';
+import { S3JsonObjects } from './s3-json';
+import { normalisePrefix, s3Uri } from './s3';
+
+/** The stored launcher configuration. */
+export const LauncherConfigSchema = z.object({
+  clusterArn: z.string(),
+  taskDefinitionArn: z.string(),
+  taskFamily: z.string(),
+  containerName: z.string(),
+  taskRoleArn: z.string(),
+  executionRoleArn: z.string(),
+  logGroup: z.string(),
+  subnets: z.array(z.string()),
+  securityGroups: z.array(z.string()),
+  assignPublicIp: z.enum(['ENABLED', 'DISABLED']),
+  allowedEfsIds: z.array(z.string()),
+  /** Where the stack's prefixes are, so the CLI needs only the bucket. */
+  specPrefix: z.string(),
+  statusPrefix: z.string(),
+  secretPrefix: z.string(),
+});
+export type LauncherConfig = z.infer<typeof LauncherConfigSchema>;
+
+/** Reads and ensures `launcher.json` under the state prefix. */
+export class S3LauncherConfig {
+  private readonly objects: S3JsonObjects<typeof LauncherConfigSchema>;
+
+  constructor(client: S3Client, bucket: string, statePrefix: string) {
+    this.objects = new S3JsonObjects(client, bucket, normalisePrefix(statePrefix), LauncherConfigSchema);
+  }
+
+  /** Writes `config` unless the stored one is equal; returns whether it wrote. */
+  async ensure(config: LauncherConfig): Promise<boolean> {
+    let wrote = false;
+    await this.objects.update('launcher', (current) => {
+      wrote = JSON.stringify(current) !== JSON.stringify(config);
+      return config;
+    });
+    return wrote;
+  }
+
+  /** The stored configuration; ConfigError when the stack's dispatcher has not written it yet. */
+  async read(): Promise<LauncherConfig> {
+    const got = await this.objects.read('launcher');
+    if (!got) {
+      throw new ConfigError(
+        `${s3Uri(this.objects.bucket, this.objects.key('launcher'))} does not exist: the stack's dispatcher writes it on its first tick; is the stack deployed and is this its config bucket?`,
+      );
+    }
+    return got.value;
+  }
+}
+
+/** The launcher part of a stored configuration. */
+export const ecsConfigOf = (c: LauncherConfig): EcsLauncherConfig => ({
+  clusterArn: c.clusterArn,
+  taskDefinitionArn: c.taskDefinitionArn,
+  taskFamily: c.taskFamily,
+  containerName: c.containerName,
+  taskRoleArn: c.taskRoleArn,
+  executionRoleArn: c.executionRoleArn,
+  logGroup: c.logGroup,
+  subnets: c.subnets,
+  securityGroups: c.securityGroups,
+  assignPublicIp: c.assignPublicIp,
+  allowedEfsIds: c.allowedEfsIds,
+});

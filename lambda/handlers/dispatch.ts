@@ -1,0 +1,116 @@
+/**
+ * The dispatch Lambda, woken by EventBridge `rate(1 minute)`: one tick of the core
+ * dispatcher (`lambda/core/dispatch.ts`) on the S3, Secrets Manager and ECS adapters, then
+ * log lines (keys spec, run, slot) and EMF metrics (SpecsInvalid, LaunchesThrottled,
+ * OverdueSpecs).
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { tick, type SlotReport, type TickReport } from '../core/dispatch';
+import { errorMessage, formatProblem } from '../core/errors';
+import { composeDispatch, type DispatchRuntime } from './compose';
+import { DispatchEnvSchema, readEnv } from './env';
+import { parseEvent, ScheduledEventSchema } from './events';
+
+/** The part of the Lambda context the handlers use. */
+export interface LambdaContext {
+  readonly awsRequestId?: string;
+  getRemainingTimeInMillis?(): number;
+}
+
+/** Time kept back from the Lambda's deadline for the commit, status writes and metrics. */
+const DEADLINE_MARGIN_MS = 20_000;
+
+/** What a tick returns (also visible in the Lambda console's test output). */
+export interface DispatchResult {
+  readonly lostRace: boolean;
+  readonly specs: number;
+  readonly invalid: number;
+  readonly launched: number;
+  readonly skipped: number;
+  readonly missed: number;
+  readonly failed: number;
+  readonly deferred: number;
+  readonly overdue: readonly string[];
+}
+
+const count = (slots: readonly SlotReport[], result: SlotReport['result']) => slots.filter((s) => s.result === result).length;
+
+/** A dispatch handler over a composed runtime (tests pass their own clients and clock). */
+export function createDispatchHandler(rt: DispatchRuntime): (event: unknown, context?: LambdaContext) => Promise<DispatchResult> {
+  let launcherConfigWritten = false;
+  const reported = new Set<string>();
+  return async (event, context) => {
+    const { logger, metrics } = rt;
+    parseEvent(ScheduledEventSchema, event, 'a scheduled event');
+    const now = rt.clock.now();
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const deadline = remaining === undefined ? undefined : new Date(now.getTime() + Math.max(0, remaining - DEADLINE_MARGIN_MS));
+    if (!launcherConfigWritten) {
+      try {
+        await rt.launcherConfig.ensure(rt.launcherSettings);
+        launcherConfigWritten = true;
+      } catch (err) {
+        logger.warn('could not write the launcher configuration for remote launches', { error: errorMessage(err) });
+      }
+    }
+    let report: TickReport;
+    try {
+      report = await tick({ ...rt.deps, options: { ...rt.deps.options, deadline } }, now);
+    } catch (err) {
+      logger.error('tick failed; the watermark is unchanged, the next tick plans this window again', { error: errorMessage(err) });
+      throw err;
+    }
+    try {
+      return summarise(rt, report, reported);
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+function summarise(rt: DispatchRuntime, report: TickReport, reported: Set<string>): DispatchResult {
+  const { logger, metrics } = rt;
+  if (report.lostRace) {
+    logger.info('another tick holds this window; nothing launched', { from: report.from, until: report.until });
+  }
+  for (const p of report.problems) {
+    const line = formatProblem(p);
+    if (reported.has(line)) continue; // once per warm container, not every minute
+    reported.add(line);
+    logger.warn('invalid spec skipped', { source: p.source, problem: line });
+  }
+  for (const s of report.slots) {
+    const keys = { spec: s.spec, run: s.run, slot: s.slot, kind: s.kind, result: s.result, ...(s.reason ? { reason: s.reason } : {}), ...(s.taskArn ? { taskArn: s.taskArn } : {}) };
+    if (s.result === 'failed') logger.error(`launch failed: ${s.reason ?? ''}`, keys);
+    else if (s.result === 'launched' || s.result === 'already-running') logger.info(`${s.kind} ${s.result}`, keys);
+    else logger.warn(`${s.kind} ${s.result}: ${s.reason ?? ''}`, keys);
+  }
+  for (const o of report.overdue) logger.warn('spec overdue: no successful backup within twice its interval', { spec: o.spec, since: o.since, dueBy: o.dueBy });
+  for (const e of report.errors) logger.error(e);
+  const invalid = new Set(report.problems.map((p) => p.source)).size;
+  metrics.addMetric('SpecsInvalid', MetricUnit.Count, invalid);
+  metrics.addMetric('LaunchesThrottled', MetricUnit.Count, report.throttled);
+  metrics.addMetric('OverdueSpecs', MetricUnit.Count, report.overdue.length);
+  return {
+    lostRace: report.lostRace,
+    specs: report.specs,
+    invalid,
+    launched: count(report.slots, 'launched'),
+    skipped: count(report.slots, 'skipped'),
+    missed: count(report.slots, 'missed'),
+    failed: count(report.slots, 'failed'),
+    deferred: count(report.slots, 'deferred'),
+    overdue: report.overdue.map((o) => o.spec),
+  };
+}
+
+let warm: ((event: unknown, context?: LambdaContext) => Promise<DispatchResult>) | undefined;
+
+/**
+ * The Lambda entry point. The environment is read and the clients built on the first
+ * invocation of a container; a missing variable fails it with the variable's name.
+ */
+export const handler = (event: unknown, context?: LambdaContext): Promise<DispatchResult> => {
+  warm ??= createDispatchHandler(composeDispatch(readEnv(DispatchEnvSchema)));
+  return warm(event, context);
+};

@@ -1,0 +1,86 @@
+/**
+ * Each Lambda's environment, read once through a zod schema. A missing or malformed variable
+ * fails the cold start with its name, instead of a confusing error minutes later.
+ *
+ * @example
+ * const env = readEnv(DispatchEnvSchema); // throws ConfigError: "invalid environment: CLUSTER_ARN is not set"
+ */
+import { z } from 'zod';
+import { ConfigError } from '../core/errors';
+
+const required = z.string({ error: (iss) => (iss.input === undefined ? 'is not set' : 'must be a string') }).trim().min(1, { error: 'is empty' });
+
+/** A folder prefix: no leading "/", exactly one trailing "/" (unless empty). */
+const prefix = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((p) => {
+      const t = p.trim().replace(/^\/+/, '').replace(/\/+$/, '');
+      return t ? `${t}/` : '';
+    });
+
+/** A comma-separated list; blanks are dropped. */
+const csv = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+
+const arn = (service: string) =>
+  required.refine((v) => v.startsWith('arn:'), { error: `must be an ARN (arn:aws:${service}:...)` });
+
+/** What every Lambda of the stack reads. */
+export const CommonEnvSchema = z.object({
+  CONFIG_BUCKET: required,
+  SPEC_PREFIX: prefix('specs/'),
+  STATUS_PREFIX: prefix('status/'),
+  STATE_PREFIX: prefix('state/'),
+  SECRET_PREFIX: z.string().default('stash/'),
+  POWERTOOLS_SERVICE_NAME: z.string().trim().min(1).default('stash'),
+  POWERTOOLS_METRICS_NAMESPACE: z.string().trim().min(1).default('Stash'),
+});
+export type CommonEnv = z.infer<typeof CommonEnvSchema>;
+
+/** The dispatch Lambda: where and how to launch tasks. */
+export const DispatchEnvSchema = CommonEnvSchema.extend({
+  CLUSTER_ARN: arn('ecs'),
+  /** The base revision of the runner's task definition. */
+  TASK_DEFINITION_ARN: arn('ecs'),
+  TASK_FAMILY: required,
+  CONTAINER_NAME: z.string().trim().min(1).default('runner'),
+  TASK_ROLE_ARN: arn('iam'),
+  EXECUTION_ROLE_ARN: arn('iam'),
+  RUNNER_LOG_GROUP: required,
+  SUBNET_IDS: csv.refine((l) => l.length > 0, { error: 'is not set (comma-separated subnet ids)' }),
+  SECURITY_GROUP_IDS: csv.refine((l) => l.length > 0, { error: 'is not set (comma-separated security group ids)' }),
+  ASSIGN_PUBLIC_IP: z.enum(['ENABLED', 'DISABLED'], { error: 'must be ENABLED or DISABLED' }).default('DISABLED'),
+  ALLOWED_EFS_IDS: csv,
+});
+export type DispatchEnv = z.infer<typeof DispatchEnvSchema>;
+
+/** The record Lambda. */
+export const RecordEnvSchema = CommonEnvSchema.extend({
+  CLUSTER_ARN: arn('ecs'),
+  CONTAINER_NAME: z.string().trim().min(1).default('runner'),
+});
+export type RecordEnv = z.infer<typeof RecordEnvSchema>;
+
+/** The validate Lambda. */
+export const ValidateEnvSchema = CommonEnvSchema;
+export type ValidateEnv = z.infer<typeof ValidateEnvSchema>;
+
+/**
+ * Reads `env` through `schema`; throws ConfigError naming every missing or invalid variable.
+ * Values are never echoed (an environment can hold what should not be logged).
+ */
+export function readEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${i.path.join('.')} ${i.message}`);
+  throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
+}

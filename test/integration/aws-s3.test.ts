@@ -1,0 +1,644 @@
+/**
+ * The S3 adapters and the three Lambda handlers against a real s3rver over TLS, ECS and
+ * Secrets Manager through aws-sdk-client-mock.
+ *
+ * s3rver 3.7.1 accepts PutObject's `If-Match` and `If-None-Match` but ignores them (the first
+ * test shows it), and it cannot be told to fail. So the clients here go through a small
+ * proxy on 127.0.0.1 that forwards every request to s3rver unchanged and adds two things:
+ * S3's conditional-write semantics (412 PreconditionFailed, 404 for If-Match on a missing
+ * key), checked against s3rver's own ETag under a per-key lock, and injected faults
+ * (503 SlowDown, 500 InternalError) on chosen requests.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DescribeTasksCommand, ECSClient, ECSServiceException, ListTasksCommand, RunTaskCommand, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { s3ClientConfig, startS3, type S3Server } from '../servers/s3';
+import { tick } from '../../lambda/core/dispatch';
+import { MAX_DOCUMENT_BYTES, parseSpecDocument, SpecCache } from '../../lambda/core/spec';
+import { S3SpecStore, SpecStoreError } from '../../lambda/aws/s3-spec-store';
+import { S3RecoveryStatusStore, S3StatusStore } from '../../lambda/aws/s3-status-store';
+import { S3Watermark } from '../../lambda/aws/s3-watermark';
+import type { Timer } from '../../lambda/aws/pacing';
+import { composeDispatch, composeRecord, composeValidate } from '../../lambda/handlers/compose';
+import { createDispatchHandler } from '../../lambda/handlers/dispatch';
+import { DispatchEnvSchema, readEnv, RecordEnvSchema, ValidateEnvSchema } from '../../lambda/handlers/env';
+import { createRecordHandler } from '../../lambda/handlers/record';
+import { createValidateHandler } from '../../lambda/handlers/validate';
+
+const BUCKET = 'stash-config';
+const SECRET_VALUE = 'correct-horse-battery-staple';
+const CLUSTER_ARN = 'arn:aws:ecs:eu-west-1:111122223333:cluster/stash';
+const TASK_DEFINITION_ARN = 'arn:aws:ecs:eu-west-1:111122223333:task-definition/stash-runner:7';
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:stash/s3-secret-AbCdEf';
+
+// ---- the proxy ----------------------------------------------------------------------------------
+
+interface Fault {
+  readonly method: string;
+  readonly path: RegExp;
+  readonly status: number;
+  readonly code: string;
+  times: number;
+}
+
+interface Upstream {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+const errorXml = (code: string, message: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>proxy</RequestId></Error>`;
+
+/** Forwards to s3rver; adds conditional writes and injected faults (see the file comment). */
+class S3Proxy {
+  readonly requests: string[] = [];
+  readonly faults: Fault[] = [];
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private constructor(
+    private readonly upstream: S3Server,
+    private readonly server: http.Server,
+    readonly endpoint: string,
+  ) {}
+
+  static async start(upstream: S3Server): Promise<S3Proxy> {
+    let proxy: S3Proxy | undefined;
+    const server = http.createServer((req, res) => {
+      proxy!.handle(req, res).catch((err: unknown) => {
+        res.writeHead(502).end(String(err));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    proxy = new S3Proxy(upstream, server, `http://127.0.0.1:${port}`);
+    return proxy;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Requests seen whose line (`METHOD /path?query`) matches. */
+  count(method: string, path: RegExp): number {
+    return this.requests.filter((r) => r.startsWith(`${method} `) && path.test(r.slice(method.length + 1))).length;
+  }
+
+  fail(method: string, path: RegExp, status: number, code: string, times: number): void {
+    this.faults.push({ method, path, status, code, times });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const url = req.url ?? '/';
+    this.requests.push(`${req.method} ${url}`);
+    const fault = this.faults.find((f) => f.times > 0 && f.method === req.method && f.path.test(url));
+    if (fault) {
+      fault.times--;
+      res.writeHead(fault.status, { 'content-type': 'application/xml' }).end(errorXml(fault.code, `injected ${fault.code}`));
+      return;
+    }
+    const { pathname, searchParams } = new URL(url, 'http://proxy');
+    const ifMatch = req.headers['if-match'];
+    const ifNoneMatch = req.headers['if-none-match'];
+    // A PutObject: an object path, and no sub-resource (the SDK adds only ?x-id=PutObject).
+    const objectPut = req.method === 'PUT' && pathname.split('/').filter(Boolean).length >= 2 && [...searchParams.keys()].every((k) => k === 'x-id');
+    if (objectPut && (ifMatch || ifNoneMatch)) {
+      await this.locked(pathname, async () => {
+        const head = await this.send('HEAD', pathname, {}, Buffer.alloc(0));
+        const etag = head.status === 200 ? String(head.headers.etag) : undefined;
+        if (ifMatch && !etag) return this.reply(res, { status: 404, headers: { 'content-type': 'application/xml' }, body: Buffer.from(errorXml('NoSuchKey', 'The specified key does not exist.')) });
+        if ((ifNoneMatch === '*' && etag) || (ifMatch && ifMatch !== etag)) {
+          return this.reply(res, { status: 412, headers: { 'content-type': 'application/xml' }, body: Buffer.from(errorXml('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold')) });
+        }
+        this.reply(res, await this.send(req.method!, url, req.headers, body));
+      });
+      return;
+    }
+    this.reply(res, await this.send(req.method!, url, req.headers, body));
+  }
+
+  private reply(res: http.ServerResponse, up: Upstream): void {
+    res.writeHead(up.status, up.headers).end(up.body);
+  }
+
+  private send(method: string, path: string, headers: http.IncomingHttpHeaders, body: Buffer): Promise<Upstream> {
+    return new Promise((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port: this.upstream.port, method, path, headers, ca: this.upstream.caCertPem }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  private async locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(fn);
+    this.locks.set(key, next);
+    return next;
+  }
+}
+
+// ---- fixtures ------------------------------------------------------------------------------------
+
+const specYaml = (name: string, schedule = '0 * * * *', extra = '') => `apiVersion: stash.appscode.com/v1alpha1
+kind: Restic
+metadata:
+  name: ${name}
+spec:
+  fileGroups:
+  - path: /source/data
+  backend:
+    s3:
+      endpoint: s3.amazonaws.com
+      bucket: stash-qa
+      prefix: ${name}
+    storageSecretName: s3-secret
+  schedule: '${schedule}'
+  check:
+    paused: true
+${extra}`;
+
+const event = (name: string) => JSON.parse(readFileSync(join(__dirname, '../fixtures/events', name), 'utf8'));
+
+/** Virtual time for the launcher's pacing and backoff: nothing here waits on the wall clock. */
+const virtualTimer = (): Timer => {
+  let t = 0;
+  return { now: () => t, sleep: async (ms) => void (t += ms) };
+};
+
+let s3: S3Server;
+let proxy: S3Proxy;
+let client: S3Client;
+let direct: S3Client;
+let testNo = 0;
+let prefix: string;
+
+const put = (key: string, body: string) => direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+const getText = async (key: string) => (await direct.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToString();
+const getJson = async (key: string) => JSON.parse(await getText(key));
+
+/** Every object under the test's prefix, as text: for checking that no secret value was stored. */
+async function everything(): Promise<string> {
+  const listed = await direct.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+  const texts = await Promise.all((listed.Contents ?? []).map((o) => getText(o.Key!)));
+  return texts.join('\n');
+}
+
+beforeAll(async () => {
+  // s3rver 3.7.1 makes ListObjectsV2 continuation tokens with DES, which Node 20's OpenSSL 3
+  // only offers with the legacy provider; without it every second page is a 500.
+  const nodeOptions = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = [nodeOptions, '--openssl-legacy-provider'].filter(Boolean).join(' ');
+  try {
+    s3 = await startS3({ buckets: [BUCKET] });
+  } finally {
+    if (nodeOptions === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = nodeOptions;
+  }
+  proxy = await S3Proxy.start(s3);
+  const config: S3ClientConfig = { ...s3ClientConfig(s3), endpoint: proxy.endpoint, maxAttempts: 3 };
+  client = new S3Client(config);
+  direct = new S3Client(s3ClientConfig(s3));
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  await s3?.stop();
+});
+
+beforeEach(() => {
+  prefix = `t${++testNo}`;
+  proxy.requests.length = 0;
+  proxy.faults.length = 0;
+});
+
+// ---- adapters -------------------------------------------------------------------------------------
+
+describe('s3rver 3.7.1', () => {
+  it('accepts If-None-Match and If-Match on PutObject but does not enforce them (hence the proxy)', async () => {
+    const key = `${prefix}/x.json`;
+    await direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '1', IfNoneMatch: '*' }));
+    await expect(direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '2', IfNoneMatch: '*' }))).resolves.toBeDefined();
+    await expect(direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '3', IfMatch: '"not-the-etag"' }))).resolves.toBeDefined();
+    expect(await getText(key)).toBe('3');
+    // Through the proxy the same writes are refused, as S3 refuses them.
+    await expect(client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '4', IfNoneMatch: '*' }))).rejects.toMatchObject({ name: 'PreconditionFailed' });
+    await expect(client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '5', IfMatch: '"not-the-etag"' }))).rejects.toMatchObject({ name: 'PreconditionFailed' });
+    expect(await getText(key)).toBe('3');
+  });
+});
+
+describe('S3SpecStore', () => {
+  it('lists a page per 1,000 keys and fetches only the objects whose ETag changed', async () => {
+    const keys = Array.from({ length: 25 }, (_, i) => `${prefix}/specs/s${String(i).padStart(2, '0')}.yaml`);
+    await Promise.all(keys.map((k) => put(k, `# ${k}\n`)));
+    await put(`${prefix}/specs/README.md`, 'not a spec');
+    // Pages of 10 here to see the paging; the default asks S3 for its maximum, 1,000.
+    expect(await new S3SpecStore({ client, bucket: BUCKET, prefix: `${prefix}/specs/` }).documents()).toHaveLength(25);
+    expect(proxy.requests.filter((r) => r.includes('list-type=2')).every((r) => r.includes('max-keys=1000'))).toBe(true);
+    const store = new S3SpecStore({ client, bucket: BUCKET, prefix: `${prefix}/specs/`, pageSize: 10 });
+
+    proxy.requests.length = 0;
+    const first = await store.documents();
+    expect(first).toHaveLength(25);
+    expect(first[0]).toMatchObject({ source: `s3://${BUCKET}/${keys[0]}`, key: keys[0], text: `# ${keys[0]}\n` });
+    expect(first[0].version).toBe(first[0].etag); // s3rver keeps no versions: the ETag stands in
+    expect(first[0].modifiedAt).toBeInstanceOf(Date);
+    expect([proxy.count('GET', /list-type=2/), proxy.count('GET', /\.yaml/)]).toEqual([3, 25]);
+
+    proxy.requests.length = 0;
+    await store.documents();
+    expect([proxy.count('GET', /list-type=2/), proxy.count('GET', /\.yaml/)]).toEqual([3, 0]);
+
+    await put(keys[5], 'changed: true\n');
+    await direct.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: keys[6] }));
+    proxy.requests.length = 0;
+    const third = await store.documents();
+    expect([proxy.count('GET', /list-type=2/), proxy.count('GET', /\.yaml/)]).toEqual([3, 1]);
+    expect(third).toHaveLength(24);
+    expect(third.find((d) => d.key === keys[5])?.text).toBe('changed: true\n');
+    expect(store.cached).toBe(24);
+  });
+
+  it('reads no more of an object than validation needs to refuse it', async () => {
+    const key = `${prefix}/specs/huge.yaml`;
+    await put(key, `# ${'x'.repeat(MAX_DOCUMENT_BYTES + 100)}\n`);
+    const doc = await new S3SpecStore({ client, bucket: BUCKET, prefix: `${prefix}/specs/` }).read(key);
+    expect(doc?.text).toHaveLength(MAX_DOCUMENT_BYTES + 1);
+    expect(parseSpecDocument(doc!).problems).toEqual([{ source: `s3://${BUCKET}/${key}`, path: '', message: `file is larger than ${MAX_DOCUMENT_BYTES} bytes; a spec is a few hundred` }]);
+  });
+
+  it('rides out a SlowDown during listing', async () => {
+    await put(`${prefix}/specs/a.yaml`, specYaml('a'));
+    proxy.fail('GET', /list-type=2/, 503, 'SlowDown', 1);
+    const docs = await new S3SpecStore({ client, bucket: BUCKET, prefix: `${prefix}/specs/` }).documents();
+    expect(docs.map((d) => d.key)).toEqual([`${prefix}/specs/a.yaml`]);
+    expect(proxy.count('GET', /list-type=2/)).toBe(2);
+  });
+
+  it('fails with the location when listing keeps failing, and the tick leaves the watermark alone', async () => {
+    await put(`${prefix}/specs/a.yaml`, specYaml('a'));
+    proxy.fail('GET', /list-type=2/, 500, 'InternalError', 100);
+    const specs = new S3SpecStore({ client, bucket: BUCKET, prefix: `${prefix}/specs/` });
+    const err = await specs.documents().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SpecStoreError);
+    expect((err as Error).message).toBe(`failed to list s3://${BUCKET}/${prefix}/specs/: injected InternalError`);
+    expect(proxy.count('GET', /list-type=2/)).toBe(3);
+
+    const watermark = new S3Watermark({ client, bucket: BUCKET, prefix: `${prefix}/state/` });
+    const never = () => Promise.reject(new Error('not reached'));
+    const deps = {
+      specs,
+      cache: new SpecCache(),
+      watermark,
+      launcher: { running: never, launch: never },
+      secrets: { resolve: never },
+      statuses: new S3StatusStore({ client, bucket: BUCKET, prefix: `${prefix}/status/` }),
+      clock: { now: () => new Date() },
+    };
+    await expect(tick(deps, new Date('2026-01-01T02:00:30Z'))).rejects.toThrow(`failed to list the specs: failed to list s3://${BUCKET}/${prefix}/specs/: injected InternalError`);
+    expect(await watermark.read()).toEqual({});
+  });
+});
+
+describe('S3StatusStore', () => {
+  it('reads, updates and lists statuses, fetching only those that changed', async () => {
+    const store = new S3StatusStore({ client, bucket: BUCKET, prefix: `${prefix}/status` });
+    expect(await store.get('a')).toBeUndefined();
+    expect(await store.update('a', (s) => ({ ...s, lastError: 'boom' }))).toEqual({ name: 'a', backupCount: 0, lastError: 'boom' });
+    await store.update('b', (s) => s);
+    expect(await getJson(`${prefix}/status/a.json`)).toEqual({ name: 'a', backupCount: 0, lastError: 'boom' });
+    await put(`${prefix}/status/recoveries/r.json`, '{}'); // a sub-folder is not a spec status
+    expect((await store.list()).map((s) => s.name)).toEqual(['a', 'b']);
+    proxy.requests.length = 0;
+    await store.update('b', (s) => ({ ...s, backupCount: 3 }));
+    proxy.requests.length = 0;
+    expect((await store.list()).map((s) => [s.name, s.backupCount])).toEqual([['a', 0], ['b', 3]]);
+    expect(proxy.count('GET', /\/status\/[ab]\.json/)).toBe(1);
+  });
+
+  it('keeps every one of concurrent updates (If-Match retries)', async () => {
+    const store = new S3StatusStore({ client, bucket: BUCKET, prefix: `${prefix}/status/` });
+    await Promise.all(Array.from({ length: 6 }, () => store.update('c', (s) => ({ ...s, backupCount: s.backupCount + 1 }))));
+    expect((await store.get('c'))?.backupCount).toBe(6);
+    expect(proxy.count('PUT', /c\.json/)).toBeGreaterThan(6); // some writes lost the race and were retried
+  });
+
+  it('skips a corrupt status in a listing and says which', async () => {
+    const store = new S3StatusStore({ client, bucket: BUCKET, prefix: `${prefix}/status/` });
+    await store.update('good', (s) => s);
+    await put(`${prefix}/status/bad.json`, '{"name": 5}');
+    expect((await store.list()).map((s) => s.name)).toEqual(['good']);
+    expect(store.objects.unreadable).toEqual([`s3://${BUCKET}/${prefix}/status/bad.json: name: Invalid input: expected string, received number`]);
+  });
+});
+
+describe('S3Watermark', () => {
+  it('is created once and then only replaced by who read the current version', async () => {
+    const a = new S3Watermark({ client, bucket: BUCKET, prefix: `${prefix}/state/` });
+    expect(await a.read()).toEqual({});
+    const t1 = await a.write({ tick: '2026-01-01T02:00:00.000Z', pending: [] }, undefined);
+    expect(t1).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(await a.write({ tick: '2026-01-01T02:00:01.000Z', pending: [] }, undefined)).toBeUndefined();
+    const t2 = await a.write({ tick: '2026-01-01T02:01:00.000Z', pending: [] }, t1);
+    expect(t2).toBeDefined();
+    expect(await a.write({ tick: '2026-01-01T02:01:02.000Z', pending: [] }, t1)).toBeUndefined();
+    expect(await a.read()).toEqual({ state: { tick: '2026-01-01T02:01:00.000Z', pending: [] }, token: t2 });
+    expect(a.key).toBe(`${prefix}/state/watermark.json`);
+  });
+});
+
+// ---- handlers ------------------------------------------------------------------------------------
+
+describe('handlers', () => {
+  const ecs = mockClient(ECSClient);
+  const sm = mockClient(SecretsManagerClient);
+  let out: string[];
+  let now: Date;
+  const clock = { now: () => now };
+
+  const common = () => ({ CONFIG_BUCKET: BUCKET, SPEC_PREFIX: `${prefix}/specs/`, STATUS_PREFIX: `${prefix}/status/`, STATE_PREFIX: `${prefix}/state/` });
+  const dispatchRuntime = () =>
+    composeDispatch(
+      readEnv(DispatchEnvSchema, {
+        ...common(),
+        CLUSTER_ARN,
+        TASK_DEFINITION_ARN,
+        TASK_FAMILY: 'stash-runner',
+        TASK_ROLE_ARN: 'arn:aws:iam::111122223333:role/stash-task',
+        EXECUTION_ROLE_ARN: 'arn:aws:iam::111122223333:role/stash-execution',
+        RUNNER_LOG_GROUP: '/stash/runner',
+        SUBNET_IDS: 'subnet-0a1b2c3d4e5f60718, subnet-0b1c2d3e4f5a60719',
+        SECURITY_GROUP_IDS: 'sg-0123456789abcdef0',
+        ALLOWED_EFS_IDS: 'fs-0123abcd',
+      }),
+      { s3: client, ecs: new ECSClient({ region: 'eu-west-1' }), secrets: new SecretsManagerClient({ region: 'eu-west-1' }) },
+      { clock, launcher: { timer: virtualTimer(), random: () => 0.5 } },
+    );
+  const recordHandler = () => createRecordHandler(composeRecord(readEnv(RecordEnvSchema, { ...common(), CLUSTER_ARN }), { s3: client }, { clock }));
+  const validateHandler = () => createValidateHandler(composeValidate(readEnv(ValidateEnvSchema, common()), { s3: client }, { clock }));
+  const runTasks = (): RunTaskCommandInput[] => ecs.commandCalls(RunTaskCommand).map((c) => c.args[0].input);
+  const envOf = (input: RunTaskCommandInput) => Object.fromEntries((input.overrides?.containerOverrides?.[0].environment ?? []).map((e) => [e.name, e.value]));
+  const lines = () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const emf = () => lines().filter((l) => l._aws);
+  const taskFor = (input: RunTaskCommandInput) => `arn:aws:ecs:eu-west-1:111122223333:task/stash/${envOf(input).STASH_RUN_ID}`;
+
+  beforeEach(() => {
+    ecs.reset();
+    sm.reset();
+    out = [];
+    now = new Date('2026-01-01T02:00:30Z');
+    // Powertools writes INFO and EMF to stdout, WARN and ERROR to stderr: keep both, in order.
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        out.push(String(chunk));
+        return true;
+      });
+    }
+    sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ $metadata: {}, message: "Secrets Manager can't find the specified secret." }));
+    sm.on(GetSecretValueCommand, { SecretId: 'stash/s3-secret' }).resolves({
+      ARN: SECRET_ARN,
+      Name: 'stash/s3-secret',
+      SecretString: JSON.stringify({ RESTIC_PASSWORD: SECRET_VALUE, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: `${SECRET_VALUE}-aws` }),
+    });
+    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    ecs.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => ({ tasks: [{ taskArn: taskFor(input) }], failures: [] }));
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('dispatch: launches what fell due from the saved scheduled event, with references only', async () => {
+    await put(`${prefix}/specs/hourly.yaml`, specYaml('hourly'));
+    await put(`${prefix}/specs/broken.yaml`, specYaml('broken').replace('bucket: stash-qa', 'bucket: Stash_QA'));
+    const handler = createDispatchHandler(dispatchRuntime());
+    const result = await handler(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 });
+    expect(result).toEqual({ lostRace: false, specs: 1, invalid: 1, launched: 1, skipped: 0, missed: 0, failed: 0, deferred: 0, overdue: [] });
+
+    expect(runTasks()).toHaveLength(1);
+    expect(runTasks()[0]).toMatchObject({ cluster: CLUSTER_ARN, taskDefinition: TASK_DEFINITION_ARN, launchType: 'FARGATE', startedBy: 'stash', group: 'stash:hourly' });
+    expect(envOf(runTasks()[0])).toEqual({
+      STASH_SPEC_NAME: 'hourly',
+      STASH_SPEC_KEY: `${prefix}/specs/hourly.yaml`,
+      STASH_SECRET_ID: SECRET_ARN,
+      STASH_RUN_ID: 'hourly-20260101T020000',
+      STASH_SLOT: '2026-01-01T02:00:00.000Z',
+      STASH_RUN_KIND: 'backup',
+    });
+    expect(await getJson(`${prefix}/status/hourly.json`)).toMatchObject({
+      running: { run: 'hourly-20260101T020000', slot: '2026-01-01T02:00:00.000Z', taskArn: 'arn:aws:ecs:eu-west-1:111122223333:task/stash/hourly-20260101T020000' },
+    });
+    expect(await getJson(`${prefix}/state/watermark.json`)).toEqual({ tick: '2026-01-01T02:00:30.000Z', pending: [] });
+    expect(await getJson(`${prefix}/state/launcher.json`)).toMatchObject({ clusterArn: CLUSTER_ARN, subnets: ['subnet-0a1b2c3d4e5f60718', 'subnet-0b1c2d3e4f5a60719'], specPrefix: `${prefix}/specs/` });
+
+    const launched = lines().find((l) => l.message === 'backup launched');
+    expect(launched).toMatchObject({ level: 'INFO', service: 'stash', spec: 'hourly', run: 'hourly-20260101T020000', slot: '2026-01-01T02:00:00.000Z' });
+    expect(lines().find((l) => l.message === 'invalid spec skipped')?.problem).toMatch(new RegExp(`^s3://${BUCKET}/${prefix}/specs/broken.yaml: spec.backend.s3.bucket: `));
+    const metrics = emf()[0];
+    expect(metrics).toMatchObject({ service: 'stash', SpecsInvalid: 1, LaunchesThrottled: 0, OverdueSpecs: 0 });
+    expect((metrics._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] }).CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Stash', Dimensions: [['service']] });
+
+    const everywhere = [out.join(''), JSON.stringify(runTasks()), await everything()].join('\n');
+    expect(everywhere).toContain(SECRET_ARN);
+    expect(everywhere).not.toContain(SECRET_VALUE);
+  });
+
+  it('dispatch: a tick retried after a partial launch starts no second task', async () => {
+    await put(`${prefix}/specs/a.yaml`, specYaml('a'));
+    await put(`${prefix}/specs/b.yaml`, specYaml('b'));
+    const started = new Map<string, string>(); // clientToken -> task: what ECS's idempotency keeps
+    let cutOff = false;
+    ecs.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => {
+      if (envOf(input).STASH_SPEC_NAME === 'b' && !cutOff) {
+        cutOff = true;
+        return new Promise(() => undefined); // the Lambda is cut off while this call is in flight
+      }
+      const task = started.get(input.clientToken!) ?? taskFor(input);
+      started.set(input.clientToken!, task);
+      return { tasks: [{ taskArn: task }] };
+    });
+    void createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 });
+    await expect.poll(() => runTasks().length).toBe(2);
+    expect(started.size).toBe(1);
+
+    // EventBridge retries (or the next tick comes) after the dead tick's lease: a fresh container.
+    ecs.on(ListTasksCommand).resolves({ taskArns: [...started.values()] });
+    ecs.on(DescribeTasksCommand).callsFake(() => ({
+      tasks: [...started.values()].map((taskArn) => ({
+        taskArn,
+        group: 'stash:a',
+        lastStatus: 'RUNNING',
+        overrides: { containerOverrides: [{ name: 'runner', environment: [{ name: 'STASH_SPEC_NAME', value: 'a' }, { name: 'STASH_RUN_ID', value: 'a-20260101T020000' }] }] },
+      })),
+    }));
+    now = new Date('2026-01-01T02:06:30Z');
+    const retried = await createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 });
+    expect(retried).toMatchObject({ launched: 1, failed: 0 });
+    const calls = runTasks().map((i) => `${envOf(i).STASH_RUN_ID}:${i.clientToken}`);
+    expect(calls.filter((c) => c.startsWith('a-'))).toHaveLength(1);
+    expect(new Set(calls.filter((c) => c.startsWith('b-20260101T020000'))).size).toBe(1); // the retry reused b's clientToken
+    expect(started.size).toBe(2);
+    expect((await getJson(`${prefix}/state/watermark.json`)).pending).toEqual([]);
+  });
+
+  it('dispatch: of two overlapping ticks, one launches', async () => {
+    await put(`${prefix}/specs/a.yaml`, specYaml('a'));
+    // Both ticks read the watermark before either writes it: the overlap, made certain.
+    let arrived = 0;
+    let release!: () => void;
+    const bothRead = new Promise<void>((resolve) => (release = resolve));
+    const overlapping = () => {
+      const rt = dispatchRuntime();
+      const { watermark } = rt.deps;
+      const gated = {
+        read: async () => {
+          const read = await watermark.read();
+          if (++arrived === 2) release();
+          await bothRead;
+          return read;
+        },
+        write: watermark.write.bind(watermark),
+      };
+      return createDispatchHandler({ ...rt, deps: { ...rt.deps, watermark: gated } });
+    };
+    const [x, y] = await Promise.all([overlapping()(event('scheduled-event.json')), overlapping()(event('scheduled-event.json'))]);
+    expect([x.lostRace, y.lostRace].sort()).toEqual([false, true]);
+    expect(runTasks()).toHaveLength(1);
+  });
+
+  it('dispatch: records a missing secret and throttling, and keeps going', async () => {
+    await put(`${prefix}/specs/a.yaml`, specYaml('a'));
+    await put(`${prefix}/specs/lost.yaml`, specYaml('lost').replace('storageSecretName: s3-secret', 'storageSecretName: gone'));
+    const throttle = new ECSServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
+    ecs.on(RunTaskCommand).rejectsOnce(throttle).callsFake((input: RunTaskCommandInput) => ({ tasks: [{ taskArn: taskFor(input) }] }));
+    const result = await createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'));
+    expect(result).toMatchObject({ launched: 1, failed: 1 });
+    expect(emf()[0]).toMatchObject({ LaunchesThrottled: 1 });
+    expect(await getJson(`${prefix}/status/lost.json`)).toMatchObject({ lastError: '2026-01-01T02:00:00.000Z: launch failed: secret "gone" does not exist' });
+    expect(lines().find((l) => l.level === 'ERROR')).toMatchObject({ spec: 'lost', run: 'lost-20260101T020000', slot: '2026-01-01T02:00:00.000Z' });
+  });
+
+  it('record: maps saved STOPPED events to outcomes and metrics', async () => {
+    await put(`${prefix}/specs/s3-restic.yaml`, specYaml('s3-restic'));
+    await put(`${prefix}/status/s3-restic.json`, JSON.stringify({ name: 's3-restic', backupCount: 0, running: { run: 's3-restic-20260101T020000', startedAt: '2026-01-01T02:00:30.000Z' } }));
+    now = new Date('2026-01-01T02:04:00Z');
+    const handler = recordHandler();
+    expect(await handler(event('ecs-task-stopped-succeeded.json'))).toEqual({ recorded: true, spec: 's3-restic', run: 's3-restic-20260101T020000', outcome: 'succeeded', overdue: [] });
+    const status = await getJson(`${prefix}/status/s3-restic.json`);
+    expect(status).toMatchObject({ lastOutcome: 'succeeded', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:03:41.201Z', lastBackupDuration: '3m19.196s' });
+    expect(status.running).toBeUndefined();
+    expect(emf()[0]).toMatchObject({ service: 'stash', BackupSucceeded: 1, BackupDuration: 199.196, OverdueSpecs: 0 });
+
+    for (const [file, outcome] of [
+      ['ecs-task-stopped-oom.json', 'failed'],
+      ['ecs-task-stopped-image-pull.json', 'failed'],
+      ['ecs-task-stopped-spot.json', 'interrupted'],
+    ]) {
+      out.length = 0;
+      const e = event(file);
+      e.detail.overrides.containerOverrides[0].environment.find((v: { name: string }) => v.name === 'STASH_RUN_ID').value = `run-${file}`;
+      expect(await handler(e)).toMatchObject({ recorded: true, outcome });
+      expect(emf()[0]).toMatchObject({ BackupFailed: 1 });
+    }
+    expect(await getJson(`${prefix}/status/s3-restic.json`)).toMatchObject({ lastOutcome: 'interrupted', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:03:41.201Z' });
+
+    const elsewhere = event('ecs-task-stopped-succeeded.json');
+    elsewhere.detail.clusterArn = 'arn:aws:ecs:eu-west-1:111122223333:cluster/other';
+    expect(await handler(elsewhere)).toEqual({ recorded: false, ignored: 'task of another cluster (arn:aws:ecs:eu-west-1:111122223333:cluster/other)' });
+    await expect(handler(event('s3-object-created.json'))).rejects.toThrow(/^not an ECS Task State Change event: detail-type: /);
+  });
+
+  it('validate: a broken upload says why at once; a fix and a deletion follow', async () => {
+    const key = `${prefix}/specs/s3-restic.yaml`;
+    const created = event('s3-object-created.json');
+    created.detail.bucket.name = BUCKET;
+    created.detail.object.key = key;
+    const handler = validateHandler();
+
+    await put(key, specYaml('s3-restic').replace("schedule: '0 * * * *'", "schedule: '@every 30s'").replace('fileGroups:', 'filegroups:'));
+    const broken = await handler(created);
+    expect(broken.specs).toEqual([
+      {
+        name: 's3-restic',
+        valid: false,
+        errors: [`s3://${BUCKET}/${key}: spec.fileGroups: Required`, `s3://${BUCKET}/${key}: spec.filegroups: unknown field`],
+      },
+    ]);
+    expect((await getJson(`${prefix}/status/s3-restic.json`)).validation).toMatchObject({ valid: false, source: `s3://${BUCKET}/${key}`, errors: broken.specs![0].errors });
+    expect(emf()[0]).toMatchObject({ SpecsInvalid: 1 });
+
+    await put(key, specYaml('s3-restic'));
+    expect((await handler(created)).specs).toEqual([{ name: 's3-restic', valid: true, errors: [] }]);
+
+    await direct.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    const deleted = event('s3-object-deleted.json');
+    deleted.detail.bucket.name = BUCKET;
+    deleted.detail.object.key = key;
+    expect(await handler(deleted)).toMatchObject({ deleted: true, specs: [{ name: 's3-restic', valid: false, errors: [`s3://${BUCKET}/${key}: deleted; the spec no longer runs`] }] });
+    expect(await handler({ ...created, detail: { ...created.detail, object: { key: `${prefix}/other/x.yaml` } } })).toEqual({ ignored: `${prefix}/other/x.yaml is not under ${prefix}/specs/` });
+  });
+
+  it('restore: an uploaded Recovery is validated, launched by the tick and recorded', async () => {
+    await put(`${prefix}/specs/db.yaml`, specYaml('db'));
+    const recoveryKey = `${prefix}/specs/db-recovery.yaml`;
+    await put(
+      recoveryKey,
+      `apiVersion: stash.appscode.com/v1alpha1
+kind: Recovery
+metadata:
+  name: db-recovery
+spec:
+  restic: db
+  paths: [/source/data]
+  recoveredVolumes:
+  - mountPath: /source/data
+    efs:
+      fileSystemId: fs-0123abcd
+      rootDirectory: /restored
+`,
+    );
+    const created = event('s3-object-created.json');
+    created.detail.bucket.name = BUCKET;
+    created.detail.object.key = recoveryKey;
+    expect(await validateHandler()(created)).toMatchObject({ recoveries: [{ name: 'db-recovery', valid: true, errors: [] }] });
+    const recoveries = new S3RecoveryStatusStore({ client, bucket: BUCKET, prefix: `${prefix}/status/` });
+    expect(await recoveries.get('db-recovery')).toMatchObject({ phase: 'Pending', spec: 'db' });
+
+    now = new Date('2026-01-01T02:10:30Z');
+    ecs.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => ({ tasks: [{ taskArn: taskFor(input) }] }));
+    const runtime = dispatchRuntime();
+    const registered: string[] = [];
+    vi.spyOn(runtime.launcher.taskDefinitions, 'ensure').mockImplementation(async (set) => {
+      registered.push(JSON.stringify(set));
+      return 'arn:aws:ecs:eu-west-1:111122223333:task-definition/stash-runner-restore:1';
+    });
+    await createDispatchHandler(runtime)(event('scheduled-event.json'));
+    const restore = runTasks().find((i) => envOf(i).STASH_RUN_KIND === 'restore')!;
+    expect(envOf(restore)).toMatchObject({ STASH_SPEC_NAME: 'db', STASH_RECOVERY_KEY: recoveryKey, STASH_RECOVERY_NAME: 'db-recovery', STASH_SECRET_ID: SECRET_ARN });
+    expect(JSON.parse(registered[0]).mountPoints).toEqual([{ sourceVolume: 'recovered-0', containerPath: '/source/data', readOnly: false }]);
+    expect(await recoveries.get('db-recovery')).toMatchObject({ phase: 'Running', stats: [{ path: '/source/data', phase: 'Running' }] });
+
+    // The next tick does not launch it again.
+    now = new Date('2026-01-01T02:11:30Z');
+    await createDispatchHandler(runtime)(event('scheduled-event.json'));
+    expect(runTasks().filter((i) => envOf(i).STASH_RUN_KIND === 'restore')).toHaveLength(1);
+
+    const stopped = event('ecs-task-stopped-succeeded.json');
+    stopped.detail.group = 'stash:db';
+    stopped.detail.overrides.containerOverrides[0].environment = restore.overrides!.containerOverrides![0].environment;
+    expect(await recordHandler()(stopped)).toMatchObject({ recorded: true, outcome: 'succeeded' });
+    expect(await recoveries.get('db-recovery')).toMatchObject({ phase: 'Succeeded', stats: [{ path: '/source/data', phase: 'Succeeded', duration: '3m19.196s' }], errors: [] });
+  });
+});
