@@ -4,11 +4,22 @@
  * Offline: no credentials, no notices, no telemetry, no Docker.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/stash-stack';
+
+const outdirs: string[] = [];
+afterAll(() => {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function outdir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stash-cdk-out-'));
+  outdirs.push(dir);
+  return dir;
+}
 
 function cdk(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_DISABLE_VERSION_CHECK: 'true' };
@@ -25,7 +36,7 @@ function cdk(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 
 describe('npx cdk synth', () => {
   it('synthesizes the app offline, with every cdk-nag finding acknowledged', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'stash-cdk-out-'));
+    const out = outdir();
     const result = await cdk(['-o', out, '-c', 'alarmEmail=ops@example.com']);
     expect(result.stderr).not.toMatch(/AwsSolutions-/);
     expect(result.code, result.stderr).toBe(0);
@@ -36,7 +47,7 @@ describe('npx cdk synth', () => {
   });
 
   it('fails on a wrong -c value, saying which and why', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'stash-cdk-out-'));
+    const out = outdir();
     const result = await cdk(['-o', out, '-c', 'tickMinutes=0', '-c', 'efsSources=fs-nope']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('Invalid Stash settings:');

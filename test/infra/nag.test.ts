@@ -2,8 +2,10 @@ import { Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { describe, expect, it } from 'vitest';
-import { synthStash } from './synth';
+import { afterAll, describe, expect, it } from 'vitest';
+import { removeOutputs, synthStash } from './synth';
+
+afterAll(removeOutputs);
 
 /**
  * Every cdk-nag acknowledgement recorded on the tree: where, which finding, and why. (The

@@ -1,7 +1,9 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { StashSettingsError } from '../../infra/config';
-import { logicalId, synthStash } from './synth';
+import { logicalId, removeOutputs, synthStash } from './synth';
+
+afterAll(removeOutputs);
 
 const dispatchEnv = (synth: ReturnType<typeof synthStash>) => {
   const template = synth.template();

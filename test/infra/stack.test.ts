@@ -2,8 +2,10 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { actionsOf, logicalId, policyStatements, resourcesOf, type Statement, synthStash, type Synthesized } from './synth';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actionsOf, logicalId, policyStatements, removeOutputs, resourcesOf, type Statement, synthStash, type Synthesized } from './synth';
+
+afterAll(removeOutputs);
 
 // One synthesis for the whole file, with real esbuild bundling of the three handlers.
 let synth: Synthesized;

@@ -6,7 +6,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
 import type { AwsSolutionsChecks } from 'cdk-nag';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readStashSettings } from '../../infra/config';
@@ -31,8 +31,16 @@ export interface Synthesized {
   template(): Template;
 }
 
+const outdirs: string[] = [];
+
+/** Deletes every cloud assembly synthStash wrote (call it in `afterAll`). */
+export function removeOutputs(): void {
+  for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 export function synthStash(options: SynthOptions = {}): Synthesized {
   const outdir = mkdtempSync(join(tmpdir(), 'stash-infra-'));
+  outdirs.push(outdir);
   const context: Record<string, unknown> = { ...options.context };
   // No stack is bundled: NodejsFunction checks its entry exists, then stages a placeholder.
   if (!options.bundle) context[BUNDLING_STACKS] = [];
