@@ -12,9 +12,20 @@
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { DescribeTasksCommand, ECSClient, ECSServiceException, ListTasksCommand, RunTaskCommand, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
+import {
+  DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  ECSServiceException,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  type RunTaskCommandInput,
+} from '@aws-sdk/client-ecs';
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -30,6 +41,9 @@ import { createDispatchHandler } from '../../lambda/handlers/dispatch';
 import { DispatchEnvSchema, readEnv, RecordEnvSchema, ValidateEnvSchema } from '../../lambda/handlers/env';
 import { createRecordHandler } from '../../lambda/handlers/record';
 import { createValidateHandler } from '../../lambda/handlers/validate';
+import { parseVolumeFlag, RemoteStash } from '../../cli/remote';
+import { runBackup, type RunLog } from '../../container/runner/run';
+import { ResticSchema } from '../../schemas/restic';
 
 const BUCKET = 'stash-config';
 const SECRET_VALUE = 'correct-horse-battery-staple';
@@ -640,5 +654,107 @@ spec:
     stopped.detail.overrides.containerOverrides[0].environment = restore.overrides!.containerOverrides![0].environment;
     expect(await recordHandler()(stopped)).toMatchObject({ recorded: true, outcome: 'succeeded' });
     expect(await recoveries.get('db-recovery')).toMatchObject({ phase: 'Succeeded', stats: [{ path: '/source/data', phase: 'Succeeded', duration: '3m19.196s' }], errors: [] });
+  });
+
+  describe('the CLI against the stack (cli/remote.ts)', () => {
+    const remote = () =>
+      new RemoteStash({
+        specs: `s3://${BUCKET}/${prefix}/specs`,
+        secrets: 'sm://stash/',
+        state: `s3://${BUCKET}/${prefix}`,
+        clients: { s3: client, ecs: new ECSClient({ region: 'eu-west-1' }), secrets: new SecretsManagerClient({ region: 'eu-west-1' }) },
+        clock,
+      });
+
+    it('reads specs and statuses from S3 and launches a backup now through the launch path', async () => {
+      await put(`${prefix}/specs/db.yaml`, specYaml('db'));
+      await put(`${prefix}/specs/broken.yaml`, 'kind: Restic\n');
+      await remote().statusStore.update('db', (st) => ({ ...st, backupCount: 4 }));
+      expect((await remote().load()).specs.map((sp) => sp.spec.metadata.name)).toEqual(['db']);
+      expect(await remote().status()).toEqual([{ name: 'db', status: { name: 'db', backupCount: 4 }, nextRun: '2026-01-01T03:00:00.000Z', paused: undefined }]);
+
+      await expect(remote().backupNow('db')).rejects.toThrow(`s3://${BUCKET}/${prefix}/state/launcher.json does not exist: the stack's dispatcher writes it on its first tick`);
+      const runtime = dispatchRuntime();
+      await runtime.launcherConfig.ensure(runtime.launcherSettings);
+
+      now = new Date('2026-01-01T12:00:00Z');
+      const { run, taskArn } = await remote().backupNow('db');
+      expect(run).toMatch(/^db-20260101T120000-[0-9a-f]{6}$/);
+      expect(runTasks()).toHaveLength(1);
+      expect(runTasks()[0]).toMatchObject({ cluster: CLUSTER_ARN, taskDefinition: TASK_DEFINITION_ARN, launchType: 'FARGATE', group: 'stash:db', startedBy: 'stash' });
+      expect(envOf(runTasks()[0])).toMatchObject({ STASH_SPEC_NAME: 'db', STASH_RUN_ID: run, STASH_RUN_KIND: 'backup', STASH_SECRET_ID: SECRET_ARN });
+      expect(envOf(runTasks()[0]).STASH_SLOT).toBeUndefined();
+      expect((await remote().statusStore.get('db'))?.running).toEqual({ run, startedAt: '2026-01-01T12:00:00.000Z', taskArn });
+      expect(JSON.stringify(runTasks())).not.toContain(SECRET_VALUE);
+    });
+
+    it('restores into an EFS volume now, and the tick leaves the running restore alone', async () => {
+      await put(`${prefix}/specs/db.yaml`, specYaml('db'));
+      const runtime = dispatchRuntime();
+      await runtime.launcherConfig.ensure(runtime.launcherSettings);
+      ecs.on(DescribeTaskDefinitionCommand).rejects(new ECSServiceException({ name: 'ClientException', $fault: 'client', $metadata: {}, message: 'Unable to describe task definition.' }));
+      ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: TASK_DEFINITION_ARN }).resolves({
+        taskDefinition: { taskDefinitionArn: TASK_DEFINITION_ARN, status: 'ACTIVE', networkMode: 'awsvpc', cpu: '256', memory: '512', containerDefinitions: [{ name: 'runner', image: 'stash-runner' }] },
+      });
+      ecs.on(RegisterTaskDefinitionCommand).callsFake((input) => ({ taskDefinition: { taskDefinitionArn: `arn:aws:ecs:eu-west-1:111122223333:task-definition/${input.family}:1` } }));
+      now = new Date('2026-01-01T12:00:00Z');
+      const started = await remote().restoreNow('db', { volumes: [parseVolumeFlag('/source/data=efs:fs-0123abcd:/restored')], name: 'db-back' });
+      expect(started).toEqual({
+        recovery: 'db-back',
+        source: `s3://${BUCKET}/${prefix}/specs/recoveries/db-back.yaml`,
+        run: expect.stringMatching(/^db-restore-[0-9a-f]{8}$/),
+        taskArn: expect.any(String),
+        phase: 'Running',
+      });
+      expect(ecs.commandCalls(RegisterTaskDefinitionCommand)[0].args[0].input.containerDefinitions?.[0].mountPoints).toEqual([
+        { sourceVolume: 'recovered-0', containerPath: '/source/data', readOnly: false },
+      ]);
+      const restore = runTasks()[0];
+      expect(envOf(restore)).toMatchObject({ STASH_RUN_KIND: 'restore', STASH_RECOVERY_KEY: `${prefix}/specs/recoveries/db-back.yaml`, STASH_RECOVERY_NAME: 'db-back', STASH_RUN_ID: started.run });
+      expect(restore.taskDefinition).toMatch(/^arn:aws:ecs:eu-west-1:111122223333:task-definition\/stash-runner-[0-9a-f]{16}:1$/);
+      expect(await getText(`${prefix}/specs/recoveries/db-back.yaml`)).toContain('restic: db');
+
+      now = new Date('2026-01-01T12:01:00Z');
+      await createDispatchHandler(runtime)(event('scheduled-event.json'));
+      expect(runTasks().filter((i) => envOf(i).STASH_RUN_KIND === 'restore')).toHaveLength(1);
+      await expect(remote().restoreNow('db', { volumes: [parseVolumeFlag('/source/data=emptyDir')], name: 'db-back' })).rejects.toThrow(
+        `s3://${BUCKET}/${prefix}/specs/recoveries/db-back.yaml already exists: give the restore another --name`,
+      );
+
+      const refused = await remote().restoreNow('db', { volumes: [parseVolumeFlag('/source/data=efs:fs-0badbadbad')], name: 'db-elsewhere' });
+      expect(refused).toMatchObject({
+        phase: 'Failed',
+        reason: "launch failed: spec.recoveredVolumes[0]: EFS file system fs-0badbadbad is not one the stack allows (fs-0123abcd); add it to the stack's allowed EFS ids",
+      });
+    });
+
+    it('lists snapshots and restores on this machine with the secret from Secrets Manager', async () => {
+      const work = await mkdtemp(join(tmpdir(), 'stash-remote-'));
+      try {
+        const data = join(work, 'data');
+        await mkdir(data);
+        await writeFile(join(data, 'hello.txt'), 'hello from the stack\n');
+        const yaml = specYaml('laptop')
+          .replace('/source/data', data)
+          .replace('endpoint: s3.amazonaws.com', `endpoint: ${s3.endpoint}`)
+          .replace('bucket: stash-qa', 'bucket: restic')
+          .replace('prefix: laptop', `prefix: ${prefix}`);
+        await put(`${prefix}/specs/laptop.yaml`, yaml);
+        const secret = { RESTIC_PASSWORD: SECRET_VALUE, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, CA_CERT_DATA: s3.caCertPem };
+        sm.on(GetSecretValueCommand, { SecretId: 'stash/s3-secret' }).resolves({ ARN: SECRET_ARN, SecretString: JSON.stringify(secret) });
+        const quiet: RunLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+        const backup = await runBackup({ spec: ResticSchema.parse((await import('yaml')).parse(yaml)), secret, mode: { kind: 'aws' }, run: 'laptop-1', log: quiet });
+        expect(backup.outcome).toBe('succeeded');
+
+        const snapshots = await remote().snapshots('laptop');
+        expect(snapshots.map((sn) => sn.paths)).toEqual([[data]]);
+        const restored = await remote().restore('laptop', join(work, 'restored'), 'latest', quiet);
+        expect(restored.map((r) => r.restoredTo)).toEqual([join(work, 'restored', data)]);
+        expect(await readFile(join(work, 'restored', data, 'hello.txt'), 'utf8')).toBe('hello from the stack\n');
+        expect(out.join('')).not.toContain(SECRET_VALUE);
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+    });
   });
 });

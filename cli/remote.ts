@@ -1,0 +1,298 @@
+/**
+ * The CLI against a deployed stack: `--specs s3://bucket/prefix`, `--secrets sm://prefix` and
+ * `--state s3://bucket/prefix` point `validate`, `plan`, `status`, `snapshots` and `restore`
+ * at the real stores, and `--remote` launches a run (or a restore into EFS) now, through the
+ * same launch path as the dispatcher's tick.
+ *
+ * `--state s3://bucket/P` means statuses under `P` + `status/` and the stack's own state
+ * (`launcher.json`, written by the dispatcher) under `P` + `state/`, as `--state DIR` means
+ * `DIR/status` locally. Without `--state`, the bucket of `--specs` at its root.
+ *
+ * @example
+ * const remote = new RemoteStash({ specs: 's3://stash-config/specs', secrets: 'sm://stash/' });
+ * await remote.backupNow('db');            // { run: 'db-20260101T120000-1a2b3c', taskArn: ... }
+ * await remote.restoreNow('db', { volumes: [parseVolumeFlag('/source/data=efs:fs-0123abcd:/restored')] });
+ */
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { stringify } from 'yaml';
+import { launchNow, launchRun, type RecoveredVolume } from '../lambda/core/dispatch';
+import { ConfigError, errorMessage, SpecError, StashError } from '../lambda/core/errors';
+import { systemClock, type Clock, type LoadedSpec } from '../lambda/core/ports';
+import { launchRecovery, loadRecoveries, pendingStatus, type RecoveryLoadResult } from '../lambda/core/recovery';
+import { parseSchedule } from '../lambda/core/schedule';
+import { SpecCache, type SpecLoadResult } from '../lambda/core/spec';
+import type { VolumeMode } from '../lambda/core/volumes';
+import { EcsLauncher } from '../lambda/aws/ecs-launcher';
+import { ecsConfigOf, S3LauncherConfig } from '../lambda/aws/launcher-config';
+import { isConditionLost, normalisePrefix, parseS3Uri, s3Uri, type S3Location } from '../lambda/aws/s3';
+import { S3SpecStore } from '../lambda/aws/s3-spec-store';
+import { S3RecoveryStatusStore, S3StatusStore } from '../lambda/aws/s3-status-store';
+import { SecretsManagerSecretStore } from '../lambda/aws/secrets-manager';
+import { API_VERSION, type Restic } from '../schemas/restic';
+import { RECOVERY_KIND, RecoverySchema, type Recovery, type RecoveryStatus } from '../schemas/recovery';
+import type { Secret } from '../schemas/secret';
+import { listSnapshots, restoreSpec, type RestoredGroup, type RunLog, type Snapshot } from '../container/runner/run';
+import type { StatusRow } from './local/engine';
+
+/** Whether a `--specs`, `--secrets` or `--state` value names a remote store. */
+export function isRemote(value: string | undefined): boolean {
+  return !!value && /^(s3|sm):\/\//.test(value);
+}
+
+/**
+ * The Secrets Manager name prefix of `sm://prefix` (`sm://stash/` -> `stash/`); a prefix
+ * that is not empty and has no trailing "/" keeps it as written (`sm://team-` -> `team-`).
+ */
+export function parseSecretsUri(uri: string): string {
+  const match = /^sm:\/\/(.*)$/.exec(uri);
+  if (!match) throw new ConfigError(`--secrets "${uri}" must look like sm://prefix (the Secrets Manager name prefix, e.g. sm://stash/)`);
+  return match[1];
+}
+
+/**
+ * A `--volume` for a remote restore: `MOUNTPATH=efs:FILESYSTEM[:ROOTDIR][@ACCESSPOINT]`,
+ * or `MOUNTPATH=emptyDir`.
+ *
+ * @example parseVolumeFlag('/source/data=efs:fs-0123abcd:/restored') // { mountPath: '/source/data', efs: { fileSystemId: 'fs-0123abcd', rootDirectory: '/restored' } }
+ */
+export function parseVolumeFlag(text: string): RecoveredVolume {
+  const usage = `--volume "${text}" must look like MOUNTPATH=efs:fs-0123abcd[:/root/dir][@fsap-0123abcd] or MOUNTPATH=emptyDir`;
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new ConfigError(usage);
+  const mountPath = text.slice(0, eq);
+  const source = text.slice(eq + 1);
+  if (!mountPath.startsWith('/')) throw new ConfigError(`${usage}: the mount path must be absolute`);
+  if (source === 'emptyDir') return { mountPath, emptyDir: {} };
+  const m = /^efs:(fs-[0-9a-f]+)(?::(\/[^@]*))?(?:@(fsap-[0-9a-f]+))?$/.exec(source);
+  if (!m) throw new ConfigError(usage);
+  return {
+    mountPath,
+    efs: { fileSystemId: m[1], ...(m[2] ? { rootDirectory: m[2] } : {}), ...(m[3] ? { accessPointId: m[3] } : {}) },
+  };
+}
+
+/** SDK clients; any not given is built from the operator's default AWS configuration. */
+export interface RemoteClients {
+  readonly s3?: S3Client;
+  readonly ecs?: ECSClient;
+  readonly secrets?: SecretsManagerClient;
+}
+
+/** Where the remote stores are. */
+export interface RemoteOptions {
+  /** `s3://bucket/prefix` of the specs. */
+  readonly specs: string;
+  /** `sm://prefix`. @default 'sm://stash/' */
+  readonly secrets?: string;
+  /** `s3://bucket/prefix`; statuses under `status/`, the stack's state under `state/`. @default the specs bucket's root */
+  readonly state?: string;
+  readonly clients?: RemoteClients;
+  readonly clock?: Clock;
+  /** The restic binary for snapshots and local restores. */
+  readonly binary?: string;
+}
+
+/** What `stash restore NAME --remote` asks for. */
+export interface RemoteRestoreOptions {
+  readonly volumes: readonly RecoveredVolume[];
+  /** A snapshot id; default the latest. */
+  readonly snapshot?: string;
+  /** fileGroup paths; default all. */
+  readonly paths?: readonly string[];
+  /** The Recovery's name; default `<spec>-<time>`. */
+  readonly name?: string;
+}
+
+/** What a remote restore started. */
+export interface RemoteRestore {
+  readonly recovery: string;
+  /** Where the Recovery document was stored (the runner reads it from there). */
+  readonly source: string;
+  readonly run?: string;
+  readonly taskArn?: string;
+  readonly phase: RecoveryStatus['phase'];
+  readonly reason?: string;
+}
+
+/**
+ * The remote stores of a deployed stack, with what the CLI does on them. SDK clients are
+ * built once, on first use.
+ */
+export class RemoteStash {
+  readonly specsAt: S3Location;
+  readonly stateAt: S3Location;
+  private clientsBuilt?: Required<RemoteClients>;
+  private readonly cache = new SpecCache();
+  private readonly clock: Clock;
+  private specStoreInstance?: S3SpecStore;
+
+  constructor(private readonly options: RemoteOptions) {
+    this.specsAt = parseS3Uri(options.specs, '--specs');
+    this.stateAt = options.state ? parseS3Uri(options.state, '--state') : { bucket: this.specsAt.bucket, prefix: '' };
+    if (options.secrets) parseSecretsUri(options.secrets);
+    this.clock = options.clock ?? systemClock;
+  }
+
+  private get clients(): Required<RemoteClients> {
+    this.clientsBuilt ??= {
+      s3: this.options.clients?.s3 ?? new S3Client({}),
+      ecs: this.options.clients?.ecs ?? new ECSClient({ maxAttempts: 1 }),
+      secrets: this.options.clients?.secrets ?? new SecretsManagerClient({}),
+    };
+    return this.clientsBuilt;
+  }
+
+  /** The spec store (`--specs`). */
+  get specStore(): S3SpecStore {
+    this.specStoreInstance ??= new S3SpecStore({ client: this.clients.s3, bucket: this.specsAt.bucket, prefix: this.specsAt.prefix });
+    return this.specStoreInstance;
+  }
+
+  /** Spec statuses (`--state` + `status/`). */
+  get statusStore(): S3StatusStore {
+    return new S3StatusStore({ client: this.clients.s3, bucket: this.stateAt.bucket, prefix: `${this.stateAt.prefix}status/` });
+  }
+
+  /** Recovery statuses (`--state` + `status/recoveries/`). */
+  get recoveryStore(): S3RecoveryStatusStore {
+    return new S3RecoveryStatusStore({ client: this.clients.s3, bucket: this.stateAt.bucket, prefix: `${this.stateAt.prefix}status/` });
+  }
+
+  /** The secret store (`--secrets`). */
+  get secretStore(): SecretsManagerSecretStore {
+    return new SecretsManagerSecretStore(this.clients.secrets, parseSecretsUri(this.options.secrets ?? 'sm://stash/'));
+  }
+
+  /** Every spec, validated as the dispatcher validates them. */
+  async load(): Promise<SpecLoadResult> {
+    return this.cache.load(await this.specStore.documents());
+  }
+
+  /** Every Recovery next to the specs, and the problems of invalid ones. */
+  async loadRecoveries(): Promise<RecoveryLoadResult> {
+    return loadRecoveries(await this.specStore.documents());
+  }
+
+  /** One valid spec; SpecError naming the store when there is none of that name. */
+  async spec(name: string): Promise<LoadedSpec> {
+    const loaded = await this.load();
+    const found = loaded.specs.find((s) => s.spec.metadata.name === name);
+    if (found) return found;
+    const hint = loaded.problems.length ? ` (${new Set(loaded.problems.map((p) => p.source)).size} spec file(s) have errors: run stash validate)` : '';
+    throw new SpecError([{ source: s3Uri(this.specsAt.bucket, this.specsAt.prefix), path: '', message: `no valid spec named "${name}"${hint}` }]);
+  }
+
+  /** Every spec with its status and next backup, and statuses whose spec is gone. */
+  async status(): Promise<StatusRow[]> {
+    const [loaded, statuses] = await Promise.all([this.load(), this.statusStore.list()]);
+    const now = this.clock.now();
+    const byName = new Map(statuses.map((s) => [s.name, s]));
+    const rows: StatusRow[] = loaded.specs.map((s) => {
+      const name = s.spec.metadata.name;
+      let nextRun: string | undefined;
+      if (!s.spec.spec.paused) {
+        try {
+          nextRun = parseSchedule(s.spec.spec.schedule).next(now)?.toISOString();
+        } catch {
+          nextRun = undefined;
+        }
+      }
+      return { name, status: byName.get(name), nextRun, paused: s.spec.spec.paused };
+    });
+    const named = new Set(rows.map((r) => r.name));
+    for (const [name, status] of byName) if (!named.has(name)) rows.push({ name, status });
+    return rows.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The Recoveries' statuses. */
+  recoveries(): Promise<RecoveryStatus[]> {
+    return this.recoveryStore.list();
+  }
+
+  private async secretOf(spec: Restic): Promise<Secret> {
+    const name = spec.spec.backend.storageSecretName;
+    const secret = await this.secretStore.get(name);
+    if (!secret) throw new ConfigError(`secret "${name}" does not exist under ${this.options.secrets ?? 'sm://stash/'}`);
+    return secret;
+  }
+
+  /** On this machine, paths are the spec's as written (its volumes are the stack's EFS). */
+  private readonly mode: VolumeMode = { kind: 'aws' };
+
+  /** The spec's snapshots, read by the local restic with the secret from Secrets Manager. */
+  async snapshots(name: string): Promise<Snapshot[]> {
+    const { spec } = await this.spec(name);
+    return listSnapshots({ spec, secret: await this.secretOf(spec), mode: this.mode, binary: this.options.binary });
+  }
+
+  /** Restores the spec's fileGroups under `targetDir` on this machine. */
+  async restore(name: string, targetDir: string, snapshot: string | undefined, log: RunLog): Promise<RestoredGroup[]> {
+    const { spec } = await this.spec(name);
+    return restoreSpec({ spec, secret: await this.secretOf(spec), mode: this.mode, targetDir, snapshot, log, binary: this.options.binary });
+  }
+
+  private async launcher(): Promise<EcsLauncher> {
+    const config = await new S3LauncherConfig(this.clients.s3, this.stateAt.bucket, `${this.stateAt.prefix}state/`).read();
+    return new EcsLauncher(this.clients.ecs, ecsConfigOf(config));
+  }
+
+  /** `stash backup NAME --remote` (or `check`): a Fargate task now, as the tick would start it. */
+  async backupNow(name: string, kind: 'backup' | 'check' = 'backup'): Promise<{ run: string; taskArn: string }> {
+    const launcher = await this.launcher();
+    return launchNow({ specs: this.specStore, cache: this.cache, launcher, secrets: this.secretStore, statuses: this.statusStore }, name, this.clock.now(), kind);
+  }
+
+  /**
+   * `stash restore NAME --remote --volume ...`: stores a Recovery next to the specs (so the
+   * runner can read it and the dispatcher knows it is launched) and launches its restore
+   * task now. Its outcome lands in the Recovery's status.
+   */
+  async restoreNow(name: string, options: RemoteRestoreOptions): Promise<RemoteRestore> {
+    if (!options.volumes.length) throw new ConfigError('a remote restore needs at least one --volume to restore into');
+    const now = this.clock.now();
+    const loaded = await this.load();
+    const recoveryName = options.name ?? `${name}-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15).toLowerCase()}`;
+    const document: Recovery = RecoverySchema.parse({
+      apiVersion: API_VERSION,
+      kind: RECOVERY_KIND,
+      metadata: { name: recoveryName },
+      spec: {
+        restic: name,
+        ...(options.snapshot && options.snapshot !== 'latest' ? { snapshot: options.snapshot } : {}),
+        ...(options.paths?.length ? { paths: [...options.paths] } : {}),
+        recoveredVolumes: options.volumes.map((v) => ({ ...v })),
+      },
+    });
+    const key = `${normalisePrefix(this.specsAt.prefix)}recoveries/${recoveryName}.yaml`;
+    const source = s3Uri(this.specsAt.bucket, key);
+    let version: string | undefined;
+    try {
+      const put = await this.clients.s3.send(
+        new PutObjectCommand({ Bucket: this.specsAt.bucket, Key: key, Body: stringify(document), ContentType: 'application/yaml', IfNoneMatch: '*' }),
+      );
+      version = put.VersionId && put.VersionId !== 'null' ? put.VersionId : put.ETag;
+    } catch (err) {
+      if (isConditionLost(err)) throw new StashError(`${source} already exists: give the restore another --name`, { cause: err });
+      throw new StashError(`failed to store the Recovery at ${source}: ${errorMessage(err)}`, { cause: err });
+    }
+    const recovery = { recovery: document, source, version };
+    const store = this.recoveryStore;
+    await store.update(recoveryName, () => pendingStatus(recovery, now));
+    const launcher = await this.launcher();
+    const running = new Map((await launcher.running()).map((r) => [r.spec, r]));
+    const statuses = this.statusStore;
+    const secrets = this.secretStore;
+    const report = await launchRecovery(store, { specs: loaded.specs, running, now, launch: (spec, request) => launchRun({ launcher, secrets, statuses }, spec, request, now) }, recovery);
+    const status = await store.get(recoveryName);
+    return {
+      recovery: recoveryName,
+      source,
+      run: report.run,
+      taskArn: report.taskArn,
+      phase: status?.phase ?? 'Pending',
+      ...(report.reason ? { reason: report.reason } : {}),
+    };
+  }
+}
