@@ -110,7 +110,7 @@ let warm: ((event: unknown, context?: LambdaContext) => Promise<DispatchResult>)
  * The Lambda entry point. The environment is read and the clients built on the first
  * invocation of a container; a missing variable fails it with the variable's name.
  */
-export const handler = (event: unknown, context?: LambdaContext): Promise<DispatchResult> => {
+export const handler = async (event: unknown, context?: LambdaContext): Promise<DispatchResult> => {
   warm ??= createDispatchHandler(composeDispatch(readEnv(DispatchEnvSchema)));
   return warm(event, context);
 };

@@ -81,7 +81,7 @@ async function overdueSpecs(rt: RecordRuntime, now: Date): Promise<string[] | un
 let warm: ((event: unknown, context?: LambdaContext) => Promise<RecordResult>) | undefined;
 
 /** The Lambda entry point; reads its environment on a container's first invocation. */
-export const handler = (event: unknown, context?: LambdaContext): Promise<RecordResult> => {
+export const handler = async (event: unknown, context?: LambdaContext): Promise<RecordResult> => {
   warm ??= createRecordHandler(composeRecord(readEnv(RecordEnvSchema)));
   return warm(event, context);
 };

@@ -87,7 +87,7 @@ export function createValidateHandler(rt: ValidateRuntime): (event: unknown, con
 let warm: ((event: unknown, context?: LambdaContext) => Promise<ValidateResult>) | undefined;
 
 /** The Lambda entry point; reads its environment on a container's first invocation. */
-export const handler = (event: unknown, context?: LambdaContext): Promise<ValidateResult> => {
+export const handler = async (event: unknown, context?: LambdaContext): Promise<ValidateResult> => {
   warm ??= createValidateHandler(composeValidate(readEnv(ValidateEnvSchema)));
   return warm(event, context);
 };
