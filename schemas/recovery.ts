@@ -22,6 +22,7 @@
 import { z } from 'zod';
 import { AbsolutePathSchema, API_VERSION, Dns1123LabelSchema, ObjectMetaSchema, VolumeSourceSchema, VOLUME_SOURCE_KINDS } from './restic';
 
+/** The `kind` of a Recovery document. */
 export const RECOVERY_KIND = 'Recovery';
 
 /** Kubernetes workload kinds Stash 0.7 used as repository name prefixes (`deployment.app`). */
@@ -44,6 +45,7 @@ export const RecoveredVolumeSchema = z
   });
 export type RecoveredVolumeSpec = z.infer<typeof RecoveredVolumeSchema>;
 
+/** A Recovery's `spec`: which Restic spec, which snapshot and paths, and where to restore. */
 export const RecoverySpecSchema = z
   .strictObject({
     /** Stash 0.6: the Restic's name. */
@@ -93,6 +95,7 @@ export function recoverySnapshot(recovery: Recovery): string {
 
 /** Stash's Recovery phases. */
 export const RECOVERY_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'] as const;
+/** A Recovery's phase. */
 export const RecoveryPhaseSchema = z.enum(RECOVERY_PHASES);
 export type RecoveryPhase = z.infer<typeof RecoveryPhaseSchema>;
 
