@@ -19,6 +19,8 @@ export interface LambdaContext {
 
 /** Time kept back from the Lambda's deadline for the commit, status writes and metrics. */
 const DEADLINE_MARGIN_MS = 20_000;
+/** Clock skew allowed between two invocations judging one claim. */
+const LEASE_SLACK_MS = 5_000;
 
 /** What a tick returns (also visible in the Lambda console's test output). */
 export interface DispatchResult {
@@ -55,7 +57,9 @@ export function createDispatchHandler(rt: DispatchRuntime): (event: unknown, con
     }
     let report: TickReport;
     try {
-      report = await tick({ ...rt.deps, options: { ...rt.deps.options, deadline } }, now);
+      // A tick that dies holds its slots no longer than a Lambda of this function can live.
+      const leaseMs = remaining === undefined ? rt.deps.options?.leaseMs : remaining + LEASE_SLACK_MS;
+      report = await tick({ ...rt.deps, options: { ...rt.deps.options, deadline, ...(leaseMs ? { leaseMs } : {}) } }, now);
     } catch (err) {
       logger.error('tick failed; the watermark is unchanged, the next tick plans this window again', { error: errorMessage(err) });
       throw err;
