@@ -7,10 +7,11 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import { z } from 'zod';
 import { parseSecretJson } from '../lambda/core/secrets';
-import { OUTCOME_EXIT_CODES } from '../schemas/status';
+import { OUTCOME_EXIT_CODES, type RunResult } from '../schemas/status';
 import type { RunLog } from './runner/run';
 import { readTaskEnv, runTask, type TaskInputs } from './task';
 
@@ -22,6 +23,11 @@ export function awsTaskInputs(bucket: string, s3 = new S3Client({}), secrets = n
     async specDocument(env) {
       const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: env.STASH_SPEC_KEY, VersionId: env.STASH_SPEC_VERSION }));
       return { source: `s3://${bucket}/${env.STASH_SPEC_KEY}`, version: out.VersionId ?? env.STASH_SPEC_VERSION, text: (await out.Body?.transformToString('utf8')) ?? '' };
+    },
+    async recoveryDocument(env) {
+      const key = env.STASH_RECOVERY_KEY ?? '';
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return { source: `s3://${bucket}/${key}`, version: out.VersionId, text: (await out.Body?.transformToString('utf8')) ?? '' };
     },
     async secret(env) {
       try {
@@ -60,7 +66,14 @@ async function main(): Promise<number> {
     warn: (m, e) => logger.warn(m, attrs(e)),
     error: (m, e) => logger.error(m, attrs(e)),
   };
-  return runTask(env, awsTaskInputs(bucket), log, controller.signal);
+  // BytesAdded comes from restic's own summary, which only the runner sees: one EMF line.
+  const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Stash', serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'stash' });
+  const onResult = (result: RunResult) => {
+    if (result.kind !== 'backup') return;
+    metrics.addMetric('BytesAdded', MetricUnit.Bytes, result.fileGroups.reduce((n, g) => n + (g.dataAdded ?? 0), 0));
+    metrics.publishStoredMetrics();
+  };
+  return runTask(env, awsTaskInputs(bucket), log, controller.signal, onResult);
 }
 
 process.exitCode = await main();

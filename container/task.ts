@@ -7,16 +7,13 @@
  */
 import { z } from 'zod';
 import type { Secret } from '../schemas/secret';
-import { OUTCOME_EXIT_CODES, type RunResult } from '../schemas/status';
+import { OUTCOME_EXIT_CODES, type Outcome, type RunResult } from '../schemas/status';
 import { ConfigError, errorMessage, formatProblem } from '../lambda/core/errors';
 import type { SpecDocument } from '../lambda/core/ports';
-import { parseSpecDocument } from '../lambda/core/spec';
-import { restoreSpec, runBackup, runCheck, type RunLog } from './runner/run';
-
-const csv = z
-  .string()
-  .optional()
-  .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []));
+import { formatPath, parseSpecDocument } from '../lambda/core/spec';
+import { parse as parseYaml } from 'yaml';
+import { RecoverySchema, recoverySnapshot, type Recovery } from '../schemas/recovery';
+import { restoreSpec, runBackup, runCheck, type RunContext, type RunLog } from './runner/run';
 
 /** The task's environment: set by the task definition and the RunTask overrides. */
 export const TaskEnvSchema = z.object({
@@ -29,10 +26,16 @@ export const TaskEnvSchema = z.object({
   STASH_RUN_KIND: z.enum(['backup', 'check', 'restore']).default('backup'),
   /** Run `restic check` after the backup (a check fell due in the same tick). */
   STASH_ALSO_CHECK: z.enum(['true', 'false']).default('false'),
-  /** Restore: the folder (a mounted volume) to restore into, the snapshot, and optionally which fileGroup paths. */
-  STASH_RESTORE_TARGET: z.string().optional(),
-  STASH_RESTORE_SNAPSHOT: z.string().default('latest'),
-  STASH_RESTORE_PATHS: csv,
+  /** `restic check --read-data-subset` for check runs. */
+  STASH_READ_DATA_SUBSET: z.string().optional(),
+  /** Restore: the Recovery object (its key under the spec prefix) and its name. */
+  STASH_RECOVERY_KEY: z.string().optional(),
+  STASH_RECOVERY_NAME: z.string().optional(),
+  /**
+   * Restore: the root the fileGroup paths are restored under. On AWS `/`: each recovered volume
+   * is mounted at its `mountPath`, so fileGroup `/source/data` lands in the volume mounted there.
+   */
+  STASH_RESTORE_ROOT: z.string().default('/'),
 });
 export type TaskEnv = z.infer<typeof TaskEnvSchema>;
 
@@ -52,10 +55,15 @@ export interface TaskInputs {
   specDocument(env: TaskEnv): Promise<SpecDocument>;
   /** The backend's secret, or undefined when it does not exist. */
   secret(env: TaskEnv): Promise<Secret | undefined>;
+  /** The Recovery document (`STASH_RECOVERY_KEY`) of a restore run. */
+  recoveryDocument(env: TaskEnv): Promise<SpecDocument>;
 }
 
-/** Runs the task described by `env`; returns the process exit code. Never throws. */
-export async function runTask(env: TaskEnv, inputs: TaskInputs, log: RunLog, signal?: AbortSignal): Promise<number> {
+/**
+ * Runs the task described by `env`; returns the process exit code. Never throws.
+ * `onResult` receives a backup's or check's result (for metrics).
+ */
+export async function runTask(env: TaskEnv, inputs: TaskInputs, log: RunLog, signal?: AbortSignal, onResult?: (result: RunResult) => void): Promise<number> {
   const base = { spec: env.STASH_SPEC_NAME, run: env.STASH_RUN_ID };
   let doc: SpecDocument;
   let secret: Secret | undefined;
@@ -86,32 +94,10 @@ export async function runTask(env: TaskEnv, inputs: TaskInputs, log: RunLog, sig
     log,
     signal,
   };
-  if (env.STASH_RUN_KIND === 'restore') {
-    if (!env.STASH_RESTORE_TARGET) {
-      log.error('restore needs STASH_RESTORE_TARGET', { ...base, outcome: 'config-error' });
-      return OUTCOME_EXIT_CODES['config-error'];
-    }
-    const wanted = env.STASH_RESTORE_PATHS;
-    const spec = wanted.length
-      ? { ...found.spec, spec: { ...found.spec.spec, fileGroups: found.spec.spec.fileGroups.filter((g) => wanted.includes(g.path)) } }
-      : found.spec;
-    if (!spec.spec.fileGroups.length) {
-      log.error('none of the requested paths is a fileGroup of the spec', { ...base, outcome: 'config-error', paths: wanted });
-      return OUTCOME_EXIT_CODES['config-error'];
-    }
-    try {
-      const restored = await restoreSpec({ ...ctx, spec, targetDir: env.STASH_RESTORE_TARGET, snapshot: env.STASH_RESTORE_SNAPSHOT });
-      log.info('run finished', { ...base, kind: 'restore', outcome: 'succeeded', restored });
-      return OUTCOME_EXIT_CODES.succeeded;
-    } catch (err) {
-      const outcome = signal?.aborted ? 'interrupted' : 'failed';
-      log.error('run finished', { ...base, kind: 'restore', outcome, error: errorMessage(err) });
-      return OUTCOME_EXIT_CODES[outcome];
-    }
-  }
+  if (env.STASH_RUN_KIND === 'restore') return restoreTask(env, inputs, { ...ctx, spec: found.spec }, signal);
   let result: RunResult;
   if (env.STASH_RUN_KIND === 'check') {
-    result = await runCheck({ ...ctx, readDataSubset: found.spec.spec.check?.readDataSubset });
+    result = await runCheck({ ...ctx, readDataSubset: env.STASH_READ_DATA_SUBSET ?? found.spec.spec.check?.readDataSubset });
   } else {
     result = await runBackup(ctx);
     if (env.STASH_ALSO_CHECK === 'true' && !signal?.aborted) {
@@ -119,5 +105,39 @@ export async function runTask(env: TaskEnv, inputs: TaskInputs, log: RunLog, sig
       if (check.outcome !== 'succeeded' && result.outcome === 'succeeded') return OUTCOME_EXIT_CODES.failed;
     }
   }
+  onResult?.(result);
   return OUTCOME_EXIT_CODES[result.outcome];
+}
+
+/** Restores what a Recovery asks for (snapshot, paths) under STASH_RESTORE_ROOT. */
+async function restoreTask(env: TaskEnv, inputs: TaskInputs, ctx: RunContext, signal?: AbortSignal): Promise<number> {
+  const { log } = ctx;
+  const base = { spec: env.STASH_SPEC_NAME, run: env.STASH_RUN_ID, recovery: env.STASH_RECOVERY_NAME };
+  const fail = (outcome: Outcome, error: string) => {
+    log.error('run finished', { ...base, kind: 'restore', outcome, error });
+    return OUTCOME_EXIT_CODES[outcome];
+  };
+  if (!env.STASH_RECOVERY_KEY) return fail('config-error', 'a restore needs STASH_RECOVERY_KEY');
+  let recovery: Recovery;
+  try {
+    const doc = await inputs.recoveryDocument(env);
+    const parsed = RecoverySchema.safeParse(parseYaml(doc.text));
+    if (!parsed.success) return fail('config-error', `${doc.source}: ${parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
+    recovery = parsed.data;
+  } catch (err) {
+    return fail('config-error', `failed to read the Recovery ${env.STASH_RECOVERY_KEY}: ${errorMessage(err)}`);
+  }
+  const wanted = recovery.spec.paths ?? [];
+  const groups = wanted.length ? ctx.spec.spec.fileGroups.filter((g) => wanted.includes(g.path)) : ctx.spec.spec.fileGroups;
+  const unknown = wanted.filter((p) => !ctx.spec.spec.fileGroups.some((g) => g.path === p));
+  if (unknown.length) return fail('config-error', `spec.paths: ${unknown.join(', ')} ${unknown.length > 1 ? 'are not fileGroups' : 'is not a fileGroup'} of ${env.STASH_SPEC_NAME}`);
+  const spec = { ...ctx.spec, spec: { ...ctx.spec.spec, fileGroups: groups } };
+  const startedAt = Date.now();
+  try {
+    const restored = await restoreSpec({ ...ctx, spec, targetDir: env.STASH_RESTORE_ROOT, snapshot: recoverySnapshot(recovery) });
+    log.info('run finished', { ...base, kind: 'restore', outcome: 'succeeded', durationMs: Date.now() - startedAt, restored });
+    return OUTCOME_EXIT_CODES.succeeded;
+  } catch (err) {
+    return fail(signal?.aborted ? 'interrupted' : 'failed', errorMessage(err));
+  }
 }

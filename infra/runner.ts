@@ -57,6 +57,11 @@ export interface RunnerProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * CloudWatch namespace of the runner's metrics (BytesAdded, as embedded metric format log lines).
+   * @default 'Stash'
+   */
+  readonly metricsNamespace?: string;
+  /**
    * Task definition family; the dispatcher registers its EFS revisions in it.
    * @default `${stackName}-runner`
    */
@@ -180,6 +185,7 @@ export class Runner extends Construct {
         SECRET_PREFIX: secretPrefix,
         STASH_MODE: 'aws',
         POWERTOOLS_SERVICE_NAME: 'stash',
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Stash',
       },
     });
 

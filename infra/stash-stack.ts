@@ -70,6 +70,7 @@ export class StashStack extends Stack {
       efsRestoreTargets: settings.efsRestoreTargets,
       cpu: settings.taskCpu,
       memoryLimitMiB: settings.taskMemoryMiB,
+      metricsNamespace: settings.metricsNamespace,
       logRetention,
     });
     this.functions = new Functions(this, 'Functions', {

@@ -12,7 +12,7 @@
  *     └─ only when the fileGroup has a retention policy
  *   any command refused for a lock: restic unlock (removes stale locks only), retry once
  */
-import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { backendKind, type FileGroup, type Restic, type RetentionPolicy } from '../../schemas/restic';
 import { missingSecretKeys, type Secret } from '../../schemas/secret';
@@ -325,13 +325,14 @@ export async function restoreSpec(
         throw new StashError(`no snapshot of ${group.path} for ${name}`);
       }
       const root = posix.resolve(ctx.targetDir);
-      await mkdir(root, { recursive: true });
-      // Restored into a folder beside the destination, so the final move is a rename.
-      const staging = await mkdtemp(posix.join(root, '.stash-restore-'));
+      const dest = posix.join(root, group.path);
+      await mkdir(dest, { recursive: true });
+      // Staged inside the destination, on its file system (an EFS mount, say), so that moving
+      // the tree into place is a rename.
+      const staging = await mkdtemp(posix.join(dest, '.stash-restore-'));
       try {
         const res = await runRestic(target, ['restore', snap.id, '--target', staging], { binary: ctx.binary, signal: ctx.signal });
         if (res.exitCode !== 0) throw new ResticError(`restic restore of ${snap.short_id} failed: ${outputTail(res)}`, res.exitCode, res.output);
-        const dest = posix.join(root, group.path);
         await moveInto(posix.join(staging, snap.paths[0]), dest);
         restored.push({ path: group.path, snapshot: snap.short_id, restoredTo: dest });
         ctx.log.info('fileGroup restored', { spec: name, fileGroup: group.path, snapshot: snap.short_id, restoredTo: dest });
@@ -346,19 +347,23 @@ export async function restoreSpec(
   }
 }
 
-/** Moves a tree to `dest`, merging into folders that already exist there. */
+/**
+ * Moves a tree to `dest`, merging into folders that already exist there (their mode becomes
+ * the restored one). Links are moved as links, never followed.
+ */
 async function moveInto(src: string, dest: string): Promise<void> {
-  const existing = await stat(dest).catch(() => undefined);
+  const existing = await lstat(dest).catch(() => undefined);
   if (!existing) {
     await mkdir(posix.dirname(dest), { recursive: true });
     await rename(src, dest);
     return;
   }
-  const srcStat = await stat(src);
+  const srcStat = await lstat(src);
   if (!existing.isDirectory() || !srcStat.isDirectory()) {
     await rm(dest, { recursive: true, force: true });
     await rename(src, dest);
     return;
   }
   for (const entry of await readdir(src)) await moveInto(posix.join(src, entry), posix.join(dest, entry));
+  await chmod(dest, srcStat.mode & 0o7777);
 }

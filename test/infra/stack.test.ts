@@ -303,6 +303,7 @@ describe('cluster and task definition', () => {
             { Name: 'CONFIG_BUCKET', Value: { Ref: ids.bucket } },
             { Name: 'STATUS_PREFIX', Value: 'status/' },
             { Name: 'STASH_MODE', Value: 'aws' },
+            { Name: 'POWERTOOLS_METRICS_NAMESPACE', Value: 'Stash' },
           ]),
         }),
       ],

@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTaskEnv, runTask, type TaskInputs } from '../../container/task';
 import type { RunLog } from '../../container/runner/run';
+import type { RunResult } from '../../schemas/status';
 import { tree } from './helpers';
 
 const PASSWORD = 'task-password-5d1c0b7e';
@@ -30,10 +31,19 @@ describe('the Fargate task entry', () => {
       STASH_SLOT: '2026-11-24T23:00:00.000Z',
       ...extra,
     });
+  let recoveryText = '';
   const inputs = (secret: Record<string, string> | undefined, text = () => specText): TaskInputs => ({
     specDocument: async (e) => ({ source: `s3://config/${e.STASH_SPEC_KEY}`, version: e.STASH_SPEC_VERSION, text: text() }),
     secret: async () => secret,
+    recoveryDocument: async (e) => ({ source: `s3://config/${e.STASH_RECOVERY_KEY}`, text: recoveryText }),
   });
+  const recovery = (paths?: string[]) =>
+    stringify({
+      apiVersion: 'stash.appscode.com/v1alpha1',
+      kind: 'Recovery',
+      metadata: { name: 'efs-data-recovery' },
+      spec: { restic: 'efs-data', ...(paths ? { paths } : {}), recoveredVolumes: [{ mountPath: data, efs: { fileSystemId: 'fs-0fedcba9' } }] },
+    });
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'stash-task-'));
@@ -63,8 +73,12 @@ describe('the Fargate task entry', () => {
 
   it('backs up, logs one JSON-ready summary per fileGroup, and exits 0', async () => {
     const log = capturingLog();
-    const code = await runTask(env(), inputs({ RESTIC_PASSWORD: PASSWORD }), log);
+    const results: RunResult[] = [];
+    const code = await runTask(env(), inputs({ RESTIC_PASSWORD: PASSWORD }), log, undefined, (r) => results.push(r));
     expect(code).toBe(0);
+    // What the task publishes as the BytesAdded metric: restic's own data_added.
+    expect(results).toHaveLength(1);
+    expect(results[0].fileGroups[0].dataAdded).toBeGreaterThan(0);
     const summary = log.lines.find((l) => l.message === 'fileGroup backed up');
     expect(summary).toMatchObject({ spec: 'efs-data', run: 'efs-data-20261124T2300', fileGroup: data, outcome: 'succeeded', filesNew: 2 });
     expect(summary?.snapshotId).toMatch(/^[0-9a-f]{8}$/);
@@ -72,12 +86,31 @@ describe('the Fargate task entry', () => {
     expect(JSON.stringify(log.lines)).not.toContain(PASSWORD);
   });
 
-  it('restores into a mounted volume', async () => {
-    const target = join(root, 'mnt/restore');
+  it('restores what a Recovery asks for into the volume mounted at the fileGroup path', async () => {
+    // On AWS the recovered volume is mounted at its mountPath under /; here the root is a folder.
+    const root2 = join(root, 'restore-root');
+    recoveryText = recovery([data]);
     const log = capturingLog();
-    const code = await runTask(env({ STASH_RUN_KIND: 'restore', STASH_RESTORE_TARGET: target }), inputs({ RESTIC_PASSWORD: PASSWORD }), log);
+    const code = await runTask(
+      env({ STASH_RUN_KIND: 'restore', STASH_RECOVERY_KEY: 'specs/efs-data-recovery.yaml', STASH_RECOVERY_NAME: 'efs-data-recovery', STASH_RESTORE_ROOT: root2 }),
+      inputs({ RESTIC_PASSWORD: PASSWORD }),
+      log,
+    );
     expect(code).toBe(0);
-    expect(await tree(join(target, data))).toEqual(await tree(data));
+    expect(await tree(join(root2, data))).toEqual(await tree(data));
+    expect(log.lines.at(-1)).toMatchObject({ message: 'run finished', kind: 'restore', outcome: 'succeeded', recovery: 'efs-data-recovery' });
+  });
+
+  it('refuses a Recovery path that is not a fileGroup of the spec (exit 2)', async () => {
+    recoveryText = recovery(['/not/a/filegroup']);
+    const log = capturingLog();
+    const code = await runTask(
+      env({ STASH_RUN_KIND: 'restore', STASH_RECOVERY_KEY: 'specs/r.yaml', STASH_RESTORE_ROOT: join(root, 'never') }),
+      inputs({ RESTIC_PASSWORD: PASSWORD }),
+      log,
+    );
+    expect(code).toBe(2);
+    expect(log.lines.at(-1)).toMatchObject({ outcome: 'config-error', error: 'spec.paths: /not/a/filegroup is not a fileGroup of efs-data' });
   });
 
   it('exits 2 (configuration error) when the secret lacks RESTIC_PASSWORD, and says which key', async () => {
