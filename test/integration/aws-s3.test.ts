@@ -211,16 +211,7 @@ async function everything(): Promise<string> {
 }
 
 beforeAll(async () => {
-  // s3rver 3.7.1 makes ListObjectsV2 continuation tokens with DES, which Node 20's OpenSSL 3
-  // only offers with the legacy provider; without it every second page is a 500.
-  const nodeOptions = process.env.NODE_OPTIONS;
-  process.env.NODE_OPTIONS = [nodeOptions, '--openssl-legacy-provider'].filter(Boolean).join(' ');
-  try {
-    s3 = await startS3({ buckets: [BUCKET] });
-  } finally {
-    if (nodeOptions === undefined) delete process.env.NODE_OPTIONS;
-    else process.env.NODE_OPTIONS = nodeOptions;
-  }
+  s3 = await startS3({ buckets: [BUCKET] });
   proxy = await S3Proxy.start(s3);
   const config: S3ClientConfig = { ...s3ClientConfig(s3), endpoint: proxy.endpoint, maxAttempts: 3 };
   client = new S3Client(config);

@@ -70,7 +70,9 @@ export async function startS3(options: { buckets?: string[] } = {}): Promise<S3S
     const proc = startProcess(
       's3rver',
       process.execPath,
-      [s3rverBin(), '-d', data, '-a', '127.0.0.1', '-p', '0', '--key', cert.keyFile, '--cert', cert.certFile, ...buckets],
+      // s3rver 3.7.1 makes ListObjectsV2 continuation tokens with DES, which Node's OpenSSL 3
+      // offers only with the legacy provider; without it every second page of a listing is a 500.
+      ['--openssl-legacy-provider', s3rverBin(), '-d', data, '-a', '127.0.0.1', '-p', '0', '--key', cert.keyFile, '--cert', cert.certFile, ...buckets],
       { cwd: dir },
     );
     server = proc;
