@@ -8,6 +8,7 @@ import { formatProblem, StashError, errorMessage } from '../lambda/core/errors';
 import { plan } from '../lambda/core/plan';
 import { loadSpecs } from '../lambda/core/spec';
 import { FolderSpecStore } from './local/stores';
+import { isRemote } from './uri';
 import { LocalEngine, type EngineOutput } from './local/engine';
 
 /** Where the CLI writes; tests capture it. */
@@ -55,13 +56,48 @@ export function buildProgram(io: Io, setExit: (code: number) => void, signal?: A
       .option('--secrets <dir>', 'folder of secrets: <name>/<KEY> files or <name>.json', 'secrets')
       .option('--state <dir>', 'folder for status, logs and the scheduler state', '.stash');
   const engine = (o: CommonOptions) => new LocalEngine({ specs: [o.specs], secrets: o.secrets, state: o.state }, io);
+  /** The stores of a deployed stack when `--specs` is s3:// (loaded only then: it brings the AWS SDK). */
+  const remote = async (o: CommonOptions) => {
+    if (!isRemote(o.specs)) {
+      if (isRemote(o.secrets) || isRemote(o.state)) throw new CommanderError(2, 'stash.usage', '--secrets sm:// and --state s3:// go with --specs s3://bucket/prefix');
+      return undefined;
+    }
+    const { RemoteStash } = await import('./remote');
+    return new RemoteStash({ specs: o.specs, secrets: isRemote(o.secrets) ? o.secrets : undefined, state: isRemote(o.state) ? o.state : undefined });
+  };
+  /** Local mode or the stack's stores, for the commands that work on both. */
+  const stash = async (o: CommonOptions) => {
+    const r = await remote(o);
+    if (!r) return engine(o);
+    const log = engine({ ...o, specs: '.', secrets: '.' });
+    return {
+      load: () => r.load(),
+      status: () => r.status(),
+      snapshots: (name: string) => r.snapshots(name),
+      restore: (name: string, target: string, snapshot?: string) => r.restore(name, target, snapshot, log.runLog(name)),
+    };
+  };
+
+  const requireRemote = async (o: CommonOptions) => {
+    const r = await remote(o);
+    if (!r) throw new CommanderError(2, 'stash.usage', '--remote needs --specs s3://bucket/prefix (the deployed stack\'s config bucket)');
+    return r;
+  };
+  const localOnly = (o: CommonOptions) => {
+    if (isRemote(o.specs)) throw new CommanderError(2, 'stash.usage', 'with --specs s3://... this command runs on AWS: add --remote');
+    return engine(o);
+  };
 
   program
     .command('validate')
     .description('check Restic specs (files or folders of .yaml, .yml, .json; multi-document YAML allowed)')
-    .argument('<paths...>', 'spec files or folders')
+    .argument('<paths...>', 'spec files or folders, or s3://bucket/prefix')
     .action(async (paths: string[]) => {
-      const docs = await new FolderSpecStore(paths).documents();
+      const docs = [];
+      for (const path of paths) {
+        const r = await remote({ specs: path, secrets: '', state: '' });
+        docs.push(...(r ? await r.specStore.documents() : await new FolderSpecStore([path]).documents()));
+      }
       const result = loadSpecs(docs);
       for (const w of result.warnings) io.error(`warning: ${formatProblem(w)}`);
       for (const p of result.problems) io.error(formatProblem(p));
@@ -80,7 +116,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, signal?: A
       const from = isoDate(o.from, '--from');
       const until = isoDate(o.until, '--until');
       if (until < from) throw new CommanderError(2, 'stash.usage', '--until must not be before --from');
-      const result = loadSpecs(await new FolderSpecStore([o.specs]).documents());
+      const result = await (await stash(o)).load();
       for (const p of result.problems) io.error(formatProblem(p));
       const runs = plan(result.specs.map((s) => s.spec), from, until);
       if (o.json) io.write(`${JSON.stringify(runs.map((r) => ({ spec: r.spec, at: r.at.toISOString() })), null, 2)}\n`);
@@ -91,8 +127,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void, signal?: A
   common(program.command('backup'))
     .description('back up one spec now')
     .argument('<name>', 'the spec (metadata.name)')
-    .action(async (name: string, o: CommonOptions) => {
-      const result = await engine(o).runNow(name, { signal });
+    .option('--remote', 'launch the backup now as a Fargate task of the deployed stack (needs --specs s3://...)')
+    .action(async (name: string, o: CommonOptions & { remote?: boolean }) => {
+      if (o.remote) {
+        const started = await (await requireRemote(o)).backupNow(name);
+        io.line(`${name}: backup launched: run ${started.run}, task ${started.taskArn}`);
+        return;
+      }
+      const result = await localOnly(o).runNow(name, { signal });
       io.line(`${name}: backup ${result.outcome}${result.error ? `: ${result.error}` : ''}`);
       setExit(result.outcome === 'succeeded' ? 0 : 1);
     });
@@ -101,8 +143,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void, signal?: A
     .description('run restic check on the spec\'s repository')
     .argument('<name>', 'the spec (metadata.name)')
     .option('--read-data-subset <subset>', 'also read this part of the data: n/t, a percentage or a size')
-    .action(async (name: string, o: CommonOptions & { readDataSubset?: string }) => {
-      const result = await engine(o).runNow(name, { kind: 'check', readDataSubset: o.readDataSubset, signal });
+    .option('--remote', 'launch the check now as a Fargate task of the deployed stack (needs --specs s3://...)')
+    .action(async (name: string, o: CommonOptions & { readDataSubset?: string; remote?: boolean }) => {
+      if (o.remote) {
+        const started = await (await requireRemote(o)).backupNow(name, 'check');
+        io.line(`${name}: check launched: run ${started.run}, task ${started.taskArn}`);
+        return;
+      }
+      const result = await localOnly(o).runNow(name, { kind: 'check', readDataSubset: o.readDataSubset, signal });
       io.line(`${name}: check ${result.outcome}${result.error ? `: ${result.error}` : ''}`);
       setExit(result.outcome === 'succeeded' ? 0 : 1);
     });
@@ -112,7 +160,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, signal?: A
     .argument('<name>', 'the spec (metadata.name)')
     .option('--json', "print restic's snapshot objects")
     .action(async (name: string, o: CommonOptions & { json?: boolean }) => {
-      const snapshots = await engine(o).snapshots(name);
+      const snapshots = await (await stash(o)).snapshots(name);
       if (o.json) {
         io.write(`${JSON.stringify(snapshots, null, 2)}\n`);
         return;
@@ -124,10 +172,22 @@ export function buildProgram(io: Io, setExit: (code: number) => void, signal?: A
   common(program.command('restore'))
     .description("restore the spec's fileGroups under DIR: fileGroup /data lands in DIR/data")
     .argument('<name>', 'the spec (metadata.name)')
-    .requiredOption('--target <dir>', 'folder to restore into')
+    .option('--target <dir>', 'folder to restore into (on this machine)')
     .option('--snapshot <id>', 'a snapshot id, or latest', 'latest')
-    .action(async (name: string, o: CommonOptions & { target: string; snapshot: string }) => {
-      const restored = await engine(o).restore(name, o.target, o.snapshot);
+    .option('--remote', 'restore on AWS into EFS volumes (needs --specs s3://... and --volume)')
+    .option('--volume <mount=source>', 'with --remote: MOUNTPATH=efs:fs-...[:/dir][@fsap-...], repeatable', (v: string, all: string[] = []) => [...all, v])
+    .option('--name <name>', 'with --remote: the Recovery name (default <spec>-<time>)')
+    .action(async (name: string, o: CommonOptions & { target?: string; snapshot: string; remote?: boolean; volume?: string[]; name?: string }) => {
+      if (o.remote) {
+        if (!o.volume?.length) throw new CommanderError(2, 'stash.usage', 'restore --remote needs at least one --volume MOUNTPATH=efs:fs-...');
+        const { parseVolumeFlag } = await import('./remote');
+        const started = await (await requireRemote(o)).restoreNow(name, { volumes: o.volume.map(parseVolumeFlag), snapshot: o.snapshot === 'latest' ? undefined : o.snapshot, name: o.name });
+        io.line(`${name}: Recovery ${started.recovery} ${started.phase}${started.taskArn ? `: task ${started.taskArn}` : ''}${started.reason ? `: ${started.reason}` : ''}`);
+        setExit(started.phase === 'Failed' ? 1 : 0);
+        return;
+      }
+      if (!o.target) throw new CommanderError(2, 'stash.usage', "restore needs --target DIR (or --remote with --volume)");
+      const restored = await (await stash(o)).restore(name, o.target, o.snapshot);
       for (const r of restored) io.line(`${name}: restored ${r.path} from ${r.snapshot} to ${r.restoredTo}`);
     });
 
@@ -135,7 +195,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, signal?: A
     .description('per spec: backups so far, the last error and the next run')
     .option('--json', 'print JSON')
     .action(async (o: CommonOptions & { json?: boolean }) => {
-      const rows = await engine(o).status();
+      const rows = await (await stash(o)).status();
       if (o.json) {
         io.write(`${JSON.stringify(rows.map((r) => ({ name: r.name, nextRun: r.nextRun, paused: r.paused ?? false, ...r.status })), null, 2)}\n`);
         return;
@@ -157,7 +217,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, signal?: A
     .description('the local scheduler: every minute, run what is due (Ctrl-C stops it cleanly)')
     .option('--once', 'one tick, then wait for its runs and exit')
     .action(async (o: CommonOptions & { once?: boolean }) => {
-      const eng = engine(o);
+      const eng = localOnly(o);
       if (o.once) {
         const { decision, done } = await eng.tick(signal);
         if (!decision.launch.length) io.line('nothing due');

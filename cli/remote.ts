@@ -36,10 +36,7 @@ import type { Secret } from '../schemas/secret';
 import { listSnapshots, restoreSpec, type RestoredGroup, type RunLog, type Snapshot } from '../container/runner/run';
 import type { StatusRow } from './local/engine';
 
-/** Whether a `--specs`, `--secrets` or `--state` value names a remote store. */
-export function isRemote(value: string | undefined): boolean {
-  return !!value && /^(s3|sm):\/\//.test(value);
-}
+export { isRemote } from './uri';
 
 /**
  * The Secrets Manager name prefix of `sm://prefix` (`sm://stash/` -> `stash/`); a prefix

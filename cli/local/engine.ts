@@ -10,6 +10,7 @@ import type { RunResult, SpecStatus } from '../../schemas/status';
 import { errorMessage, formatProblem, SpecError, type SpecProblem } from '../../lambda/core/errors';
 import type { Clock, LoadedSpec, SecretStore, SpecStore, StatusStore } from '../../lambda/core/ports';
 import { systemClock } from '../../lambda/core/ports';
+import { manualRunId, slotRunId } from '../../lambda/core/dispatch';
 import { plan, planChecks } from '../../lambda/core/plan';
 import { parseSchedule } from '../../lambda/core/schedule';
 import { SpecCache, type SpecLoadResult } from '../../lambda/core/spec';
@@ -56,15 +57,6 @@ function isAlive(pid: number | undefined): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function randomRunId(name: string, now: Date): string {
-  return `${name}-${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-/** The run id of a scheduled slot: the same slot always gets the same id (as the RunTask clientToken on AWS). */
-export function slotRunId(name: string, slot: Date, kind: 'backup' | 'check' = 'backup'): string {
-  return `${name}-${kind === 'check' ? 'check-' : ''}${slot.toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
 }
 
 export class LocalEngine {
@@ -131,7 +123,7 @@ export class LocalEngine {
     const spec = loaded.spec;
     const now = this.clock.now();
     const kind = options.kind ?? 'backup';
-    const run = options.slot ? slotRunId(name, options.slot, kind) : randomRunId(name, now);
+    const run = options.slot ? slotRunId(name, options.slot, kind) : manualRunId(name, now, kind);
     let busy: string | undefined;
     await this.statusStore.update(name, (s) => {
       if (s.running && s.running.pid !== process.pid && isAlive(s.running.pid)) {
