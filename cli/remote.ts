@@ -34,7 +34,7 @@ import { API_VERSION, type Restic } from '../schemas/restic';
 import { RECOVERY_KIND, RecoverySchema, type Recovery, type RecoveryStatus } from '../schemas/recovery';
 import type { Secret } from '../schemas/secret';
 import { listSnapshots, restoreSpec, type RestoredGroup, type RunLog, type Snapshot } from '../container/runner/run';
-import type { StatusRow } from './local/engine';
+import { statusRows, type StatusRow } from '../lambda/core/status';
 
 export { isRemote } from './uri';
 
@@ -184,24 +184,9 @@ export class RemoteStash {
   /** Every spec with its status and next backup, and statuses whose spec is gone. */
   async status(): Promise<StatusRow[]> {
     const [loaded, statuses] = await Promise.all([this.load(), this.statusStore.list()]);
-    const now = this.clock.now();
-    const byName = new Map(statuses.map((s) => [s.name, s]));
-    const rows: StatusRow[] = loaded.specs.map((s) => {
-      const name = s.spec.metadata.name;
-      let nextRun: string | undefined;
-      if (!s.spec.spec.paused) {
-        try {
-          nextRun = parseSchedule(s.spec.spec.schedule).next(now)?.toISOString();
-        } catch {
-          nextRun = undefined;
-        }
-      }
-      return { name, status: byName.get(name), nextRun, paused: s.spec.spec.paused };
-    });
-    const named = new Set(rows.map((r) => r.name));
-    for (const [name, status] of byName) if (!named.has(name)) rows.push({ name, status });
-    return rows.sort((a, b) => a.name.localeCompare(b.name));
+    return statusRows(loaded.specs, statuses, this.clock.now());
   }
+
 
   /** The Recoveries' statuses. */
   recoveries(): Promise<RecoveryStatus[]> {

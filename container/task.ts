@@ -10,9 +10,9 @@ import type { Secret } from '../schemas/secret';
 import { OUTCOME_EXIT_CODES, type Outcome, type RunResult } from '../schemas/status';
 import { ConfigError, errorMessage, formatProblem } from '../lambda/core/errors';
 import type { SpecDocument } from '../lambda/core/ports';
-import { formatPath, parseSpecDocument } from '../lambda/core/spec';
-import { parse as parseYaml } from 'yaml';
-import { RecoverySchema, recoverySnapshot, type Recovery } from '../schemas/recovery';
+import { parseSpecDocument } from '../lambda/core/spec';
+import { recoverySnapshot, type Recovery } from '../schemas/recovery';
+import { loadRecoveries } from '../lambda/core/recovery';
 import { restoreSpec, runBackup, runCheck, type RunContext, type RunLog } from './runner/run';
 
 /** The task's environment: set by the task definition and the RunTask overrides. */
@@ -121,9 +121,10 @@ async function restoreTask(env: TaskEnv, inputs: TaskInputs, ctx: RunContext, si
   let recovery: Recovery;
   try {
     const doc = await inputs.recoveryDocument(env);
-    const parsed = RecoverySchema.safeParse(parseYaml(doc.text));
-    if (!parsed.success) return fail('config-error', `${doc.source}: ${parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
-    recovery = parsed.data;
+    const loaded = loadRecoveries([doc]);
+    if (loaded.problems.length) return fail('config-error', loaded.problems.map(formatProblem).join('; '));
+    if (!loaded.recoveries.length) return fail('config-error', `${doc.source} holds no Recovery`);
+    recovery = loaded.recoveries[0].recovery;
   } catch (err) {
     return fail('config-error', `failed to read the Recovery ${env.STASH_RECOVERY_KEY}: ${errorMessage(err)}`);
   }

@@ -6,15 +6,14 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { RunResult, SpecStatus } from '../../schemas/status';
+import type { RunResult } from '../../schemas/status';
 import { errorMessage, formatProblem, SpecError, type SpecProblem } from '../../lambda/core/errors';
 import type { Clock, LoadedSpec, SecretStore, SpecStore, StatusStore } from '../../lambda/core/ports';
 import { systemClock } from '../../lambda/core/ports';
 import { manualRunId, slotRunId } from '../../lambda/core/dispatch';
 import { plan, planChecks } from '../../lambda/core/plan';
-import { parseSchedule } from '../../lambda/core/schedule';
 import { SpecCache, type SpecLoadResult } from '../../lambda/core/spec';
-import { applyRunResult } from '../../lambda/core/status';
+import { applyRunResult, statusRows, type StatusRow } from '../../lambda/core/status';
 import { decideTick, type Launch, type TickDecision } from '../../lambda/core/tick';
 import type { VolumeMode } from '../../lambda/core/volumes';
 import { listSnapshots, restoreSpec, runBackup, runCheck, type RestoredGroup, type RunLog, type Snapshot } from '../../container/runner/run';
@@ -39,14 +38,6 @@ export interface LocalOptions {
 export interface EngineOutput {
   line(text: string): void;
   error(text: string): void;
-}
-
-/** The next scheduled backup of a spec, for `stash status`. */
-export interface StatusRow {
-  readonly name: string;
-  readonly status: SpecStatus | undefined;
-  readonly nextRun?: string;
-  readonly paused?: boolean;
 }
 
 function isAlive(pid: number | undefined): boolean {
@@ -169,25 +160,8 @@ export class LocalEngine {
 
   /** Every spec with its status and next backup. */
   async status(): Promise<StatusRow[]> {
-    const loaded = await this.load();
-    const now = this.clock.now();
-    const statuses = new Map((await this.statusStore.list()).map((s) => [s.name, s]));
-    const rows: StatusRow[] = loaded.specs.map((s) => {
-      const name = s.spec.metadata.name;
-      let nextRun: string | undefined;
-      if (!s.spec.spec.paused) {
-        try {
-          nextRun = parseSchedule(s.spec.spec.schedule).next(now)?.toISOString();
-        } catch {
-          nextRun = undefined;
-        }
-      }
-      return { name, status: statuses.get(name), nextRun, paused: s.spec.spec.paused };
-    });
-    // Statuses whose spec is gone (deleted or now invalid) are still shown.
-    const named = new Set(rows.map((r) => r.name));
-    for (const [name, status] of statuses) if (!named.has(name)) rows.push({ name, status });
-    return rows.sort((a, b) => a.name.localeCompare(b.name));
+    const [loaded, statuses] = await Promise.all([this.load(), this.statusStore.list()]);
+    return statusRows(loaded.specs, statuses, this.clock.now());
   }
 
   private get watermarkFile(): string {

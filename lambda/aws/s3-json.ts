@@ -12,7 +12,7 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { z } from 'zod';
 import { errorMessage, StashError } from '../core/errors';
-import { mapLimit } from './s3-spec-store';
+import { mapLimit } from '../core/concurrency';
 import { isConditionLost, isNotFound, s3Uri } from './s3';
 
 /** Raised when a JSON object cannot be read, parsed or written. */

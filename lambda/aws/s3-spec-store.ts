@@ -10,6 +10,7 @@ import type { StoredDocument } from '../core/dispatch';
 import type { SpecStore } from '../core/ports';
 import { MAX_DOCUMENT_BYTES } from '../core/spec';
 import { isNotFound, s3Uri } from './s3';
+import { mapLimit } from '../core/concurrency';
 
 /** A spec document read from S3. */
 export interface S3SpecDocument extends StoredDocument {
@@ -108,16 +109,3 @@ export class S3SpecStore implements SpecStore {
   }
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}

@@ -30,6 +30,7 @@ import { plan, planChecks, type PlannedRun } from './plan';
 import { findOverdue, type OverdueSpec, type RunKind } from './record';
 import type { SpecCache, SpecLoadResult } from './spec';
 import { decideTick, type TickDecision } from './tick';
+import { mapLimit } from './concurrency';
 
 // ---- identities ------------------------------------------------------------------------------
 
@@ -294,19 +295,6 @@ export async function launchRun(
   return result;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, keeping order in the result. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 const slotKey = (p: { spec: string; slot: string; kind: string }) => `${p.spec}\0${p.kind}\0${p.slot}`;
 

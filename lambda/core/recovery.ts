@@ -12,7 +12,6 @@
  * derived from (name, version); uploading it again (a new version) restores again.
  */
 import { createHash } from 'node:crypto';
-import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 import { RECOVERY_KIND, RecoverySchema, recoverySpecName, type Recovery, type RecoveryStatus } from '../../schemas/recovery';
 import type { RunResult } from '../../schemas/status';
@@ -21,7 +20,7 @@ import { formatGoDuration } from './duration';
 import { errorMessage, formatProblem, StashError, type SpecProblem } from './errors';
 import type { LoadedSpec, SpecDocument } from './ports';
 import type { TaskRun } from './record';
-import { formatPath, isUnder, MAX_YAML_ALIASES } from './spec';
+import { formatPath, isUnder, yamlValues } from './spec';
 
 /** A Recovery that passed validation, with where it came from. */
 export interface LoadedRecovery {
@@ -67,34 +66,16 @@ export function loadRecoveries(docs: readonly SpecDocument[]): RecoveryLoadResul
   const problems: RecoveryLoadResult['problems'] = [];
   for (const doc of docs) {
     if (!isRecoveryText(doc.text)) continue;
-    let parsed;
-    try {
-      parsed = parseAllDocuments(doc.text, { uniqueKeys: true, strict: true });
-    } catch (err) {
-      problems.push({ source: doc.source, path: '', message: `not YAML: ${errorMessage(err)}` });
-      continue;
-    }
-    const list = Array.isArray(parsed) ? parsed : [parsed];
-    list.forEach((d, i) => {
-      const where = list.length > 1 ? `${doc.source}#${i}` : doc.source;
-      if (d.errors.length) {
-        problems.push({ source: where, path: '', message: `not YAML: ${d.errors[0].message.split('\n')[0]}` });
-        return;
-      }
-      let value: unknown;
-      try {
-        value = d.toJS({ maxAliasCount: MAX_YAML_ALIASES });
-      } catch (err) {
-        problems.push({ source: where, path: '', message: `not YAML: ${errorMessage(err)}` });
-        return;
-      }
-      if (!value || typeof value !== 'object' || (value as { kind?: unknown }).kind !== RECOVERY_KIND) return;
+    const read = yamlValues(doc);
+    problems.push(...read.problems);
+    for (const { source: where, value } of read.values) {
+      if (typeof value !== 'object' || (value as { kind?: unknown }).kind !== RECOVERY_KIND) continue;
       const meta = (value as { metadata?: { name?: unknown } }).metadata;
       const name = typeof meta?.name === 'string' ? meta.name : undefined;
       const result = RecoverySchema.safeParse(value);
       if (!result.success) problems.push(...problemsOf(where, result.error, name));
       else recoveries.push({ recovery: result.data, source: where, version: doc.version });
-    });
+    }
   }
   return { recoveries, problems };
 }

@@ -126,64 +126,70 @@ export function isUnder(path: string, dir: string): boolean {
   return path === dir || path.startsWith(d) || dir === '/';
 }
 
-/** Parses and validates one stored document (which may hold several YAML documents). */
-export function parseSpecDocument(doc: SpecDocument): SpecLoadResult {
+/**
+ * The YAML (or JSON) documents in one stored document as plain values, empty ones left out,
+ * each with its source (`FILE#i` when the file holds several), or why they cannot be read:
+ * too large, not YAML, or more aliases than {@link MAX_YAML_ALIASES} (an alias bomb).
+ */
+export function yamlValues(doc: SpecDocument): { values: { source: string; value: unknown }[]; problems: SpecProblem[] } {
   const { source } = doc;
-  const specs: LoadedSpec[] = [];
+  const values: { source: string; value: unknown }[] = [];
   const problems: SpecProblem[] = [];
-  const warnings: SpecProblem[] = [];
   if (Buffer.byteLength(doc.text) > MAX_DOCUMENT_BYTES) {
-    return { specs, problems: [{ source, path: '', message: `file is larger than ${MAX_DOCUMENT_BYTES} bytes; a spec is a few hundred` }], warnings };
+    problems.push({ source, path: '', message: `file is larger than ${MAX_DOCUMENT_BYTES} bytes; a spec is a few hundred` });
+    return { values, problems };
   }
   let parsed;
   try {
     parsed = parseAllDocuments(doc.text, { uniqueKeys: true, prettyErrors: true, strict: true });
   } catch (err) {
-    return { specs, problems: [{ source, path: '', message: `not YAML: ${errorMessage(err)}` }], warnings };
+    problems.push({ source, path: '', message: `not YAML: ${errorMessage(err)}` });
+    return { values, problems };
   }
   const documents = Array.isArray(parsed) ? parsed : [parsed];
-  let nonEmpty = 0;
   documents.forEach((d, index) => {
     const where = documents.length > 1 ? `${source}#${index}` : source;
     if (d.errors.length) {
+      // The first line of the parser's message; the code frame after it ends in a colon.
       problems.push({ source: where, path: '', message: `not YAML: ${d.errors[0].message.split('\n')[0].replace(/:$/, '')}` });
       return;
     }
-    let value: unknown;
     try {
-      value = d.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+      const value = d.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+      if (value !== null && value !== undefined) values.push({ source: where, value });
     } catch (err) {
       problems.push({ source: where, path: '', message: `not YAML: ${errorMessage(err)}` });
-      return;
     }
-    if (value === null || value === undefined) return;
-    nonEmpty++;
+  });
+  return { values, problems };
+}
+
+/** Parses and validates one stored document (which may hold several YAML documents). */
+export function parseSpecDocument(doc: SpecDocument): SpecLoadResult {
+  const specs: LoadedSpec[] = [];
+  const warnings: SpecProblem[] = [];
+  const { values, problems } = yamlValues(doc);
+  for (const { source: where, value } of values) {
     if (typeof value !== 'object' || Array.isArray(value)) {
       problems.push({ source: where, path: '', message: `must be a Restic object (a mapping), got ${describe(value)}` });
-      return;
+      continue;
     }
     const kind = (value as Record<string, unknown>).kind;
-    if (typeof kind === 'string' && OTHER_KINDS.has(kind)) return;
+    if (typeof kind === 'string' && OTHER_KINDS.has(kind)) continue;
     const result = ResticSchema.safeParse(value, { reportInput: true });
     if (!result.success) {
       problems.push(...result.error.issues.flatMap((i) => issueProblems(where, i)));
-      return;
+      continue;
     }
     const checked = semanticChecks(where, result.data);
     warnings.push(...checked.warnings);
     if (checked.problems.length) {
       problems.push(...checked.problems);
-      return;
+      continue;
     }
     specs.push({ spec: result.data, source: where, version: doc.version, warnings: checked.warnings.map((w) => `${w.path}: ${w.message}`) });
-  });
-  if (nonEmpty === 0 && problems.length === 0) {
-    const hasOther = documents.some((d) => {
-      const v = d.errors.length ? undefined : (d.toJS() as { kind?: unknown } | null);
-      return typeof v?.kind === 'string' && OTHER_KINDS.has(v.kind);
-    });
-    if (!hasOther) problems.push({ source, path: '', message: 'empty: no Restic spec in this file' });
   }
+  if (values.length === 0 && problems.length === 0) problems.push({ source: doc.source, path: '', message: 'empty: no Restic spec in this file' });
   return { specs, problems, warnings };
 }
 

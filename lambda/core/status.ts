@@ -4,6 +4,8 @@
  */
 import { SpecStatusSchema, type RunResult, type SpecStatus } from '../../schemas/status';
 import { formatGoDuration } from './duration';
+import type { LoadedSpec } from './ports';
+import { parseSchedule } from './schedule';
 
 /** A status for a spec that has never run. */
 export function emptyStatus(name: string): SpecStatus {
@@ -44,4 +46,35 @@ export function applyRunResult(status: SpecStatus, result: RunResult): SpecStatu
     next.lastError = result.error ?? `backup ${result.outcome}`;
   }
   return next;
+}
+
+/** One line of `stash status`: a spec (or a status whose spec is gone) and its next backup. */
+export interface StatusRow {
+  readonly name: string;
+  readonly status: SpecStatus | undefined;
+  readonly nextRun?: string;
+  readonly paused?: boolean;
+}
+
+/**
+ * The rows of `stash status` at `now`: every valid spec with its status and next backup,
+ * then the statuses whose spec is gone (deleted or now invalid), by name.
+ */
+export function statusRows(specs: readonly LoadedSpec[], statuses: readonly SpecStatus[], now: Date): StatusRow[] {
+  const byName = new Map(statuses.map((s) => [s.name, s]));
+  const rows: StatusRow[] = specs.map(({ spec }) => {
+    const name = spec.metadata.name;
+    let nextRun: string | undefined;
+    if (!spec.spec.paused) {
+      try {
+        nextRun = parseSchedule(spec.spec.schedule).next(now)?.toISOString();
+      } catch {
+        nextRun = undefined;
+      }
+    }
+    return { name, status: byName.get(name), nextRun, paused: spec.spec.paused };
+  });
+  const named = new Set(rows.map((r) => r.name));
+  for (const [name, status] of byName) if (!named.has(name)) rows.push({ name, status });
+  return rows.sort((a, b) => a.name.localeCompare(b.name));
 }
