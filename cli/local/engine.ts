@@ -7,7 +7,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { RunResult } from '../../schemas/status';
-import { errorMessage, formatProblem, SpecError, type SpecProblem } from '../../lambda/core/errors';
+import { ConfigError, errorMessage, formatProblem, SpecError, type SpecProblem } from '../../lambda/core/errors';
 import type { Clock, LoadedSpec, SecretStore, SpecStore, StatusStore } from '../../lambda/core/ports';
 import { systemClock } from '../../lambda/core/ports';
 import { manualRunId, slotRunId } from '../../lambda/core/dispatch';
@@ -124,13 +124,14 @@ export class LocalEngine {
       return { ...s, running: { run, slot: options.slot?.toISOString(), startedAt: now.toISOString(), pid: process.pid } };
     });
     if (busy) throw new SpecError([{ source: loaded.source, path: '', message: `${name} is already running (${busy})` }]);
-    const secret = await this.secretStore.get(spec.spec.backend.storageSecretName).catch((err) => {
-      this.out.error(errorMessage(err));
-      return undefined;
-    });
-    const ctx = { spec, secret, mode: this.mode, run, slot: options.slot, log: this.runLog(name), signal: options.signal, binary: this.options.binary };
+    const log = this.runLog(name);
     let result: RunResult;
     try {
+      // A secret that cannot be read is this run's configuration error, with the reason (never the content).
+      const secret = await this.secretStore.get(spec.spec.backend.storageSecretName).catch((err) => {
+        throw new ConfigError(errorMessage(err), { cause: err });
+      });
+      const ctx = { spec, secret, mode: this.mode, run, slot: options.slot, log, signal: options.signal, binary: this.options.binary };
       result = kind === 'check' ? await runCheck({ ...ctx, readDataSubset: options.readDataSubset ?? spec.spec.check?.readDataSubset }) : await runBackup(ctx);
       if (kind === 'backup' && options.alsoCheck && !options.signal?.aborted) {
         const check = await runCheck({ ...ctx, run: `${run}-check`, readDataSubset: spec.spec.check?.readDataSubset });
@@ -138,7 +139,9 @@ export class LocalEngine {
       }
     } catch (err) {
       const at = this.clock.now().toISOString();
-      result = { spec: name, run, slot: options.slot?.toISOString(), kind, outcome: 'failed', startedAt: now.toISOString(), finishedAt: at, durationMs: 0, fileGroups: [], error: errorMessage(err) };
+      const outcome = err instanceof ConfigError ? 'config-error' : 'failed';
+      result = { spec: name, run, slot: options.slot?.toISOString(), kind, outcome, startedAt: now.toISOString(), finishedAt: at, durationMs: 0, fileGroups: [], error: errorMessage(err) };
+      log.error('run finished', { spec: name, run, kind, outcome, error: result.error });
     }
     await this.statusStore.update(name, (s) => applyRunResult(s, result));
     return result;

@@ -96,6 +96,19 @@ async function withUnlock(target: ResticTarget, args: string[], options: ResticO
   return runRestic(target, args, options);
 }
 
+/** How restic ended, for a message: `failed (exit 1)`, `was killed by SIGKILL`, `was interrupted`. */
+function ending(r: ResticOutcome): string {
+  if (r.aborted) return 'was interrupted';
+  if (r.signal) return `was killed by ${r.signal}`;
+  return `failed (exit ${r.exitCode})`;
+}
+
+/** `restic <command> <ending>[: <output tail>]`. */
+function failureText(command: string, r: ResticOutcome): string {
+  const tail = outputTail(r);
+  return `restic ${command} ${ending(r)}${tail ? `: ${tail}` : ''}`;
+}
+
 function outcomeOf(r: ResticOutcome): Outcome {
   if (r.aborted) return 'interrupted';
   if (r.exitCode === 0) return 'succeeded';
@@ -150,7 +163,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
     ctx.log.info('initialising repository', { ...base, repository: target.display });
     const init = await runRestic(target, ['init'], { binary: ctx.binary, signal: ctx.signal });
     if (init.exitCode !== 0 && !/already (exists|initialized)/i.test(init.output)) {
-      return { path: group.path, outcome: outcomeOf(init), error: `restic init failed (exit ${init.exitCode}): ${outputTail(init)}` };
+      return { path: group.path, outcome: outcomeOf(init), error: failureText('init', init) };
     }
     result = await withUnlock(target, args, options, ctx.log);
   }
@@ -170,7 +183,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
     duration: num(summary?.total_duration),
   };
   if (outcome === 'partial') fg.error = `some files could not be read (restic exit 3): ${outputTail(result)}`;
-  else if (outcome !== 'succeeded') fg.error = `restic backup ${outcome === 'interrupted' ? 'was interrupted' : `failed (exit ${result.exitCode})`}: ${outputTail(result)}`;
+  else if (outcome !== 'succeeded') fg.error = failureText('backup', result);
 
   const policy = forgetArgs(group.retentionPolicy);
   if (policy.length && summary && outcome !== 'interrupted') {
@@ -180,7 +193,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
       fg.forgotten = groups.reduce((n, g) => n + (g.remove?.length ?? 0), 0);
     } else {
       fg.outcome = worstOutcome([fg.outcome, outcomeOf(forget)]);
-      fg.error = [fg.error, `restic forget failed (exit ${forget.exitCode}): ${outputTail(forget)}`].filter(Boolean).join('; ');
+      fg.error = [fg.error, failureText('forget', forget)].filter(Boolean).join('; ');
     }
   }
   return fg;
@@ -256,7 +269,7 @@ export async function runCheck(ctx: RunContext & { readonly readDataSubset?: str
     const args = ['check', ...(ctx.readDataSubset ? [`--read-data-subset=${ctx.readDataSubset}`] : [])];
     const r = await withUnlock(target, args, { binary: ctx.binary, signal: ctx.signal }, ctx.log);
     const outcome = outcomeOf(r) === 'partial' ? 'failed' : outcomeOf(r);
-    return finish(ctx, result(ctx, 'check', startedAt, outcome, [], outcome === 'succeeded' ? undefined : `restic check failed (exit ${r.exitCode}): ${outputTail(r)}`));
+    return finish(ctx, result(ctx, 'check', startedAt, outcome, [], outcome === 'succeeded' ? undefined : failureText('check', r)));
   } catch (err) {
     const f = failure(err);
     return finish(ctx, result(ctx, 'check', startedAt, f.outcome, [], f.error));

@@ -17,6 +17,9 @@ export const MAX_DOCUMENT_BYTES = 1024 * 1024;
 /** YAML aliases allowed per document; more is treated as an alias bomb. */
 export const MAX_YAML_ALIASES = 100;
 
+/** Nesting allowed in a document; a spec needs about eight levels. Deeper would overflow the parser's stack. */
+export const MAX_YAML_NESTING = 64;
+
 /** Kinds that may sit next to specs and are not specs (Stash's `Recovery`). */
 const OTHER_KINDS = new Set(['Recovery']);
 
@@ -139,6 +142,11 @@ export function yamlValues(doc: SpecDocument): { values: { source: string; value
     problems.push({ source, path: '', message: `file is larger than ${MAX_DOCUMENT_BYTES} bytes; a spec is a few hundred` });
     return { values, problems };
   }
+  const depth = nestingDepth(doc.text);
+  if (depth > MAX_YAML_NESTING) {
+    problems.push({ source, path: '', message: `not YAML: nested deeper than ${MAX_YAML_NESTING} levels` });
+    return { values, problems };
+  }
   let parsed;
   try {
     parsed = parseAllDocuments(doc.text, { uniqueKeys: true, prettyErrors: true, strict: true });
@@ -162,6 +170,38 @@ export function yamlValues(doc: SpecDocument): { values: { source: string; value
     }
   });
   return { values, problems };
+}
+
+/**
+ * How deeply a YAML text nests, measured without a parser (which would recurse): open flow
+ * brackets outside quotes and comments, plus block levels (indentation steps and compact
+ * `- ` / `? ` indicators). An upper estimate, enough to refuse a hostile document.
+ */
+export function nestingDepth(text: string): number {
+  let max = 0;
+  let flow = 0;
+  const indents: number[] = [];
+  for (const line of text.split('\n')) {
+    if (flow === 0) {
+      const content = /^( *)((?:[-?] +)*)(.?)/.exec(line)!;
+      if (content[3] !== '' && content[3] !== '#') {
+        const indent = content[1].length;
+        while (indents.length && indents[indents.length - 1] >= indent) indents.pop();
+        indents.push(indent);
+        max = Math.max(max, indents.length + (content[2].match(/[-?]/g)?.length ?? 0));
+      }
+    }
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      if (c === '#' && (i === 0 || line[i - 1] === ' ' || line[i - 1] === '\t')) break;
+      if (c === '"' || c === "'") {
+        // Skip a quoted scalar on this line (an unclosed one runs to the line's end).
+        for (i++; i < line.length && line[i] !== c; i++) if (c === '"' && line[i] === '\\') i++;
+      } else if (c === '[' || c === '{') max = Math.max(max, indents.length + ++flow);
+      else if ((c === ']' || c === '}') && flow > 0) flow--;
+    }
+  }
+  return max;
 }
 
 /** Parses and validates one stored document (which may hold several YAML documents). */
