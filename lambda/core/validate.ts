@@ -6,13 +6,12 @@
  * Which status a broken document belongs to: its `metadata.name` when that is a usable name,
  * else the file's base name (`specs/team-a/db.yaml` -> `db`).
  */
-import { parseAllDocuments } from 'yaml';
 import { Dns1123LabelSchema } from '../../schemas/restic';
 import type { ValidationStatus } from '../../schemas/status';
 import { errorMessage, formatProblem, StashError, type SpecProblem } from './errors';
 import type { SpecDocument, StatusStore } from './ports';
 import { isRecoveryText, loadRecoveries, pendingStatus, type RecoveryStatusStore } from './recovery';
-import { parseSpecDocument } from './spec';
+import { parseSpecDocument, yamlValues } from './spec';
 
 /** The validation result of one spec in a document. */
 export interface SpecValidation {
@@ -47,24 +46,14 @@ export function nameFromSource(source: string): string {
   return name || 'unnamed';
 }
 
-/** `metadata.name` of each YAML document in a text, where it is a usable name. */
-function namesByIndex(text: string): (string | undefined)[] {
-  try {
-    return parseAllDocuments(text).map((d) => {
-      try {
-        const name = (d.toJS({ maxAliasCount: 100 }) as { metadata?: { name?: unknown } } | null)?.metadata?.name;
-        return typeof name === 'string' && Dns1123LabelSchema.safeParse(name).success ? name : undefined;
-      } catch {
-        return undefined;
-      }
-    });
-  } catch {
-    return [];
+/** `metadata.name` of each document in a stored document, by the source its problems carry, where it is a usable name. */
+function namesBySource(doc: SpecDocument): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const { source, value } of yamlValues(doc).values) {
+    const name = (value as { metadata?: { name?: unknown } }).metadata?.name;
+    if (typeof name === 'string' && Dns1123LabelSchema.safeParse(name).success) names.set(source, name);
   }
-}
-
-function indexOf(source: string, base: string): number {
-  return source.length > base.length && source.startsWith(`${base}#`) ? Number(source.slice(base.length + 1)) : 0;
+  return names;
 }
 
 /**
@@ -73,7 +62,7 @@ function indexOf(source: string, base: string): number {
  */
 export function validateDocument(doc: SpecDocument, now: Date): SpecValidation[] {
   const result = parseSpecDocument(doc);
-  const names = namesByIndex(doc.text);
+  const names = namesBySource(doc);
   const checkedAt = now.toISOString();
   const byName = new Map<string, { source: string; errors: string[]; warnings: string[] }>();
   const entry = (name: string, source: string) => {
@@ -84,7 +73,7 @@ export function validateDocument(doc: SpecDocument, now: Date): SpecValidation[]
     }
     return e;
   };
-  const nameOf = (p: SpecProblem) => names[indexOf(p.source, doc.source)] ?? nameFromSource(doc.source);
+  const nameOf = (p: SpecProblem) => names.get(p.source) ?? nameFromSource(doc.source);
   for (const s of result.specs) entry(s.spec.metadata.name, s.source);
   for (const p of result.problems) entry(nameOf(p), p.source).errors.push(formatProblem(p));
   for (const w of result.warnings) entry(nameOf(w), w.source).warnings.push(formatProblem(w));
