@@ -217,10 +217,10 @@ describe('faults in local mode', () => {
     process.kill(pid, 'SIGKILL');
     const r = await run;
     expect(r.code).toBe(1);
-    expect(r.io.text()).toMatch(/killed: backup failed: \/source\/data: restic backup failed/);
+    expect(r.io.text()).toContain('killed: backup failed: /source/data: restic backup was killed by SIGKILL');
     expect(await readdir(join(repo, 'locks'))).toHaveLength(1);
 
-    await recovers('killed', data, { outcome: 'failed', error: /^\/source\/data: restic backup failed/ });
+    await recovers('killed', data, { outcome: 'failed', error: /^\/source\/data: restic backup was killed by SIGKILL$/ });
     const log = await logOf('killed');
     expect(log.some((l) => l.level === 'WARN' && l.message.startsWith('repository is locked; removing stale locks') && l.command === 'forget')).toBe(true);
     expect(await readdir(join(repo, 'locks'))).toEqual([]);
@@ -320,13 +320,21 @@ describe('faults in local mode', () => {
     await recovers('stopped', data, { outcome: 'interrupted', error: /^\/source\/data: restic backup was interrupted/ });
   });
 
-  it('a secret deleted, then missing its password: config-error, restic never runs; restored, the next run succeeds', async () => {
+  it('a secret deleted, unreadable, then missing its password: config-error with the reason, restic never runs; restored, the next run succeeds', async () => {
     const repo = join(ws.repo, 'secretless');
     const data = await addVictim('secretless', localBackend(repo), 0);
     await rm(join(ws.secrets, 'secretless-secret'), { recursive: true });
     const gone = await ws.stash(['backup', 'secretless']);
     expect(gone.code).toBe(1);
     expect(gone.io.text()).toContain('secretless: backup config-error: secret "secretless-secret" not found');
+    // Unreadable: the status says why (the file and the position), never the text.
+    await writeFile(join(ws.secrets, 'secretless-secret.json'), `{"RESTIC_PASSWORD": "${PASSWORD}", `);
+    const unreadable = await ws.stash(['backup', 'secretless']);
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.io.text()).toMatch(/secretless: backup config-error: \S+secretless-secret\.json: not valid JSON/);
+    expect((await statusOf('secretless')).lastError).toMatch(/secretless-secret\.json: not valid JSON/);
+    expect(unreadable.io.text()).not.toContain(PASSWORD);
+    await rm(join(ws.secrets, 'secretless-secret.json'));
     await ws.writeSecret('secretless-secret', { AWS_ACCESS_KEY_ID: 'AKIAFAULTS' });
     const keyless = await ws.stash(['backup', 'secretless']);
     expect(keyless.code).toBe(1);
