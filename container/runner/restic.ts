@@ -46,6 +46,8 @@ export interface ResticOutcome {
 }
 
 const TAIL_BYTES = 64 * 1024;
+// eslint-disable-next-line no-control-regex
+const ANSI_ESCAPE = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 /** Runs `restic <target.args> <args>` against a prepared target. Never throws for a non-zero exit. */
 export function runRestic(target: ResticTarget, args: readonly string[], options: ResticOptions = {}): Promise<ResticOutcome> {
@@ -62,7 +64,8 @@ export function runRestic(target: ResticTarget, args: readonly string[], options
     const json: unknown[] = [];
     let output = '';
     const keep = (text: string) => {
-      output += text;
+      // restic redraws its progress line with terminal escapes (ESC[2K): not for a log line.
+      output += text.replace(ANSI_ESCAPE, '');
       if (output.length > TAIL_BYTES * 2) output = output.slice(-TAIL_BYTES);
     };
     createInterface({ input: child.stdout }).on('line', (line) => {
