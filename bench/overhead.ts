@@ -1,0 +1,277 @@
+/**
+ * Benchmark 1, runner overhead: `stash backup NAME` (the built CLI, a spec with a retention
+ * policy) against the shortest raw restic sequence that does the same work on the same data:
+ *
+ *   first run, empty repository:    restic backup; restic forget --keep-last 7 --prune
+ *   incremental, nothing changed:   restic backup; restic forget --keep-last 7 --prune
+ *
+ * restic gets the runner's exact arguments (`--json`, `--host`, `--path`) on both sides, so
+ * the difference is what stash adds: a Node process, the bundle, spec and secret loading,
+ * status and log writes, and any extra restic invocation. Each pair uses fresh repositories,
+ * the two sides alternate which goes first, and ratios are taken pair by pair.
+ *
+ * Both repositories of a pair are copies of one freshly initialised repository, each with
+ * its own restic cache: `restic init` calibrates the key derivation on the spot, so two
+ * separately initialised repositories can differ by a second in the cost of every command
+ * that opens them, and init itself takes 1-3 s. Init is therefore left out of the timed runs;
+ * what stash adds when there is no repository yet (one `restic backup` that fails before
+ * init) is measured on its own.
+ *
+ * Memory: every restic invocation, on both sides, runs under GNU time (`/usr/bin/time -f %M`,
+ * exact peak RSS); the stash process's own peak is its VmHWM, polled every 10 ms. What stash
+ * adds on top of restic is that Node process (restic's own peak is the same on both sides).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { GNU_TIME, hasGnuTime, median, mib, ms, ratio, table, timed, type BenchResult, type Timed } from './lib';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PASSWORD = 'bench-overhead-password';
+const KEEP_LAST = 7;
+
+export interface OverheadOptions {
+  /** Pairs of first runs (each on fresh repositories); even, so each side goes first equally often. @default 4 */
+  readonly runs?: number;
+  /** Pairs of incremental runs. @default 6 */
+  readonly incrementalRuns?: number;
+  /** @default 20_000 */
+  readonly smallFiles?: number;
+  /** @default 4 */
+  readonly largeFiles?: number;
+  /** Size of each large file. @default 232 */
+  readonly largeMiB?: number;
+}
+
+/** ~1 GB: `smallFiles` of 1-8 KiB in 100 folders and `largeFiles` of `largeMiB`, all random (incompressible, no duplicates). */
+async function generateData(dir: string, o: Required<OverheadOptions>): Promise<number> {
+  let bytes = 0;
+  for (let d = 0; d < 100; d++) await mkdir(join(dir, 'small', `d${String(d).padStart(2, '0')}`), { recursive: true });
+  for (let i = 0; i < o.smallFiles; i++) {
+    const size = 1024 + Math.floor(Math.random() * 7 * 1024);
+    bytes += size;
+    await writeFile(join(dir, 'small', `d${String(i % 100).padStart(2, '0')}`, `f${i}.bin`), randomBytes(size));
+  }
+  for (let i = 0; i < o.largeFiles; i++) {
+    const out = createWriteStream(join(dir, `large-${i}.bin`));
+    for (let left = o.largeMiB; left > 0; left -= 8) {
+      const chunk = randomBytes(Math.min(8, left) * 1024 * 1024);
+      bytes += chunk.length;
+      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+    }
+    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  }
+  return bytes;
+}
+
+/**
+ * Flushes dirty pages before a timed run: otherwise the gigabyte the previous run wrote is
+ * written back during the next one, and whichever side goes second is slower.
+ */
+function settle(): void {
+  execFileSync('sync');
+}
+
+/** A restic stand-in that runs restic under GNU time, appending each invocation's peak RSS (KiB) to `log`. */
+async function resticWrapper(dir: string, log: string): Promise<string> {
+  const path = join(dir, `restic-${Math.random().toString(36).slice(2, 8)}`);
+  const body = hasGnuTime() ? `exec ${GNU_TIME} -f 'restic %M %U %S' -a -o '${log}' restic "$@"` : 'exec restic "$@"';
+  await writeFile(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  return path;
+}
+
+/** Each restic invocation recorded in a wrapper's log: peak RSS (KiB) and CPU seconds. */
+async function resticRuns(log: string): Promise<{ peakKiB: number; cpu: number }[]> {
+  const text = await readFile(log, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .map((l) => /^restic (\d+) ([\d.]+) ([\d.]+)$/.exec(l.trim()))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ peakKiB: Number(m[1]), cpu: Number(m[2]) + Number(m[3]) }));
+}
+
+interface Side {
+  ms: number;
+  /** User + system CPU seconds of everything the side ran (stash: Node and its restic children). */
+  cpu: number;
+  /** The stash process's own peak (0 for raw restic). */
+  nodePeakKiB: number;
+  resticPeakKiB: number;
+  resticInvocations: number;
+}
+
+export async function overhead(options: OverheadOptions = {}): Promise<BenchResult> {
+  const o: Required<OverheadOptions> = { runs: 4, incrementalRuns: 6, smallFiles: 20_000, largeFiles: 4, largeMiB: 232, ...options };
+  const work = await mkdtemp(join(tmpdir(), 'stash-bench-overhead-'));
+  try {
+    const data = join(work, 'data');
+    const specs = join(work, 'specs');
+    const secrets = join(work, 'secrets');
+    const state = join(work, 'state');
+    await Promise.all([data, specs, secrets, state].map((d) => mkdir(d, { recursive: true })));
+    process.stderr.write(`overhead: generating ${o.smallFiles} small files and ${o.largeFiles} × ${o.largeMiB} MiB in ${data}\n`);
+    const bytes = await generateData(data, o);
+    // A private copy of the built command: a rebuild elsewhere (which empties dist/ first) cannot break a run.
+    const stashBin = join(work, 'stash', 'bin', 'stash.mjs');
+    await cp(join(ROOT, 'dist'), join(work, 'stash', 'dist'), { recursive: true });
+    await cp(join(ROOT, 'bin', 'stash.mjs'), stashBin);
+
+    const name = (i: number) => `bench-${i}`;
+    for (let i = 0; i < o.runs; i++) {
+      await writeFile(
+        join(specs, `${name(i)}.yaml`),
+        stringify({
+          apiVersion: 'stash.appscode.com/v1alpha1',
+          kind: 'Restic',
+          metadata: { name: name(i) },
+          spec: {
+            fileGroups: [{ path: '/source/data', retentionPolicy: { keepLast: KEEP_LAST, prune: true } }],
+            backend: { local: { path: '/repo', volumeSource: { hostPath: { path: join(work, 'repos', `stash-${i}`) } } }, storageSecretName: 'bench-secret' },
+            schedule: '@daily',
+            volumeMounts: [{ mountPath: '/source/data', name: 'source-data' }],
+            volumes: [{ name: 'source-data', hostPath: { path: data } }],
+          },
+        }),
+      );
+    }
+    await mkdir(join(secrets, 'bench-secret'), { recursive: true });
+    await writeFile(join(secrets, 'bench-secret', 'RESTIC_PASSWORD'), PASSWORD);
+
+    const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir() };
+    const template = join(work, 'repos', 'template');
+    const init = await timed('restic', ['init'], { env: { ...baseEnv, RESTIC_REPOSITORY: template, RESTIC_PASSWORD: PASSWORD, XDG_CACHE_HOME: join(work, 'cache', 'template') } });
+    if (init.code !== 0) throw new Error(`restic init failed: ${init.stderr}`);
+    for (let i = 0; i < o.runs; i++) {
+      await cp(template, join(work, 'repos', `stash-${i}`), { recursive: true });
+      await cp(template, join(work, 'repos', `raw-${i}`), { recursive: true });
+    }
+    const cache = (side: string, i: number) => join(work, 'cache', `${side}-${i}`);
+    let n = 0;
+    const stashSide = async (i: number): Promise<Side> => {
+      const log = join(work, `time-${n++}.log`);
+      const wrapper = await resticWrapper(work, log);
+      settle();
+      // Under GNU time too, for the CPU of the whole tree (Node and the restic it waits for).
+      const cpuLog = join(work, `cpu-${n}.log`);
+      const command = hasGnuTime() ? GNU_TIME : process.execPath;
+      const stash = [stashBin, 'backup', name(i), '--specs', specs, '--secrets', secrets, '--state', state];
+      const args = hasGnuTime() ? ['-f', '%U %S', '-o', cpuLog, process.execPath, ...stash] : stash;
+      const t = await timed(command, args, { env: { ...baseEnv, XDG_CACHE_HOME: cache('stash', i), STASH_RESTIC_BINARY: wrapper }, peakOf: 'child' });
+      if (t.code !== 0) throw new Error(`stash backup ${name(i)} failed (${t.code}): ${t.stdout}${t.stderr}`);
+      const runs = await resticRuns(log);
+      const [user, system] = (await readFile(cpuLog, 'utf8').catch(() => '0 0')).trim().split(/\s+/).slice(-2).map(Number);
+      return { ms: t.ms, cpu: user + system, nodePeakKiB: t.peakKiB, resticPeakKiB: Math.max(0, ...runs.map((r) => r.peakKiB)), resticInvocations: runs.length };
+    };
+    const rawSide = async (i: number): Promise<Side> => {
+      const log = join(work, `time-${n++}.log`);
+      const wrapper = await resticWrapper(work, log);
+      const env = { ...baseEnv, XDG_CACHE_HOME: cache('raw', i), RESTIC_REPOSITORY: join(work, 'repos', `raw-${i}`), RESTIC_PASSWORD: PASSWORD };
+      settle();
+      const steps = [
+        ['backup', '--json', '--host', name(i), data],
+        ['forget', '--json', '--host', name(i), '--path', data, '--keep-last', String(KEEP_LAST), '--prune'],
+      ];
+      let total = 0;
+      for (const args of steps) {
+        const t: Timed = await timed(wrapper, args, { env });
+        if (t.code !== 0) throw new Error(`restic ${args[0]} failed (${t.code}): ${t.stderr.slice(-2000)}`);
+        total += t.ms;
+      }
+      const runs = await resticRuns(log);
+      return { ms: total, cpu: runs.reduce((c, r) => c + r.cpu, 0), nodePeakKiB: 0, resticPeakKiB: Math.max(0, ...runs.map((r) => r.peakKiB)), resticInvocations: runs.length };
+    };
+
+    const rows: { label: string; stash: Side[]; raw: Side[] }[] = [
+      { label: 'first run (empty repository)', stash: [], raw: [] },
+      { label: 'incremental, nothing changed', stash: [], raw: [] },
+    ];
+    for (let i = 0; i < o.runs; i++) {
+      // Alternate which side goes first, so drift on a shared machine hits both alike.
+      if (i % 2 === 0) {
+        rows[0].stash.push(await stashSide(i));
+        rows[0].raw.push(await rawSide(i));
+      } else {
+        rows[0].raw.push(await rawSide(i));
+        rows[0].stash.push(await stashSide(i));
+      }
+      process.stderr.write(`overhead: first run ${i + 1}/${o.runs}: stash ${ms(rows[0].stash.at(-1)!.ms)}, restic ${ms(rows[0].raw.at(-1)!.ms)}\n`);
+    }
+    for (let j = 0; j < o.incrementalRuns; j++) {
+      const i = j % o.runs;
+      if (j % 2 === 0) {
+        rows[1].raw.push(await rawSide(i));
+        rows[1].stash.push(await stashSide(i));
+      } else {
+        rows[1].stash.push(await stashSide(i));
+        rows[1].raw.push(await rawSide(i));
+      }
+      process.stderr.write(`overhead: incremental ${j + 1}/${o.incrementalRuns}: stash ${ms(rows[1].stash.at(-1)!.ms)}, restic ${ms(rows[1].raw.at(-1)!.ms)}\n`);
+    }
+
+    // Where a fixed cost would come from: Node itself, and the CLI up to the point where it would start restic.
+    const fixed = async (label: string, args: string[]) => {
+      const t: number[] = [];
+      const peak: number[] = [];
+      for (let k = 0; k < 7; k++) {
+        const r = await timed(process.execPath, args, { env: baseEnv });
+        t.push(r.ms);
+        peak.push(r.peakKiB);
+      }
+      return [label, ms(median(t)), mib(median(peak))];
+    };
+    const probe = async () => {
+      const t: number[] = [];
+      for (let k = 0; k < 7; k++) {
+        const r = await timed('restic', ['backup', '--json', '--host', 'probe', data], { env: { ...baseEnv, RESTIC_REPOSITORY: join(work, 'repos', 'missing'), RESTIC_PASSWORD: PASSWORD } });
+        if (r.code === 0) throw new Error('restic backup succeeded without a repository');
+        t.push(r.ms);
+      }
+      return ['first run without a repository: the `restic backup` that fails before `restic init`', ms(median(t)), '-'];
+    };
+    const profile = [
+      await fixed('`node -e 0` (Node startup)', ['-e', '0']),
+      await fixed('`stash --help` (+ CLI bundle import)', [stashBin, '--help']),
+      await fixed('`stash validate` of one spec (+ YAML and schema)', [stashBin, 'validate', join(specs, `${name(0)}.yaml`)]),
+      await fixed('`stash status` (+ specs, secrets folder, status store)', [stashBin, 'status', '--specs', specs, '--secrets', secrets, '--state', state]),
+      await probe(),
+    ];
+
+    const lines = rows.map((r) => {
+      const ratios = r.stash.map((s, k) => s.ms / r.raw[k].ms);
+      const cpuRatios = r.stash.map((s, k) => s.cpu / r.raw[k].cpu);
+      const extra = r.stash.map((s, k) => s.ms - r.raw[k].ms);
+      return [
+        r.label,
+        ms(median(r.raw.map((s) => s.ms))),
+        ms(median(r.stash.map((s) => s.ms))),
+        ratio(median(ratios)),
+        ms(median(extra)),
+        ratio(median(cpuRatios)),
+        `${median(r.stash.map((s) => s.resticInvocations))} / ${median(r.raw.map((s) => s.resticInvocations))}`,
+        mib(median(r.stash.map((s) => s.nodePeakKiB))),
+        `${mib(median(r.stash.map((s) => s.resticPeakKiB)))} / ${mib(median(r.raw.map((s) => s.resticPeakKiB)))}`,
+      ];
+    });
+    const markdown = [
+      `Data: ${o.smallFiles.toLocaleString('en')} files of 1-8 KiB and ${o.largeFiles} of ${o.largeMiB} MiB, random (${(bytes / 1e9).toFixed(2)} GB). ` +
+        `${o.runs} first-run pairs, ${o.incrementalRuns} incremental pairs; medians; ratio and extra time are medians of the pairs' own ratios and differences.`,
+      '',
+      table(
+        ['run', 'restic (raw)', 'stash backup', 'wall ratio', 'stash adds', 'CPU ratio', 'restic invocations stash / raw', 'stash process peak RSS', 'restic peak RSS stash / raw'],
+        lines,
+      ),
+      '',
+      'Fixed costs (medians of 7):',
+      '',
+      table(['what', 'wall time', 'peak RSS'], profile),
+    ].join('\n');
+    return { name: 'overhead', markdown };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Benchmark 2, planning: one dispatcher tick's pure work for 1k, 10k and 100k specs from a
+ * generator: parse and validate every document (`SpecCache.load`, as the dispatcher does),
+ * plan the minute's backups and checks (`plan`, `planChecks`) and decide launches
+ * (`decideTick`). A cold tick parses everything (a fresh cache: a Lambda's first tick, or
+ * every spec changed); a warm tick finds every document unchanged in the cache (the usual
+ * minute). In-process, medians; the first cold tick of each size is also shown on its own,
+ * since the schedule parser memoises expressions across ticks.
+ */
+import { stringify } from 'yaml';
+import type { StoredDocument } from '../lambda/core/dispatch';
+import { plan, planChecks } from '../lambda/core/plan';
+import { SpecCache } from '../lambda/core/spec';
+import { ResticSchema } from '../schemas/restic';
+import { decideTick } from '../lambda/core/tick';
+import { measure, median, ms, table, type BenchResult } from './lib';
+
+/** A deterministic pseudo-random sequence (mulberry32), so every run plans the same specs. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `count` spec documents as users write them: mixed backends, schedules and retention policies. */
+export function generateSpecs(count: number, seed = 1): StoredDocument[] {
+  return generateSpecObjects(count, seed).map((spec, i) => ({ source: `s3://stash-config/specs/${spec.metadata.name}.yaml`, version: `v${i}`, text: stringify(spec) }));
+}
+
+/** The specs of {@link generateSpecs} as objects. */
+export function generateSpecObjects(count: number, seed = 1): { metadata: { name: string } }[] {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)];
+  const int = (n: number) => Math.floor(r() * n);
+  const schedules = [
+    () => `${int(60)} ${int(24)} * * *`,
+    () => `${int(60)} */${1 + int(6)} * * *`,
+    () => `TZ=${pick(['Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'UTC'])} ${int(60)} ${int(24)} * * ${pick(['*', '1-5', '0,6'])}`,
+    () => pick(['@hourly', '@daily', '@weekly', '@every 1m', '@every 5m', '@every 15m', '@every 6h', '@every 1h30m']),
+    () => `*/${pick([5, 10, 15, 30])} * * * *`,
+  ];
+  const specs: { metadata: { name: string } }[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `spec-${i}`;
+    const backend = pick([
+      () => ({ s3: { endpoint: 's3.amazonaws.com', bucket: `stash-team-${int(50)}`, prefix: name }, storageSecretName: `s3-secret-${int(20)}` }),
+      () => ({ local: { path: '/repo', volumeSource: { efs: { fileSystemId: `fs-${(0x1000_0000 + int(0xfff_ffff)).toString(16)}` } } }, storageSecretName: 'efs-secret' }),
+      () => ({ rest: { url: `https://rest-${int(5)}.example.com/${name}/` }, storageSecretName: 'rest-secret' }),
+    ])();
+    const groups = Array.from({ length: 1 + int(3) }, (_, g) => ({
+      path: `/source/data-${g}`,
+      ...(r() < 0.7 ? { retentionPolicy: { keepLast: 1 + int(10), keepDaily: 7, prune: r() < 0.5 } } : {}),
+    }));
+    const spec = {
+      apiVersion: 'stash.appscode.com/v1alpha1',
+      kind: 'Restic',
+      metadata: { name, namespace: 'default', labels: { team: `team-${int(50)}` } },
+      spec: {
+        fileGroups: groups,
+        backend,
+        schedule: pick(schedules)(),
+        volumeMounts: groups.map((g, k) => ({ mountPath: g.path, name: `data-${k}` })),
+        volumes: groups.map((_, k) => ({ name: `data-${k}`, efs: { fileSystemId: `fs-${(0x2000_0000 + k).toString(16)}` } })),
+        ...(r() < 0.1 ? { paused: true } : {}),
+      },
+    };
+    specs.push(spec);
+  }
+  return specs;
+}
+
+interface Tick {
+  load: number;
+  plan: number;
+  decide: number;
+  total: number;
+  specs: number;
+  launches: number;
+}
+
+function oneTick(cache: SpecCache, docs: readonly StoredDocument[], now: Date): Tick {
+  const from = new Date(now.getTime() - 60_000);
+  const t0 = process.hrtime.bigint();
+  const loaded = cache.load(docs);
+  const t1 = process.hrtime.bigint();
+  const specs = loaded.specs.map((s) => s.spec);
+  const due = [...plan(specs, from, now), ...planChecks(specs, from, now)];
+  const t2 = process.hrtime.bigint();
+  const decision = decideTick({ specs, due, statuses: new Map(), now, isRunning: () => false });
+  const t3 = process.hrtime.bigint();
+  if (loaded.problems.length) throw new Error(`generated specs are invalid: ${loaded.problems[0].message}`);
+  const msOf = (a: bigint, b: bigint) => Number(b - a) / 1e6;
+  return { load: msOf(t0, t1), plan: msOf(t1, t2), decide: msOf(t2, t3), total: msOf(t0, t3), specs: loaded.specs.length, launches: decision.launch.length };
+}
+
+export async function planning(options: { sizes?: readonly number[]; runs?: number } = {}): Promise<BenchResult> {
+  const sizes = options.sizes ?? [1_000, 10_000, 100_000];
+  const rows: string[][] = [];
+  // On the hour: hourly and daily schedules fall due together, the busiest minute of the day.
+  const now = new Date('2026-03-02T00:00:30Z');
+  for (const size of sizes) {
+    const { ms: genMs, value: docs } = await measure(() => generateSpecs(size));
+    const runs = options.runs ?? (size >= 100_000 ? 3 : 7);
+    const cold: Tick[] = [];
+    const warm: Tick[] = [];
+    for (let k = 0; k < runs; k++) {
+      const cache = new SpecCache();
+      cold.push(oneTick(cache, docs, now));
+      warm.push(oneTick(cache, docs, new Date(now.getTime() + 60_000)));
+    }
+    const med = (ticks: Tick[], key: keyof Tick) => median(ticks.map((t) => t[key]));
+    // What if the specs came already parsed (say, as JSON written at upload): JSON.parse and the schema only.
+    const json = generateSpecObjects(size).map((spec) => JSON.stringify(spec));
+    const compiled: number[] = [];
+    for (let k = 0; k < runs; k++) {
+      const t0 = process.hrtime.bigint();
+      for (const text of json) ResticSchema.parse(JSON.parse(text));
+      compiled.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    process.stderr.write(`planning: ${size} specs (generated in ${ms(genMs)}): cold ${ms(med(cold, 'total'))}, warm ${ms(med(warm, 'total'))}\n`);
+    rows.push([
+      size.toLocaleString('en'),
+      ms(cold[0].total),
+      ms(med(cold, 'total')),
+      `${ms(med(cold, 'load'))} + ${ms(med(cold, 'plan'))} + ${ms(med(cold, 'decide'))}`,
+      ms(med(warm, 'total')),
+      ms(median(compiled)),
+      `${Math.round(size / (med(cold, 'total') / 1000)).toLocaleString('en')}/s`,
+      `${cold[0].launches.toLocaleString('en')}`,
+    ]);
+  }
+  const markdown = [
+    'One tick at 00:00:30 UTC (hourly and daily schedules due together, and every spec\'s default `@every 72h` check), planning the minute before it. Cold: fresh spec cache; warm: every document unchanged. ' +
+      '"JSON.parse + schema only": the same specs as JSON, parsed and checked by the schema, no YAML: what a form compiled at upload would cost instead of parse+validate.',
+    '',
+    table(['specs', 'first cold tick', 'cold tick (median)', 'parse+validate + plan + decide', 'warm tick (median)', 'JSON.parse + schema only', 'cold throughput', 'launches'], rows),
+  ].join('\n');
+  return { name: 'planning', markdown };
+}

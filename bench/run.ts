@@ -1,0 +1,59 @@
+/**
+ * `npm run bench [-- NAME... [--quick] [--out FILE]]`: runs the benchmarks (all by default)
+ * and prints their results as Markdown, the way BENCHMARKS.md shows them. `--quick` shrinks
+ * the data to check that a benchmark works; its figures mean nothing. `--out` also writes
+ * the Markdown to a file.
+ *
+ * `npm run bench` builds first (`scripts/build.mjs`): the overhead benchmark runs the built
+ * `stash` command, as users do.
+ */
+import { writeFile } from 'node:fs/promises';
+import { machine, type BenchResult } from './lib';
+import { bundles } from './bundles';
+import { fanout } from './fanout';
+import { overhead } from './overhead';
+import { planning } from './planning';
+
+const BENCHMARKS: Record<string, { title: string; run: (quick: boolean) => Promise<BenchResult> }> = {
+  overhead: {
+    title: '1. Runner overhead: `stash backup` vs raw restic',
+    run: (quick) => overhead(quick ? { runs: 2, incrementalRuns: 2, smallFiles: 500, largeFiles: 1, largeMiB: 16 } : {}),
+  },
+  planning: {
+    title: '2. Planning: parse + validate + plan + decide per tick',
+    run: (quick) => planning(quick ? { sizes: [100, 1_000], runs: 2 } : {}),
+  },
+  bundles: {
+    title: '3. Lambda bundles: size and import time beside the bare SDK clients',
+    run: (quick) => bundles(quick ? { runs: 3 } : {}),
+  },
+  fanout: {
+    title: '4. Fan-out: 1,000 specs due at once against a throttling ECS',
+    run: (quick) => fanout(quick ? { specs: 60, runs: 1 } : {}),
+  },
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+  const quick = argv.includes('--quick');
+  const outAt = argv.indexOf('--out');
+  const out = outAt >= 0 ? argv[outAt + 1] : undefined;
+  const names = argv.filter((a, i) => !a.startsWith('--') && (outAt < 0 || i !== outAt + 1));
+  const unknown = names.filter((n) => !BENCHMARKS[n]);
+  if (unknown.length) {
+    process.stderr.write(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}\n`);
+    return 2;
+  }
+  const selected = names.length ? names : Object.keys(BENCHMARKS);
+  const sections = [`Machine: ${machine()}`, `Command: npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}${quick ? ' (quick: figures not meaningful)' : ''}`];
+  for (const name of selected) {
+    const started = Date.now();
+    const result = await BENCHMARKS[name].run(quick);
+    sections.push(`### ${BENCHMARKS[name].title}\n\n${result.markdown}\n\n(${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  }
+  const markdown = `${sections.join('\n\n')}\n`;
+  process.stdout.write(markdown);
+  if (out) await writeFile(out, markdown);
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));
