@@ -7,6 +7,7 @@ import type { ConfigBucket } from './config-bucket';
 import type { Network } from './network';
 import { CONTAINER_NAME, secretArnPattern, secretWildcardFinding, type Runner } from './runner';
 import { StashFunction } from './stash-function';
+import { dispatchTimeoutSeconds } from '../lambda/core/limits';
 
 /** Properties of {@link Functions}. */
 export interface FunctionsProps {
@@ -84,8 +85,8 @@ export class Functions extends Construct {
       entry: join(handlers, 'dispatch.ts'),
       description: 'Stash: plan the specs that are due and start their Fargate tasks',
       memorySize: 512,
-      // One dispatch ends before the next tick starts.
-      timeout: Duration.seconds(Math.min(60 * tickMinutes - 10, 300)),
+      // One dispatch ends before the next tick starts; until then it launches (20 RunTask a second).
+      timeout: Duration.seconds(dispatchTimeoutSeconds(tickMinutes)),
       reservedConcurrentExecutions: 1,
       environment: {
         ...common,

@@ -336,7 +336,7 @@ export async function tick(deps: DispatchDeps, now: Date): Promise<TickReport> {
   const adopted = claimLive ? [] : previous;
   const planned: PlannedRun[] = [...plan(specs, from, until), ...planChecks(specs, from, until)];
   const fresh: PendingSlot[] = planned.map((p) => ({ spec: p.spec, slot: p.at.toISOString(), kind: p.kind }));
-  const mine = newestPerSpec([...adopted, ...fresh]);
+  const { newest: mine, superseded } = newestPerSpec([...adopted, ...fresh]);
 
   const claimId = randomUUID();
   const base = { from: from.toISOString(), until: until.toISOString(), specs: loaded.specs.length, problems: loaded.problems };
@@ -384,6 +384,14 @@ export async function tick(deps: DispatchDeps, now: Date): Promise<TickReport> {
       slots.push({ spec: p.spec, kind: p.kind, slot: p.slot, result: 'skipped', reason });
     }
   }
+  // Older slots of a spec that the newest one replaces: recorded as missed, one record per spec.
+  for (const { slot, count, by } of superseded.values()) {
+    if (!runnable(slot)) continue;
+    const run: PlannedRun = { spec: slot.spec, at: new Date(slot.slot), kind: slot.kind };
+    const reason = `superseded by the slot at ${by.slot}${count > 1 ? ` (${count} slots missed)` : ''}`;
+    slots.push({ spec: slot.spec, kind: slot.kind, slot: slot.slot, run: slotRunId(slot.spec, run.at, slot.kind), result: 'missed', reason });
+    await noteSkip(deps.statuses, run, reason, errors);
+  }
   const secrets = memoSecrets(deps.secrets);
   const launchDeps = { launcher: deps.launcher, secrets, statuses: deps.statuses };
   let throttled = 0;
@@ -410,7 +418,9 @@ export async function tick(deps: DispatchDeps, now: Date): Promise<TickReport> {
     const run = slotRunId(l.spec, l.at, l.kind);
     const loadedSpec = byName.get(l.spec)!;
     if (options.deadline && deps.clock.now().getTime() >= options.deadline.getTime()) {
-      return { spec: l.spec, kind: l.kind, slot, run, result: 'deferred', reason: 'out of time in this tick; the next tick launches it' };
+      const reason = 'out of time in this tick; the next tick launches it';
+      await noteSkip(deps.statuses, l, `deferred: ${reason}`, errors);
+      return { spec: l.spec, kind: l.kind, slot, run, result: 'deferred', reason };
     }
     let outcome: LaunchOutcome;
     try {
@@ -439,6 +449,7 @@ export async function tick(deps: DispatchDeps, now: Date): Promise<TickReport> {
       return { spec: l.spec, kind: l.kind, slot, run, result: 'launched', taskArn: outcome.taskArn };
     }
     if (outcome.retryable) {
+      await noteSkip(deps.statuses, l, `deferred: ${outcome.reason}`, errors);
       return { spec: l.spec, kind: l.kind, slot, run, result: 'deferred', reason: outcome.reason };
     }
     decided.add(key);
@@ -477,17 +488,28 @@ export async function tick(deps: DispatchDeps, now: Date): Promise<TickReport> {
 }
 
 /**
- * The newest slot of each spec and kind: older ones would only be superseded by it, and a
- * spec firing every second over a long gap must not fill the watermark.
+ * The newest slot of each spec and kind, and what it supersedes (the newest of the older ones
+ * and how many): older slots would only be superseded by it, and a spec firing every minute
+ * over a long gap must not fill the watermark.
  */
-function newestPerSpec(slots: readonly PendingSlot[]): PendingSlot[] {
-  const newest = new Map<string, PendingSlot>();
-  for (const s of slots) {
+function newestPerSpec(slots: readonly PendingSlot[]): {
+  newest: PendingSlot[];
+  superseded: Map<string, { slot: PendingSlot; count: number; by: PendingSlot }>;
+} {
+  const groups = new Map<string, PendingSlot[]>();
+  for (const s of dedupe(slots)) {
     const key = `${s.spec}\0${s.kind}`;
-    const prev = newest.get(key);
-    if (!prev || Date.parse(prev.slot) < Date.parse(s.slot)) newest.set(key, s);
+    groups.set(key, [...(groups.get(key) ?? []), s]);
   }
-  return [...newest.values()];
+  const newest: PendingSlot[] = [];
+  const superseded = new Map<string, { slot: PendingSlot; count: number; by: PendingSlot }>();
+  for (const [key, group] of groups) {
+    group.sort((a, b) => Date.parse(a.slot) - Date.parse(b.slot));
+    const last = group[group.length - 1];
+    newest.push(last);
+    if (group.length > 1) superseded.set(key, { slot: group[group.length - 2], count: group.length - 1, by: last });
+  }
+  return { newest, superseded };
 }
 
 function dedupe(slots: readonly PendingSlot[]): PendingSlot[] {

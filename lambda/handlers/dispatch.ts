@@ -10,6 +10,7 @@ import { errorMessage, formatProblem } from '../core/errors';
 import { composeDispatch, type DispatchRuntime } from './compose';
 import { DispatchEnvSchema, readEnv } from './env';
 import { parseEvent, ScheduledEventSchema } from './events';
+import { DISPATCH_DEADLINE_MARGIN_MS } from '../core/limits';
 
 /** The part of the Lambda context the handlers use. */
 export interface LambdaContext {
@@ -17,8 +18,6 @@ export interface LambdaContext {
   getRemainingTimeInMillis?(): number;
 }
 
-/** Time kept back from the Lambda's deadline for the commit, status writes and metrics. */
-const DEADLINE_MARGIN_MS = 20_000;
 /** Clock skew allowed between two invocations judging one claim. */
 const LEASE_SLACK_MS = 5_000;
 
@@ -46,7 +45,7 @@ export function createDispatchHandler(rt: DispatchRuntime): (event: unknown, con
     parseEvent(ScheduledEventSchema, event, 'a scheduled event');
     const now = rt.clock.now();
     const remaining = context?.getRemainingTimeInMillis?.();
-    const deadline = remaining === undefined ? undefined : new Date(now.getTime() + Math.max(0, remaining - DEADLINE_MARGIN_MS));
+    const deadline = remaining === undefined ? undefined : new Date(now.getTime() + Math.max(0, remaining - DISPATCH_DEADLINE_MARGIN_MS));
     if (!launcherConfigWritten) {
       try {
         await rt.launcherConfig.ensure(rt.launcherSettings);

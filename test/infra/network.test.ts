@@ -104,7 +104,7 @@ describe('other settings reach the template', () => {
   it('ticks every 5 minutes and lets a dispatch run almost that long', () => {
     const template = synth.template();
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
-    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1, Timeout: 290 });
+    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1, Timeout: 298 });
   });
 
   it('applies retention, version expiry, namespace and task size', () => {

@@ -183,6 +183,27 @@ describe('tick', () => {
     expect(JSON.stringify(await statuses.list())).not.toContain(SECRET_VALUE);
   });
 
+  it('records the slots a newer one supersedes as missed, once per spec, with how many', async () => {
+    documents = [doc('every-minute', specYaml('every-minute', '* * * * *'))];
+    watermark.state = { tick: '2026-01-01T01:57:30.000Z', pending: [] };
+    const report = await tick(deps, at('2026-01-01T02:00:30Z'));
+    expect(report.slots.map((s) => `${s.slot}:${s.result}${s.reason ? `: ${s.reason}` : ''}`)).toEqual([
+      '2026-01-01T01:59:00.000Z:missed: superseded by the slot at 2026-01-01T02:00:00.000Z (2 slots missed)',
+      '2026-01-01T02:00:00.000Z:launched',
+    ]);
+    expect(launcher.requests.map((r) => r.run)).toEqual(['every-minute-20260101T020000']);
+    expect((await statuses.get('every-minute'))?.lastSkipped).toEqual({
+      slot: '2026-01-01T01:59:00.000Z',
+      reason: 'superseded by the slot at 2026-01-01T02:00:00.000Z (2 slots missed)',
+    });
+  });
+
+  it('records a launch deferred for capacity in the status', async () => {
+    launcher.fail.hourly = { launched: false, reason: 'Capacity is unavailable at this time', retryable: true, throttled: 0 };
+    await tick(deps, at('2026-01-01T02:00:30Z'));
+    expect((await statuses.get('hourly'))?.lastSkipped).toEqual({ slot: '2026-01-01T02:00:00.000Z', reason: 'deferred: Capacity is unavailable at this time' });
+  });
+
   it('lets only one of two overlapping ticks launch', async () => {
     const [a, b] = await Promise.all([tick(deps, at('2026-01-01T02:00:30Z')), tick(deps, at('2026-01-01T02:00:31Z'))]);
     expect([a.lostRace, b.lostRace].sort()).toEqual([false, true]);
