@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTaskEnv, runTask, type TaskInputs } from '../../container/task';
+import { runBackup } from '../../container/runner/run';
+import { parseSpecDocument } from '../../lambda/core/spec';
+import { randomBytes } from 'node:crypto';
 import type { RunLog } from '../../container/runner/run';
 import type { RunResult } from '../../schemas/status';
 import { tree } from './helpers';
@@ -12,7 +15,7 @@ const PASSWORD = 'task-password-5d1c0b7e';
 
 function capturingLog(): RunLog & { lines: { level: string; message: string; [k: string]: unknown }[] } {
   const lines: { level: string; message: string; [k: string]: unknown }[] = [];
-  const at = (level: string) => (message: string, extra?: Record<string, unknown>) => void lines.push({ level, message, ...extra });
+  const at = (level: string) => (message: string, extra?: Record<string, unknown>) => void lines.push({ level, message, ...extra, loggedAt: Date.now() });
   return { lines, info: at('INFO'), warn: at('WARN'), error: at('ERROR') };
 }
 
@@ -84,6 +87,26 @@ describe('the Fargate task entry', () => {
     expect(summary?.snapshotId).toMatch(/^[0-9a-f]{8}$/);
     expect(log.lines.at(-1)).toMatchObject({ message: 'run finished', outcome: 'succeeded' });
     expect(JSON.stringify(log.lines)).not.toContain(PASSWORD);
+  });
+
+  it('logs progress during a backup at most as often as asked', async () => {
+    const big = join(root, 'mnt/big');
+    await mkdir(big, { recursive: true });
+    await writeFile(join(big, 'random.bin'), randomBytes(96 * 1024 * 1024));
+    const spec = parseSpecDocument({
+      source: 'big.yaml',
+      text: specText.replace(`path: ${data}`, `path: ${big}`).replace(repo, join(root, 'mnt/repo-big')),
+    }).specs[0].spec;
+    const log = capturingLog();
+    const result = await runBackup({ spec, secret: { RESTIC_PASSWORD: PASSWORD }, mode: { kind: 'aws' }, run: 'big-1', log, progressEveryMs: 250 });
+    expect(result.outcome).toBe('succeeded');
+    const progress = log.lines.filter((l) => l.message === 'backup progress');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress[0]).toMatchObject({ spec: 'efs-data', run: 'big-1', fileGroup: big });
+    expect(progress[0].percentDone).toBeTypeOf('number');
+    // restic prints a status line about every 100 ms; the runner passes on at most one per interval.
+    const at = progress.map((l) => l.loggedAt as number);
+    for (let i = 1; i < at.length; i++) expect(at[i] - at[i - 1]).toBeGreaterThanOrEqual(250);
   });
 
   it('restores what a Recovery asks for into the volume mounted at the fileGroup path', async () => {
