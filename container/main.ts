@@ -9,7 +9,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
-import { z } from 'zod';
+import * as z from '../schemas/zod';
 import { parseSecretJson } from '../lambda/core/secrets';
 import { OUTCOME_EXIT_CODES, type RunResult } from '../schemas/status';
 import type { RunLog } from './runner/run';

@@ -5,7 +5,7 @@
  * ({@link OUTCOME_EXIT_CODES}: 0 succeeded, 1 failed, 2 configuration error, 3 partial,
  * 4 interrupted). The record Lambda turns that code into the spec's status.
  */
-import { z } from 'zod';
+import * as z from '../schemas/zod';
 import type { Secret } from '../schemas/secret';
 import { OUTCOME_EXIT_CODES, type Outcome, type RunResult } from '../schemas/status';
 import { ConfigError, errorMessage, formatProblem } from '../lambda/core/errors';

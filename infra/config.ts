@@ -10,7 +10,7 @@
  * ```
  */
 import type { IConstruct } from 'constructs';
-import { z } from 'zod';
+import * as z from '../schemas/zod';
 import { ConfigError } from '../lambda/core/errors';
 
 /** Where the record and validate steps keep `status/<name>.json`. Fixed: the CLI reads it there. */

@@ -11,7 +11,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from './zod';
 import { BACKEND_KINDS, BackendSchema, ResticSchema, VOLUME_SOURCE_KINDS, VolumeSchema, VolumeSourceSchema } from './restic';
 
 /** Where the generated schema is committed. */

@@ -19,7 +19,7 @@
  *   - mountPath: /source/data
  *     efs: { fileSystemId: fs-0123abcd, rootDirectory: /restored }
  */
-import { z } from 'zod';
+import * as z from './zod';
 import { AbsolutePathSchema, API_VERSION, Dns1123LabelSchema, ObjectMetaSchema, VolumeSourceSchema, VOLUME_SOURCE_KINDS } from './restic';
 
 /** The `kind` of a Recovery document. */

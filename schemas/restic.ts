@@ -10,7 +10,7 @@
  * Only shapes live here; what needs more than the document itself (schedules, volume
  * references, unique names) is checked in `lambda/core/spec.ts`.
  */
-import { z } from 'zod';
+import * as z from './zod';
 
 export const API_VERSION = 'stash.appscode.com/v1alpha1';
 export const KIND = 'Restic';

@@ -3,7 +3,7 @@
  * a flat map of key to string value (a Kubernetes Secret's `data`, a Secrets Manager JSON
  * string, or a folder of files). Checks name keys, never values.
  */
-import { z } from 'zod';
+import * as z from './zod';
 import type { BackendKind } from './restic';
 
 /** A secret's content: key to value. */

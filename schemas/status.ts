@@ -3,7 +3,7 @@
  * run in progress and the last validation result. Written by the local engine and by the
  * record and validate Lambdas; read by `stash status`.
  */
-import { z } from 'zod';
+import * as z from './zod';
 
 /** How a run ended. `partial` is restic's exit 3 (some files unreadable): a failure. */
 export const OUTCOMES = ['succeeded', 'failed', 'partial', 'config-error', 'interrupted'] as const;

@@ -20,7 +20,7 @@
  * ```
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../../schemas/zod';
 import { backendKind, type Restic } from '../../schemas/restic';
 import { missingSecretKeys, type Secret } from '../../schemas/secret';
 import type { SpecStatus } from '../../schemas/status';

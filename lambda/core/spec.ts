@@ -5,7 +5,7 @@
  * others. Pure: the stores hand documents in, nothing here reads or writes.
  */
 import { parseAllDocuments } from 'yaml';
-import type { z } from 'zod';
+import type * as z from '../../schemas/zod';
 import { ResticSchema, type Restic } from '../../schemas/restic';
 import { parseGoDuration } from './duration';
 import { errorMessage, type SpecProblem } from './errors';

@@ -5,7 +5,7 @@
  * @example
  * const env = readEnv(DispatchEnvSchema); // throws ConfigError: "invalid environment: CLUSTER_ARN is not set"
  */
-import { z } from 'zod';
+import * as z from '../../schemas/zod';
 import { ConfigError } from '../core/errors';
 
 const required = z.string({ error: (iss) => (iss.input === undefined ? 'is not set' : 'must be a string') }).trim().min(1, { error: 'is empty' });
