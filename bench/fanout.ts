@@ -19,13 +19,11 @@ import { DescribeTaskDefinitionCommand, ECSClient, ListTasksCommand, RunTaskComm
 import { mockClient } from 'aws-sdk-client-mock';
 import { stringify } from 'yaml';
 import { EcsLauncher } from '../lambda/aws/ecs-launcher';
-import { tick, type SecretResolver, type StoredDocument, type TickReport, type Watermark, type WatermarkState } from '../lambda/core/dispatch';
-import type { StatusStore } from '../lambda/core/ports';
+import { tick, type SecretResolver, type StoredDocument, type TickReport } from '../lambda/core/dispatch';
 import { SpecCache } from '../lambda/core/spec';
-import { emptyStatus } from '../lambda/core/status';
-import type { SpecStatus } from '../schemas/status';
 import { median, ms, table, type BenchResult } from './lib';
 import { DISPATCH_DEADLINE_MARGIN_MS, dispatchTimeoutSeconds } from '../lambda/core/limits';
+import { MemoryStatuses, MemoryWatermark } from '../test/support/memory';
 
 const SPECS = 1_000;
 const RATE = 20;
@@ -56,34 +54,6 @@ function documents(count: number): StoredDocument[] {
       }),
     };
   });
-}
-
-class MemoryWatermark implements Watermark {
-  state?: WatermarkState;
-  private version = 0;
-  async read() {
-    return { state: this.state && structuredClone(this.state), token: this.state ? String(this.version) : undefined };
-  }
-  async write(state: WatermarkState, token: string | undefined) {
-    if (token !== (this.state ? String(this.version) : undefined)) return undefined;
-    this.state = structuredClone(state);
-    return String(++this.version);
-  }
-}
-
-class MemoryStatuses implements StatusStore {
-  readonly map = new Map<string, SpecStatus>();
-  async get(name: string) {
-    return this.map.get(name);
-  }
-  async list() {
-    return [...this.map.values()];
-  }
-  async update(name: string, change: (s: SpecStatus) => SpecStatus) {
-    const next = change(this.map.get(name) ?? emptyStatus(name));
-    this.map.set(name, next);
-    return next;
-  }
 }
 
 const secrets: SecretResolver = {

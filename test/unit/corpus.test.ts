@@ -16,25 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type Io } from '../../cli/main';
 import { FolderSecretStore, FolderSpecStore } from '../../cli/local/stores';
 import { openTarget } from '../../container/runner/run';
-import {
-  checkSecret,
-  tick,
-  type LaunchRequest,
-  type LaunchResult,
-  type Launcher,
-  type RunningTask,
-  type SecretResolver,
-  type StoredDocument,
-  type Watermark,
-  type WatermarkState,
-} from '../../lambda/core/dispatch';
+import { checkSecret, tick, type LaunchRequest, type LaunchResult, type Launcher, type RunningTask, type SecretResolver, type StoredDocument } from '../../lambda/core/dispatch';
 import { errorMessage, formatProblem, SecretError } from '../../lambda/core/errors';
-import type { SpecDocument, StatusStore } from '../../lambda/core/ports';
+import type { SpecDocument } from '../../lambda/core/ports';
 import { loadSpecs, MAX_DOCUMENT_BYTES, MAX_YAML_NESTING, SpecCache } from '../../lambda/core/spec';
-import { emptyStatus } from '../../lambda/core/status';
 import { recordValidation } from '../../lambda/core/validate';
 import type { Restic } from '../../schemas/restic';
-import type { SpecStatus } from '../../schemas/status';
+import { MemoryStatuses, MemoryWatermark } from '../support/memory';
 
 interface Expected {
   /** File name -> the lines `stash validate` prints for it; `with`: files it must be loaded with. */
@@ -180,20 +168,6 @@ describe('stash validate on the corpus', () => {
 
 // ---- the dispatcher and the validate step ------------------------------------------------------------
 
-/** Compare-and-swap on a version number, as S3's If-Match on an ETag. */
-class MemoryWatermark implements Watermark {
-  state?: WatermarkState;
-  version = 0;
-  async read() {
-    return { state: this.state && structuredClone(this.state), token: this.state ? String(this.version) : undefined };
-  }
-  async write(state: WatermarkState, token: string | undefined) {
-    if (token !== (this.state ? String(this.version) : undefined)) return undefined;
-    this.state = structuredClone(state);
-    return String(++this.version);
-  }
-}
-
 class RecordingLauncher implements Launcher {
   readonly requests: LaunchRequest[] = [];
   async running(): Promise<RunningTask[]> {
@@ -202,21 +176,6 @@ class RecordingLauncher implements Launcher {
   async launch(request: LaunchRequest): Promise<LaunchResult> {
     this.requests.push(request);
     return { launched: true, taskArn: `arn:aws:ecs:eu-west-1:111122223333:task/stash/${request.run}`, throttled: 0 };
-  }
-}
-
-class MemoryStatuses implements StatusStore {
-  readonly map = new Map<string, SpecStatus>();
-  async get(name: string) {
-    return this.map.get(name);
-  }
-  async list() {
-    return [...this.map.values()];
-  }
-  async update(name: string, change: (s: SpecStatus) => SpecStatus) {
-    const next = change(this.map.get(name) ?? emptyStatus(name));
-    this.map.set(name, next);
-    return next;
   }
 }
 

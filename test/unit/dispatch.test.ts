@@ -3,42 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderStatusStore } from '../../cli/local/stores';
-import {
-  launchNow,
-  slotRunId,
-  tick,
-  type DispatchDeps,
-  type LaunchRequest,
-  type LaunchResult,
-  type Launcher,
-  type RunningTask,
-  type SecretResolver,
-  type StoredDocument,
-  type Watermark,
-  type WatermarkState,
-} from '../../lambda/core/dispatch';
+import { launchNow, slotRunId, tick, type DispatchDeps, type LaunchRequest, type LaunchResult, type Launcher, type RunningTask, type SecretResolver, type StoredDocument } from '../../lambda/core/dispatch';
 import { SpecCache } from '../../lambda/core/spec';
 import type { Secret } from '../../schemas/secret';
+import { MemoryWatermark } from '../support/memory';
 
 // ---- ports with the semantics of the real ones ------------------------------------------------
-
-/** Compare-and-swap on a version number, like S3's If-Match on an ETag. */
-class MemoryWatermark implements Watermark {
-  state?: WatermarkState;
-  version = 0;
-  writes = 0;
-  async read() {
-    return { state: this.state && structuredClone(this.state), token: this.state ? String(this.version) : undefined };
-  }
-  async write(state: WatermarkState, token: string | undefined) {
-    const current = this.state ? String(this.version) : undefined;
-    if (token !== current) return undefined;
-    this.state = structuredClone(state);
-    this.version++;
-    this.writes++;
-    return String(this.version);
-  }
-}
 
 /** Starts "tasks" and, like RunTask with a clientToken, starts one task per run id. */
 class MemoryLauncher implements Launcher {
