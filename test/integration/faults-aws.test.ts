@@ -135,6 +135,30 @@ describe('faults on AWS: the dispatch function', () => {
       },
       { step: 'deserialize', name: 'faultInjection', priority: 'high' },
     );
+    // S3 replaces an object atomically: a GET sees the old object or the new one. s3rver writes
+    // in place, so a GET during a PUT of the same key can read it half written. One request per
+    // key at a time, a GET's body read to the end before the next, gives s3rver S3's guarantee
+    // for the ticks delivered at once below.
+    const busy = new Map<string, Promise<unknown>>();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const key = (args.input as { Key?: string }).Key;
+        if (!key || (context.commandName !== 'GetObjectCommand' && context.commandName !== 'PutObjectCommand')) return next(args);
+        const before = busy.get(key) ?? Promise.resolve();
+        const done = before.catch(() => undefined).then(async () => {
+          const result = await next(args);
+          const output = result.output as { Body?: { transformToString(encoding?: string): Promise<string> } };
+          if (output.Body) {
+            const text = await output.Body.transformToString('utf8');
+            output.Body = { transformToString: async () => text };
+          }
+          return result;
+        });
+        busy.set(key, done);
+        return done;
+      },
+      { step: 'initialize', name: 'atomicObjects' },
+    );
   });
   afterAll(() => s3?.stop());
 
