@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../servers';
 import { allText, awkwardData, localSpec, tree, workspace, type Workspace } from './helpers';
 
 const PASSWORD = 'correct-horse-battery-staple-7f3a9c';
@@ -163,13 +164,14 @@ describe('local mode with the real restic', () => {
       await ws4.writeSecret('big-secret', { RESTIC_PASSWORD: PASSWORD });
       const controller = new AbortController();
       const pending = ws4.stash(['backup', 'big'], { signal: controller.signal });
-      // Abort once restic has started writing to the repository.
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        const entries = await readdir(join(ws4.repo, 'big', 'data')).catch(() => [] as string[]);
-        if (entries.length > 0) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      // Abort once the backup has written a pack file (restic init creates the empty data/00..ff).
+      const packWritten = async () => {
+        for (const dir of await readdir(join(ws4.repo, 'big', 'data')).catch(() => [] as string[])) {
+          if ((await readdir(join(ws4.repo, 'big', 'data', dir)).catch(() => [])).length) return true;
+        }
+        return undefined;
+      };
+      await waitFor('restic to write a pack file', packWritten, { timeoutMs: 60_000, intervalMs: 20 });
       controller.abort();
       const r = await pending;
       expect(r.code).toBe(1);
