@@ -72,7 +72,9 @@ fi
 
 # Verify what the tests will call, with the same paths they use.
 restic version
-rclone version | head -n 1
+# (no `| head`: with pipefail, rclone's SIGPIPE after head exits would fail the script)
+rclone_version=$(rclone version)
+echo "${rclone_version%%$'\n'*}"
 openssl version
 memcached -V
 /usr/bin/python3 -c 'import swift; print("swift", swift.__version__)'
