@@ -9,7 +9,7 @@ import { plan } from '../lambda/core/plan';
 import { loadSpecs } from '../lambda/core/spec';
 import { FolderSpecStore } from './local/stores';
 import { isRemote } from './uri';
-import { LocalEngine, type EngineOutput } from './local/engine';
+import { fileRunLog, LocalEngine, type EngineOutput } from './local/engine';
 
 /** Where the CLI writes; tests capture it. */
 export interface Io extends EngineOutput {
@@ -69,12 +69,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void, signal?: A
   const stash = async (o: CommonOptions) => {
     const r = await remote(o);
     if (!r) return engine(o);
-    const log = engine({ ...o, specs: '.', secrets: '.' });
     return {
       load: () => r.load(),
       status: () => r.status(),
       snapshots: (name: string) => r.snapshots(name),
-      restore: (name: string, target: string, snapshot?: string) => r.restore(name, target, snapshot, log.runLog(name)),
+      restore: (name: string, target: string, snapshot?: string) => r.restore(name, target, snapshot, fileRunLog(o.state, name, io)),
     };
   };
 

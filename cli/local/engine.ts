@@ -88,18 +88,7 @@ export class LocalEngine {
 
   /** A run log that prints for a person and keeps JSON lines in `<state>/logs/<spec>.jsonl`. */
   runLog(name: string): RunLog {
-    const dir = join(this.stateDir, 'logs');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${name}.jsonl`);
-    const write = (level: string, message: string, extra?: Record<string, unknown>) => {
-      appendFileSync(file, `${JSON.stringify({ timestamp: new Date().toISOString(), level, message, ...extra })}\n`, { mode: 0o600 });
-      this.out.line(humanLine(level, message, extra));
-    };
-    return {
-      info: (m, e) => write('INFO', m, e),
-      warn: (m, e) => write('WARN', m, e),
-      error: (m, e) => write('ERROR', m, e),
-    };
+    return fileRunLog(this.stateDir, name, this.out);
   }
 
   /**
@@ -220,6 +209,22 @@ export class LocalEngine {
     const done = Promise.all(decision.launch.map((l: Launch) => this.runNow(l.spec, { slot: l.at, kind: l.kind, alsoCheck: l.alsoCheck, signal })));
     return { decision, problems: loaded.problems, done };
   }
+}
+
+/** A run log that prints for a person on `out` and keeps JSON lines in `<stateDir>/logs/<name>.jsonl`. */
+export function fileRunLog(stateDir: string, name: string, out: EngineOutput): RunLog {
+  const dir = join(resolve(stateDir), 'logs');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.jsonl`);
+  const write = (level: string, message: string, extra?: Record<string, unknown>) => {
+    appendFileSync(file, `${JSON.stringify({ timestamp: new Date().toISOString(), level, message, ...extra })}\n`, { mode: 0o600 });
+    out.line(humanLine(level, message, extra));
+  };
+  return {
+    info: (m, e) => write('INFO', m, e),
+    warn: (m, e) => write('WARN', m, e),
+    error: (m, e) => write('ERROR', m, e),
+  };
 }
 
 /** One log record as a line for a person: `spec: message (key=value ...)`. */

@@ -74,8 +74,6 @@ export class FolderSecretStore implements SecretStore {
   }
 }
 
-export { parseSecretObject } from '../../lambda/core/secrets';
-
 /**
  * `DIR/status/<name>.json`, written atomically (a temporary file renamed over the old one),
  * so an interrupted write never leaves a corrupt status. Updates of one name are serialised
