@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { COMPILED_SPECS_NAME } from '../lambda/aws/s3-compiled-specs';
 import { STATE_PREFIX, STATUS_PREFIX } from './config';
 
 /** Properties of {@link ConfigBucket}. */
@@ -26,7 +27,8 @@ export interface ConfigBucketProps {
 
 /**
  * The config bucket: `specs/` (the user's `Restic` YAML), `status/` (one JSON per spec,
- * written by the record and validate steps) and `state/` (the dispatcher's watermark).
+ * written by the record and validate steps) and `state/` (the dispatcher's watermark and
+ * compiled specs).
  *
  * Versioned (a task loads the exact version it was launched for), SSE-S3 encrypted, all
  * public access blocked, TLS-only, and with EventBridge notifications on, so a spec upload
@@ -110,6 +112,11 @@ export class ConfigBucket extends Construct {
   /** Read and write the dispatcher's `state/` objects. */
   public grantReadWriteState(grantee: iam.IGrantable): iam.Grant {
     return this.grantReadWritePrefix(grantee, this.statePrefix);
+  }
+
+  /** Read the dispatcher's compiled specs (`state/compiled-specs.json`), and nothing else under `state/`. */
+  public grantReadCompiledSpecs(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.bucket.arnForObjects(`${this.statePrefix}${COMPILED_SPECS_NAME}`)] });
   }
 
   private grantReadWritePrefix(grantee: iam.IGrantable, prefix: string): iam.Grant {

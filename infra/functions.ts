@@ -168,6 +168,7 @@ export class Functions extends Construct {
     const record = this.record.role;
     bucket.grantReadSpecs(record);
     bucket.grantReadWriteStatus(record);
+    bucket.grantReadCompiledSpecs(record);
     record.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'DescribeOurTasks',

@@ -103,6 +103,25 @@ export class S3SpecStore implements SpecStore {
     }
   }
 
+  /** The documents the ETag cache holds: what was read (or seeded) at the last listing. */
+  known(): S3SpecDocument[] {
+    return [...this.cache.values()];
+  }
+
+  /**
+   * Fills the ETag cache with documents known from elsewhere (the compiled specs), so the
+   * next listing fetches only objects whose ETag differs. Keys already cached are left alone.
+   */
+  seed(docs: readonly S3SpecDocument[]): number {
+    let added = 0;
+    for (const doc of docs) {
+      if (this.cache.has(doc.key)) continue;
+      this.cache.set(doc.key, doc);
+      added++;
+    }
+    return added;
+  }
+
   /** Documents cached, for tests. */
   get cached(): number {
     return this.cache.size;

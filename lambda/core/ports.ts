@@ -13,6 +13,17 @@ export interface SpecDocument {
   /** The store's version of it (S3 VersionId or ETag, a file's mtime+size); absent if unknown. */
   readonly version?: string;
   readonly text: string;
+  /**
+   * The document's YAML already read into plain values, from a cache of an earlier parse of
+   * this exact version (the dispatcher's compiled specs); when set, `text` is not read.
+   */
+  readonly values?: readonly YamlValue[];
+}
+
+/** One YAML document of a stored document as a plain value, with its source (`FILE#i` when the file holds several). */
+export interface YamlValue {
+  readonly source: string;
+  readonly value: unknown;
 }
 
 /** Lists and reads spec documents. */

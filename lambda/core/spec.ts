@@ -9,7 +9,7 @@ import type * as z from '../../schemas/zod';
 import { ResticSchema, type Restic } from '../../schemas/restic';
 import { parseGoDuration } from './duration';
 import { errorMessage, type SpecProblem } from './errors';
-import type { LoadedSpec, SpecDocument } from './ports';
+import type { LoadedSpec, SpecDocument, YamlValue } from './ports';
 import { parseSchedule } from './schedule';
 
 /** Documents larger than this are refused unread (a spec is a few hundred bytes). */
@@ -129,14 +129,22 @@ export function isUnder(path: string, dir: string): boolean {
   return path === dir || path.startsWith(d) || dir === '/';
 }
 
+/** What reading one stored document's YAML gives. */
+export interface YamlRead {
+  readonly values: YamlValue[];
+  readonly problems: SpecProblem[];
+}
+
 /**
  * The YAML (or JSON) documents in one stored document as plain values, empty ones left out,
  * each with its source (`FILE#i` when the file holds several), or why they cannot be read:
- * too large, not YAML, or more aliases than {@link MAX_YAML_ALIASES} (an alias bomb).
+ * too large, not YAML, or more aliases than {@link MAX_YAML_ALIASES} (an alias bomb). A
+ * document that carries its values already (read from a cache of this version) is not parsed.
  */
-export function yamlValues(doc: SpecDocument): { values: { source: string; value: unknown }[]; problems: SpecProblem[] } {
+export function yamlValues(doc: SpecDocument): YamlRead {
+  if (doc.values) return { values: [...doc.values], problems: [] };
   const { source } = doc;
-  const values: { source: string; value: unknown }[] = [];
+  const values: YamlValue[] = [];
   const problems: SpecProblem[] = [];
   if (Buffer.byteLength(doc.text) > MAX_DOCUMENT_BYTES) {
     problems.push({ source, path: '', message: `file is larger than ${MAX_DOCUMENT_BYTES} bytes; a spec is a few hundred` });
@@ -206,9 +214,15 @@ export function nestingDepth(text: string): number {
 
 /** Parses and validates one stored document (which may hold several YAML documents). */
 export function parseSpecDocument(doc: SpecDocument): SpecLoadResult {
+  return validateValues(doc, yamlValues(doc));
+}
+
+/** Validates the values read from one stored document: the schema, then {@link semanticChecks}. */
+function validateValues(doc: SpecDocument, read: YamlRead): SpecLoadResult {
   const specs: LoadedSpec[] = [];
   const warnings: SpecProblem[] = [];
-  const { values, problems } = yamlValues(doc);
+  const { values } = read;
+  const problems = [...read.problems];
   for (const { source: where, value } of values) {
     if (typeof value !== 'object' || Array.isArray(value)) {
       problems.push({ source: where, path: '', message: `must be a Restic object (a mapping), got ${describe(value)}` });
@@ -272,7 +286,7 @@ function combine(results: readonly SpecLoadResult[]): SpecLoadResult {
  * only what changed. Documents without a version are re-parsed when their text changes.
  */
 export class SpecCache {
-  private readonly entries = new Map<string, { key: string; result: SpecLoadResult }>();
+  private readonly entries = new Map<string, { key: string; result: SpecLoadResult; values?: readonly YamlValue[] }>();
 
   /** Loads the store's documents, reusing results for unchanged ones. */
   load(docs: readonly SpecDocument[]): SpecLoadResult {
@@ -282,12 +296,23 @@ export class SpecCache {
       const key = doc.version ?? doc.text;
       const hit = this.entries.get(doc.source);
       if (hit && hit.key === key) return hit.result;
-      const result = parseSpecDocument(doc);
-      this.entries.set(doc.source, { key, result });
+      const read = yamlValues(doc);
+      const result = validateValues(doc, read);
+      // Values are kept only for what the parser read without a problem: those are what a compiled cache may hold.
+      this.entries.set(doc.source, { key, result, values: read.problems.length ? undefined : read.values });
       return result;
     });
     for (const source of this.entries.keys()) if (!seen.has(source)) this.entries.delete(source);
     return combine(results);
+  }
+
+  /**
+   * The YAML values of a cached document at `version`, undefined when it is not cached at that
+   * version or its YAML had problems (such documents are parsed again, never cached elsewhere).
+   */
+  values(source: string, version: string): readonly YamlValue[] | undefined {
+    const hit = this.entries.get(source);
+    return hit && hit.key === version ? hit.values : undefined;
   }
 
   /** How many documents are cached (for tests and metrics). */

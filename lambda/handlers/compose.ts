@@ -14,6 +14,7 @@ import { SpecCache } from '../core/spec';
 import { EcsLauncher, type EcsLauncherOptions } from '../aws/ecs-launcher';
 import { S3LauncherConfig, type LauncherConfig } from '../aws/launcher-config';
 import { SecretsManagerSecretStore } from '../aws/secrets-manager';
+import { COMPILED_SPECS_NAME, S3CompiledSpecs } from '../aws/s3-compiled-specs';
 import { S3SpecStore } from '../aws/s3-spec-store';
 import { S3RecoveryStatusStore, S3StatusStore } from '../aws/s3-status-store';
 import { S3Watermark } from '../aws/s3-watermark';
@@ -51,6 +52,11 @@ interface StoreRuntime extends Telemetry {
   readonly clock: Clock;
 }
 
+/** `state/compiled-specs.json` on the runtime's spec store and cache (dispatch writes it, record reads it). */
+function compiledSpecs(env: CommonEnv, base: StoreRuntime): S3CompiledSpecs {
+  return new S3CompiledSpecs({ client: base.s3, bucket: env.CONFIG_BUCKET, key: `${env.STATE_PREFIX}${COMPILED_SPECS_NAME}`, store: base.specs, cache: base.cache });
+}
+
 function stores(env: CommonEnv, clients: AwsClients, clock: Clock): StoreRuntime {
   const s3 = clients.s3 ?? new S3Client({});
   const bucket = env.CONFIG_BUCKET;
@@ -71,6 +77,7 @@ export interface DispatchRuntime extends StoreRuntime {
   readonly deps: DispatchDeps;
   readonly launcher: EcsLauncher;
   readonly launcherConfig: S3LauncherConfig;
+  readonly compiled: S3CompiledSpecs;
   /** What `state/launcher.json` should hold. */
   readonly launcherSettings: LauncherConfig;
 }
@@ -115,6 +122,7 @@ export function composeDispatch(env: DispatchEnv, clients: AwsClients = {}, opti
     launcher,
     launcherConfig: new S3LauncherConfig(base.s3, env.CONFIG_BUCKET, env.STATE_PREFIX),
     launcherSettings,
+    compiled: compiledSpecs(env, base),
   };
 }
 
@@ -122,12 +130,13 @@ export function composeDispatch(env: DispatchEnv, clients: AwsClients = {}, opti
 export interface RecordRuntime extends StoreRuntime {
   readonly env: RecordEnv;
   readonly recordRestore: ReturnType<typeof recordRestore>;
+  readonly compiled: S3CompiledSpecs;
 }
 
 /** Builds the recorder: the status stores and the spec store (for overdue specs). */
 export function composeRecord(env: RecordEnv, clients: AwsClients = {}, options: { clock?: Clock } = {}): RecordRuntime {
   const base = stores(env, clients, options.clock ?? systemClock);
-  return { ...base, env, recordRestore: recordRestore(base.recoveries) };
+  return { ...base, env, recordRestore: recordRestore(base.recoveries), compiled: compiledSpecs(env, base) };
 }
 
 /** The validate Lambda's runtime. */

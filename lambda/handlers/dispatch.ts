@@ -39,6 +39,7 @@ const count = (slots: readonly SlotReport[], result: SlotReport['result']) => sl
 /** A dispatch handler over a composed runtime (tests pass their own clients and clock). */
 export function createDispatchHandler(rt: DispatchRuntime): (event: unknown, context?: LambdaContext) => Promise<DispatchResult> {
   let launcherConfigWritten = false;
+  let compiledRestored = false;
   const reported = new Set<string>();
   return async (event, context) => {
     const { logger, metrics } = rt;
@@ -54,6 +55,15 @@ export function createDispatchHandler(rt: DispatchRuntime): (event: unknown, con
         logger.warn('could not write the launcher configuration for remote launches', { error: errorMessage(err) });
       }
     }
+    if (!compiledRestored) {
+      compiledRestored = true;
+      try {
+        const seeded = await rt.compiled.restore();
+        logger.debug('compiled specs read', { documents: seeded });
+      } catch (err) {
+        logger.warn('could not read the compiled specs; every spec document is read and parsed', { error: errorMessage(err) });
+      }
+    }
     let report: TickReport;
     try {
       // A tick that dies holds its slots no longer than a Lambda of this function can live.
@@ -62,6 +72,11 @@ export function createDispatchHandler(rt: DispatchRuntime): (event: unknown, con
     } catch (err) {
       logger.error('tick failed; the watermark is unchanged, the next tick plans this window again', { error: errorMessage(err) });
       throw err;
+    }
+    try {
+      await rt.compiled.save();
+    } catch (err) {
+      logger.warn('could not write the compiled specs; a cold start will parse every spec document', { error: errorMessage(err) });
     }
     try {
       return summarise(rt, report, reported);

@@ -54,6 +54,7 @@ beforeAll(() => {
 
 const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const objects = (bucket: string, prefix: string) => ({ 'Fn::Join': ['', [arn(bucket), `/${prefix}*`]] });
+const object = (bucket: string, key: string) => ({ 'Fn::Join': ['', [arn(bucket), `/${key}`]] });
 const secretsUnder = (prefix: string) => ({
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:secret:${prefix}*`]],
 });
@@ -332,7 +333,7 @@ describe('IAM', () => {
   });
 
   it('never grants the whole config bucket: every object grant is under specs/, status/ or state/', () => {
-    const allowed = [objects(ids.bucket, 'specs/'), objects(ids.bucket, 'status/'), objects(ids.bucket, 'state/')];
+    const allowed = [objects(ids.bucket, 'specs/'), objects(ids.bucket, 'status/'), objects(ids.bucket, 'state/'), object(ids.bucket, 'state/compiled-specs.json')];
     const onBucket = policyStatements(template).filter(({ statement }) => JSON.stringify(statement.Resource).includes(ids.bucket));
     expect(onBucket.length).toBeGreaterThan(0);
     for (const { statement } of onBucket) {
@@ -350,14 +351,14 @@ describe('IAM', () => {
   it.each([
     ['taskRole', ['specs/:read', 'status/:write']],
     ['dispatchRole', ['specs/:read', 'status/:write', 'state/:write']],
-    ['recordRole', ['specs/:read', 'status/:write']],
+    ['recordRole', ['specs/:read', 'status/:write', 'state/compiled-specs.json:read']],
     ['validateRole', ['specs/:read', 'status/:write']],
   ] as const)('gives the %s exactly its prefixes', (role, expected) => {
     const got = statementsOf(ids[role])
       .filter((s) => JSON.stringify(s.Resource).includes('/'))
       .filter((s) => actionsOf(s).every((a) => a.startsWith('s3:')))
       .map((s) => {
-        const prefix = JSON.stringify(s.Resource).match(/\/(\w+\/)\*/)![1];
+        const prefix = JSON.stringify(s.Resource).match(/\/(\w+\/(?:\*|[\w.-]+\.json))"/)![1].replace(/\*$/, '');
         return `${prefix}:${actionsOf(s).includes('s3:PutObject') ? 'write' : 'read'}`;
       });
     expect(got.sort()).toEqual([...expected].sort());

@@ -535,6 +535,94 @@ describe('handlers', () => {
     expect(lines().find((l) => l.level === 'ERROR')).toMatchObject({ spec: 'lost', run: 'lost-20260101T020000', slot: '2026-01-01T02:00:00.000Z' });
   });
 
+  describe('compiled specs (state/compiled-specs.json)', () => {
+    const specGets = () => proxy.requests.filter((r) => r.startsWith('GET ') && r.includes(`/${prefix}/specs/`) && !r.includes('list-type'));
+    const compiledPuts = () => proxy.requests.filter((r) => r.startsWith('PUT ') && r.includes('compiled-specs.json'));
+    const compiledKey = () => `${prefix}/state/compiled-specs.json`;
+
+    it('dispatch: a cold container reads them instead of every spec document, and reads and parses only what changed', async () => {
+      for (const name of ['a', 'b', 'c']) await put(`${prefix}/specs/${name}.yaml`, specYaml(name));
+      await put(`${prefix}/specs/not-yaml.yaml`, 'spec: [unclosed');
+      const first = createDispatchHandler(dispatchRuntime());
+      expect(await first(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 })).toMatchObject({ specs: 3, invalid: 1, launched: 3 });
+
+      const compiled = await getJson(compiledKey());
+      expect(compiled.format).toBe(1);
+      // The YAML's values under each key and ETag; the document the parser refused is not there.
+      expect(compiled.documents.map((d: { key: string }) => d.key)).toEqual(['a', 'b', 'c'].map((n) => `${prefix}/specs/${n}.yaml`));
+      expect(compiled.documents[0]).toMatchObject({ etag: expect.stringMatching(/^"[0-9a-f]{32}"$/), values: [{ source: `s3://${BUCKET}/${prefix}/specs/a.yaml`, value: { kind: 'Restic', metadata: { name: 'a' } } }] });
+
+      await put(`${prefix}/specs/b.yaml`, specYaml('b', '0 */2 * * *'));
+      now = new Date('2026-01-01T04:00:30Z');
+      proxy.requests.length = 0;
+      const cold = createDispatchHandler(dispatchRuntime());
+      expect(await cold(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 })).toMatchObject({ specs: 3, invalid: 1, launched: 3 });
+      // Only the changed document and the one that was never compiled are read.
+      expect(specGets().map((r) => r.split('?')[0])).toEqual(expect.arrayContaining([`GET /${BUCKET}/${prefix}/specs/b.yaml`, `GET /${BUCKET}/${prefix}/specs/not-yaml.yaml`]));
+      expect(specGets()).toHaveLength(2);
+      expect(lines().find((l) => l.message === 'invalid spec skipped')?.problem).toMatch(/not-yaml\.yaml: not YAML: /);
+      const rewritten = await getJson(compiledKey());
+      expect(rewritten.documents[1].values[0].value.spec.schedule).toBe('0 */2 * * *');
+      expect(compiledPuts()).toHaveLength(1);
+
+      // Nothing changed: nothing is read and nothing written.
+      now = new Date('2026-01-01T05:00:30Z');
+      proxy.requests.length = 0;
+      await cold(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 });
+      expect(specGets()).toEqual([]);
+      expect(compiledPuts()).toEqual([]);
+    });
+
+    it('dispatch: their values are validated again by the running code, and an unreadable object only costs a full read', async () => {
+      await put(`${prefix}/specs/a.yaml`, specYaml('a'));
+      await put(`${prefix}/specs/b.yaml`, specYaml('b'));
+      await createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 });
+      const compiled = await getJson(compiledKey());
+      compiled.documents[0].values[0].value.spec.backend.s3.bucket = 'Not_A_Bucket';
+      await put(compiledKey(), JSON.stringify(compiled));
+
+      now = new Date('2026-01-01T03:00:30Z');
+      ecs.resetHistory();
+      const result = await createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 });
+      expect(result).toMatchObject({ specs: 1, invalid: 1, launched: 1 });
+      expect(runTasks().map((t) => envOf(t).STASH_SPEC_NAME)).toEqual(['b']);
+      expect(lines().find((l) => l.message === 'invalid spec skipped')?.problem).toMatch(new RegExp(`a\\.yaml: spec\\.backend\\.s3\\.bucket: `));
+
+      for (const body of ['{"format": 1, "documents": [{"key": 7}]}', 'not json']) {
+        await put(compiledKey(), body);
+        now = new Date(now.getTime() + 3_600_000);
+        ecs.resetHistory();
+        out.length = 0;
+        proxy.requests.length = 0;
+        expect(await createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 })).toMatchObject({ specs: 2, invalid: 0, launched: 2 });
+        expect(specGets()).toHaveLength(2);
+        expect(lines().find((l) => l.message.startsWith('could not read the compiled specs'))).toMatchObject({ level: 'WARN', error: expect.stringContaining(`s3://${BUCKET}/${compiledKey()} is not compiled specs: `) });
+        // Replaced by a good one at the end of the tick.
+        expect((await getJson(compiledKey())).documents).toHaveLength(2);
+      }
+
+      // Another release's layout is ignored without a warning, and replaced.
+      await put(compiledKey(), JSON.stringify({ format: 99, anything: true }));
+      now = new Date(now.getTime() + 3_600_000);
+      out.length = 0;
+      proxy.requests.length = 0;
+      await createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 });
+      expect(specGets()).toHaveLength(2);
+      expect(lines().filter((l) => l.level === 'WARN')).toEqual([]);
+      expect((await getJson(compiledKey())).format).toBe(1);
+    });
+
+    it('record: a cold container checks overdue specs from them without reading a spec document', async () => {
+      await put(`${prefix}/specs/s3-restic.yaml`, specYaml('s3-restic'));
+      await createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 });
+      now = new Date('2026-01-01T02:04:00Z');
+      proxy.requests.length = 0;
+      expect(await recordHandler()(event('ecs-task-stopped-succeeded.json'))).toEqual({ recorded: true, spec: 's3-restic', run: 's3-restic-20260101T020000', outcome: 'succeeded', overdue: [] });
+      expect(specGets()).toEqual([]);
+      expect(compiledPuts()).toEqual([]);
+    });
+  });
+
   it('record: maps saved STOPPED events to outcomes and metrics', async () => {
     await put(`${prefix}/specs/s3-restic.yaml`, specYaml('s3-restic'));
     await put(`${prefix}/status/s3-restic.json`, JSON.stringify({ name: 's3-restic', backupCount: 0, running: { run: 's3-restic-20260101T020000', startedAt: '2026-01-01T02:00:30.000Z' } }));
