@@ -29,9 +29,8 @@ export const RECOVERY_KIND = 'Recovery';
 const WORKLOAD_PREFIX = /^(deployment|replicaset|replicationcontroller|statefulset|daemonset)\./;
 
 /** One volume a restore writes into, mounted at `mountPath` in the restore task. */
-export const RecoveredVolumeSchema = z
-  .strictObject({ mountPath: AbsolutePathSchema, ...VolumeSourceSchema.shape })
-  .superRefine((v, ctx) => {
+export const RecoveredVolumeSchema = z.strictObject({ mountPath: AbsolutePathSchema, ...VolumeSourceSchema.shape }).check(
+  z.superRefine((v, ctx) => {
     const set = VOLUME_SOURCE_KINDS.filter((k) => v[k] !== undefined);
     if (set.length !== 1) {
       ctx.addIssue({
@@ -42,31 +41,36 @@ export const RecoveredVolumeSchema = z
             : `exactly one of ${VOLUME_SOURCE_KINDS.join(', ')} must be set, found ${set.join(' and ')}`,
       });
     }
-  });
+  }),
+);
 export type RecoveredVolumeSpec = z.infer<typeof RecoveredVolumeSchema>;
 
 /** A Recovery's `spec`: which Restic spec, which snapshot and paths, and where to restore. */
 export const RecoverySpecSchema = z
   .strictObject({
     /** Stash 0.6: the Restic's name. */
-    restic: Dns1123LabelSchema.optional(),
+    restic: z.optional(Dns1123LabelSchema),
     /** Stash 0.7: the Repository, named after the workload (`deployment.<name>`) or the Restic. */
-    repository: z.strictObject({ name: z.string().min(1, { error: 'must not be empty' }), namespace: z.string().optional() }).optional(),
+    repository: z.optional(
+      z.strictObject({ name: z.string().check(z.minLength(1, { error: 'must not be empty' })), namespace: z.optional(z.string()) }),
+    ),
     /** A snapshot id (or Stash 0.7's `<repository>-<id>`); default the latest one. */
-    snapshot: z.string().min(1, { error: 'must not be empty' }).optional(),
+    snapshot: z.optional(z.string().check(z.minLength(1, { error: 'must not be empty' }))),
     /** fileGroup paths to restore; default all of them. */
-    paths: z.array(AbsolutePathSchema).optional(),
-    recoveredVolumes: z.array(RecoveredVolumeSchema).min(1, { error: 'must have at least one volume to restore into' }),
-    workload: z.looseObject({}).optional(),
-    podOrdinal: z.string().optional(),
-    nodeName: z.string().optional(),
-    imagePullSecrets: z.array(z.looseObject({})).optional(),
+    paths: z.optional(z.array(AbsolutePathSchema)),
+    recoveredVolumes: z.array(RecoveredVolumeSchema).check(z.minLength(1, { error: 'must have at least one volume to restore into' })),
+    workload: z.optional(z.looseObject({})),
+    podOrdinal: z.optional(z.string()),
+    nodeName: z.optional(z.string()),
+    imagePullSecrets: z.optional(z.array(z.looseObject({}))),
   })
-  .superRefine((spec, ctx) => {
-    if ((spec.restic === undefined) === (spec.repository === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['restic'], message: 'exactly one of restic (the Restic spec name) or repository.name must be set' });
-    }
-  });
+  .check(
+    z.superRefine((spec, ctx) => {
+      if ((spec.restic === undefined) === (spec.repository === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['restic'], message: 'exactly one of restic (the Restic spec name) or repository.name must be set' });
+      }
+    }),
+  );
 export type RecoverySpec = z.infer<typeof RecoverySpecSchema>;
 
 /** A whole `Recovery` document. */
@@ -76,7 +80,7 @@ export const RecoverySchema = z.strictObject({
   metadata: ObjectMetaSchema,
   spec: RecoverySpecSchema,
   /** What a Kubernetes controller wrote; ignored (ours lives next to the spec statuses). */
-  status: z.unknown().optional(),
+  status: z.optional(z.unknown()),
 });
 export type Recovery = z.infer<typeof RecoverySchema>;
 
@@ -104,7 +108,7 @@ export const RestoreStatsSchema = z.object({
   path: z.string(),
   phase: RecoveryPhaseSchema,
   /** Go duration string (`1.575s`). */
-  duration: z.string().optional(),
+  duration: z.optional(z.string()),
 });
 export type RestoreStats = z.infer<typeof RestoreStatsSchema>;
 
@@ -113,17 +117,17 @@ export const RecoveryStatusSchema = z.object({
   name: z.string(),
   phase: RecoveryPhaseSchema,
   /** The Recovery document this status is about (key and store version). */
-  source: z.string().optional(),
-  version: z.string().optional(),
+  source: z.optional(z.string()),
+  version: z.optional(z.string()),
   /** The Restic spec restored from. */
-  spec: z.string().optional(),
-  run: z.string().optional(),
-  taskArn: z.string().optional(),
-  startedAt: z.string().optional(),
-  finishedAt: z.string().optional(),
-  stats: z.array(RestoreStatsSchema).default([]),
+  spec: z.optional(z.string()),
+  run: z.optional(z.string()),
+  taskArn: z.optional(z.string()),
+  startedAt: z.optional(z.string()),
+  finishedAt: z.optional(z.string()),
+  stats: z._default(z.array(RestoreStatsSchema), []),
   /** Validation problems (`FILE: field.path: message`) or why the restore failed. */
-  errors: z.array(z.string()).default([]),
+  errors: z._default(z.array(z.string()), []),
   updatedAt: z.string(),
 });
 export type RecoveryStatus = z.infer<typeof RecoveryStatusSchema>;

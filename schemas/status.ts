@@ -22,20 +22,20 @@ export const OUTCOME_EXIT_CODES: Record<Outcome, number> = {
 /** What restic reported for one fileGroup's backup. */
 export const FileGroupResultSchema = z.object({
   path: z.string(),
-  snapshotId: z.string().optional(),
-  filesNew: z.number().optional(),
-  filesChanged: z.number().optional(),
-  filesUnmodified: z.number().optional(),
-  dirsNew: z.number().optional(),
-  dataAdded: z.number().optional(),
-  totalFilesProcessed: z.number().optional(),
-  totalBytesProcessed: z.number().optional(),
+  snapshotId: z.optional(z.string()),
+  filesNew: z.optional(z.number()),
+  filesChanged: z.optional(z.number()),
+  filesUnmodified: z.optional(z.number()),
+  dirsNew: z.optional(z.number()),
+  dataAdded: z.optional(z.number()),
+  totalFilesProcessed: z.optional(z.number()),
+  totalBytesProcessed: z.optional(z.number()),
   /** restic's own `total_duration`, seconds. */
-  duration: z.number().optional(),
+  duration: z.optional(z.number()),
   /** Snapshots removed by `restic forget`, when a retention policy is set. */
-  forgotten: z.number().optional(),
+  forgotten: z.optional(z.number()),
   outcome: OutcomeSchema,
-  error: z.string().optional(),
+  error: z.optional(z.string()),
 });
 export type FileGroupResult = z.infer<typeof FileGroupResultSchema>;
 
@@ -44,52 +44,52 @@ export const RunResultSchema = z.object({
   spec: z.string(),
   run: z.string(),
   /** The scheduled time this run is for (ISO 8601), absent for a run started by hand. */
-  slot: z.string().optional(),
-  kind: z.enum(['backup', 'check', 'restore']).default('backup'),
+  slot: z.optional(z.string()),
+  kind: z._default(z.enum(['backup', 'check', 'restore']), 'backup'),
   outcome: OutcomeSchema,
   startedAt: z.string(),
   finishedAt: z.string(),
   durationMs: z.number(),
-  fileGroups: z.array(FileGroupResultSchema).default([]),
-  error: z.string().optional(),
+  fileGroups: z._default(z.array(FileGroupResultSchema), []),
+  error: z.optional(z.string()),
 });
 export type RunResult = z.infer<typeof RunResultSchema>;
 
 export const ValidationStatusSchema = z.object({
   valid: z.boolean(),
   source: z.string(),
-  version: z.string().optional(),
+  version: z.optional(z.string()),
   checkedAt: z.string(),
-  errors: z.array(z.string()).default([]),
-  warnings: z.array(z.string()).default([]),
+  errors: z._default(z.array(z.string()), []),
+  warnings: z._default(z.array(z.string()), []),
 });
 export type ValidationStatus = z.infer<typeof ValidationStatusSchema>;
 
 export const SpecStatusSchema = z.object({
   name: z.string(),
-  firstBackupTime: z.string().optional(),
-  lastBackupTime: z.string().optional(),
-  lastSuccessfulBackupTime: z.string().optional(),
+  firstBackupTime: z.optional(z.string()),
+  lastBackupTime: z.optional(z.string()),
+  lastSuccessfulBackupTime: z.optional(z.string()),
   /** Go duration string, as Stash printed it (`3.69s`). */
-  lastBackupDuration: z.string().optional(),
-  backupCount: z.number().int().nonnegative().default(0),
-  lastError: z.string().optional(),
-  lastOutcome: OutcomeSchema.optional(),
-  lastRun: RunResultSchema.optional(),
-  lastCheckTime: z.string().optional(),
-  lastCheckOutcome: OutcomeSchema.optional(),
+  lastBackupDuration: z.optional(z.string()),
+  backupCount: z._default(z.number().check(z.int(), z.nonnegative()), 0),
+  lastError: z.optional(z.string()),
+  lastOutcome: z.optional(OutcomeSchema),
+  lastRun: z.optional(RunResultSchema),
+  lastCheckTime: z.optional(z.string()),
+  lastCheckOutcome: z.optional(OutcomeSchema),
   /** The run in progress, if any. */
-  running: z
-    .object({
+  running: z.optional(
+    z.object({
       run: z.string(),
-      slot: z.string().optional(),
+      slot: z.optional(z.string()),
       startedAt: z.string(),
-      pid: z.number().optional(),
-      taskArn: z.string().optional(),
-    })
-    .optional(),
+      pid: z.optional(z.number()),
+      taskArn: z.optional(z.string()),
+    }),
+  ),
   /** The last slot skipped because a run was still in progress, or missed for its start window. */
-  lastSkipped: z.object({ slot: z.string(), reason: z.string() }).optional(),
-  validation: ValidationStatusSchema.optional(),
+  lastSkipped: z.optional(z.object({ slot: z.string(), reason: z.string() })),
+  validation: z.optional(ValidationStatusSchema),
 });
 export type SpecStatus = z.infer<typeof SpecStatusSchema>;
