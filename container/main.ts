@@ -15,7 +15,7 @@ import { OUTCOME_EXIT_CODES, type RunResult } from '../schemas/status';
 import type { RunLog } from './runner/run';
 import { readTaskEnv, runTask, type TaskInputs } from './task';
 
-const BucketEnvSchema = z.object({ CONFIG_BUCKET: z.string().min(1, 'CONFIG_BUCKET is required') });
+const BucketEnvSchema = z.object({ CONFIG_BUCKET: z.string().check(z.minLength(1, 'CONFIG_BUCKET is required')) });
 
 /** Task inputs from S3 and Secrets Manager. */
 export function awsTaskInputs(bucket: string, s3 = new S3Client({}), secrets = new SecretsManagerClient({})): TaskInputs {

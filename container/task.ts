@@ -17,25 +17,25 @@ import { restoreSpec, runBackup, runCheck, type RunContext, type RunLog } from '
 
 /** The task's environment: set by the task definition and the RunTask overrides. */
 export const TaskEnvSchema = z.object({
-  STASH_SPEC_NAME: z.string().min(1),
-  STASH_SPEC_KEY: z.string().min(1),
-  STASH_SPEC_VERSION: z.string().optional(),
-  STASH_SECRET_ID: z.string().min(1),
-  STASH_RUN_ID: z.string().min(1),
-  STASH_SLOT: z.iso.datetime().optional(),
-  STASH_RUN_KIND: z.enum(['backup', 'check', 'restore']).default('backup'),
+  STASH_SPEC_NAME: z.string().check(z.minLength(1)),
+  STASH_SPEC_KEY: z.string().check(z.minLength(1)),
+  STASH_SPEC_VERSION: z.optional(z.string()),
+  STASH_SECRET_ID: z.string().check(z.minLength(1)),
+  STASH_RUN_ID: z.string().check(z.minLength(1)),
+  STASH_SLOT: z.optional(z.iso.datetime()),
+  STASH_RUN_KIND: z._default(z.enum(['backup', 'check', 'restore']), 'backup'),
   /** Run `restic check` after the backup (a check fell due in the same tick). */
-  STASH_ALSO_CHECK: z.enum(['true', 'false']).default('false'),
+  STASH_ALSO_CHECK: z._default(z.enum(['true', 'false']), 'false'),
   /** `restic check --read-data-subset` for check runs. */
-  STASH_READ_DATA_SUBSET: z.string().optional(),
+  STASH_READ_DATA_SUBSET: z.optional(z.string()),
   /** Restore: the Recovery object (its key under the spec prefix) and its name. */
-  STASH_RECOVERY_KEY: z.string().optional(),
-  STASH_RECOVERY_NAME: z.string().optional(),
+  STASH_RECOVERY_KEY: z.optional(z.string()),
+  STASH_RECOVERY_NAME: z.optional(z.string()),
   /**
    * Restore: the root the fileGroup paths are restored under. On AWS `/`: each recovered volume
    * is mounted at its `mountPath`, so fileGroup `/source/data` lands in the volume mounted there.
    */
-  STASH_RESTORE_ROOT: z.string().default('/'),
+  STASH_RESTORE_ROOT: z._default(z.string(), '/'),
 });
 export type TaskEnv = z.infer<typeof TaskEnvSchema>;
 

@@ -165,9 +165,12 @@ const unset = (v: unknown) => v === undefined || v === null || (typeof v === 'st
 
 const text = (v: unknown) => (typeof v === 'string' ? v.trim() : v);
 
+/** `schema` after `fn` has turned what the user wrote into what `schema` checks. */
+const preprocess = <T extends z.ZodType>(fn: (value: unknown) => unknown, schema: T) => z.pipe(z.transform(fn), schema);
+
 /** A list given as `a,b` (context) or `['a', 'b']` (cdk.json, props). */
 const list = (item: z.ZodType<string>) =>
-  z.preprocess(
+  preprocess(
     (v) =>
       unset(v) ? [] : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v,
     z.array(item, { error: 'must be a comma-separated list' }),
@@ -175,32 +178,36 @@ const list = (item: z.ZodType<string>) =>
 
 /** A whole number given as `5` or `'5'`. */
 const whole = (message: string, min: number, max: number) =>
-  z.preprocess(
+  preprocess(
     (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
-    z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message }),
+    z.number({ error: message }).check(z.int({ error: message }), z.gte(min, { error: message }), z.lte(max, { error: message })),
   );
 
 const quoted = (v: unknown) => JSON.stringify(v);
 
-const fsId = z.string().refine((s) => /^fs-[0-9a-f]{8,40}$/.test(s), {
-  error: (iss) => `${quoted(iss.input)} is not an EFS file system id (fs-0123abcd...)`,
-});
-const subnetId = z.string().refine((s) => /^subnet-[0-9a-f]{8,17}$/.test(s), {
-  error: (iss) => `${quoted(iss.input)} is not a subnet id (subnet-0123abcd...)`,
-});
-const securityGroupId = z.string().refine((s) => /^sg-[0-9a-f]{8,17}$/.test(s), {
-  error: (iss) => `${quoted(iss.input)} is not a security group id (sg-0123abcd...)`,
-});
+const fsId = z.string().check(
+  z.refine((s) => /^fs-[0-9a-f]{8,40}$/.test(s), {
+    error: (iss) => `${quoted(iss.input)} is not an EFS file system id (fs-0123abcd...)`,
+  }),
+);
+const subnetId = z.string().check(
+  z.refine((s) => /^subnet-[0-9a-f]{8,17}$/.test(s), {
+    error: (iss) => `${quoted(iss.input)} is not a subnet id (subnet-0123abcd...)`,
+  }),
+);
+const securityGroupId = z.string().check(
+  z.refine((s) => /^sg-[0-9a-f]{8,17}$/.test(s), {
+    error: (iss) => `${quoted(iss.input)} is not a security group id (sg-0123abcd...)`,
+  }),
+);
 
 /**
  * A key prefix in the config bucket: ends with `/`, and is neither inside nor around
  * `status/` or `state/` (a status write under the spec prefix would trigger validation of
  * itself, and the dispatcher would read its own watermark as a spec).
  */
-const specPrefix = z
-  .string()
-  .transform((s) => s.trim())
-  .superRefine((s, ctx) => {
+const specPrefix = z.pipe(z.string(), z.transform((s: string) => s.trim())).check(
+  z.superRefine((s, ctx) => {
     if (!/^([A-Za-z0-9!_.*'()-]+\/)+$/.test(s)) {
       ctx.addIssue({ code: 'custom', message: `${quoted(s)} must be a key prefix such as "specs/": folder names ending with "/"` });
       return;
@@ -210,79 +217,84 @@ const specPrefix = z
         ctx.addIssue({ code: 'custom', message: `${quoted(s)} overlaps "${fixed}", which the stack uses for its own objects` });
       }
     }
-  });
+  }),
+);
 
 /**
  * A Secrets Manager name prefix. Must not be empty (the grant would cover every secret of
  * the account) nor hold a wildcard; secret names allow letters, digits and `/_+=.@-`.
  */
-const secretPrefix = z
-  .string()
-  .transform((s) => s.trim())
-  .refine((s) => /^[A-Za-z0-9/_+=.@-]{1,256}$/.test(s), {
+const secretPrefix = z.pipe(z.string(), z.transform((s: string) => s.trim())).check(
+  z.refine((s) => /^[A-Za-z0-9/_+=.@-]{1,256}$/.test(s), {
     error: (iss) =>
       `${quoted(iss.input)} must be a non-empty Secrets Manager name prefix (letters, digits and /_+=.@-), such as "stash/"; ` +
       'an empty prefix would let tasks read every secret of the account',
-  });
+  }),
+);
 
 const RawSchema = z.object({
-  secretPrefix: z.preprocess((v) => (unset(v) ? 'stash/' : v), secretPrefix),
-  specPrefix: z.preprocess((v) => (unset(v) ? 'specs/' : v), specPrefix),
-  tickMinutes: z.preprocess((v) => (unset(v) ? 1 : v), whole('must be a whole number of minutes from 1 to 60', 1, 60)),
-  alarmEmail: z.preprocess(
+  secretPrefix: preprocess((v) => (unset(v) ? 'stash/' : v), secretPrefix),
+  specPrefix: preprocess((v) => (unset(v) ? 'specs/' : v), specPrefix),
+  tickMinutes: preprocess((v) => (unset(v) ? 1 : v), whole('must be a whole number of minutes from 1 to 60', 1, 60)),
+  alarmEmail: preprocess(
     (v) => (unset(v) ? undefined : text(v)),
-    z.email({ error: (iss) => `${quoted(iss.input)} is not an e-mail address` }).optional(),
+    z.optional(z.email({ error: (iss) => `${quoted(iss.input)} is not an e-mail address` })),
   ),
-  logRetentionDays: z.preprocess(
+  logRetentionDays: preprocess(
     (v) => (unset(v) ? 90 : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
-    z.number().refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
-      error: (iss) => `${quoted(iss.input)} is not a retention CloudWatch Logs accepts; use one of ${LOG_RETENTION_DAYS.join(', ')}`,
-    }),
+    z.number().check(
+      z.refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
+        error: (iss) => `${quoted(iss.input)} is not a retention CloudWatch Logs accepts; use one of ${LOG_RETENTION_DAYS.join(', ')}`,
+      }),
+    ),
   ),
-  noncurrentVersionDays: z.preprocess(
+  noncurrentVersionDays: preprocess(
     (v) => (unset(v) ? 30 : v),
     whole('must be a whole number of days from 1 to 3650 (a queued task may still load the version it was started for)', 1, 3650),
   ),
-  vpcId: z.preprocess(
+  vpcId: preprocess(
     (v) => (unset(v) ? undefined : text(v)),
-    z
-      .string()
-      .refine((s) => /^vpc-[0-9a-f]{8,17}$/.test(s), { error: (iss) => `${quoted(iss.input)} is not a VPC id (vpc-0123abcd...)` })
-      .optional(),
+    z.optional(
+      z.string().check(z.refine((s) => /^vpc-[0-9a-f]{8,17}$/.test(s), { error: (iss) => `${quoted(iss.input)} is not a VPC id (vpc-0123abcd...)` })),
+    ),
   ),
   subnetIds: list(subnetId),
   securityGroupIds: list(securityGroupId),
-  assignPublicIp: z.preprocess(
+  assignPublicIp: preprocess(
     (v) => {
       if (unset(v)) return undefined;
       const s = String(v).trim().toLowerCase();
       return ['true', 'enabled', 'yes'].includes(s) ? true : ['false', 'disabled', 'no'].includes(s) ? false : v;
     },
-    z.boolean({ error: (iss) => `${quoted(iss.input)} must be true or false` }).optional(),
+    z.optional(z.boolean({ error: (iss) => `${quoted(iss.input)} must be true or false` })),
   ),
-  egress: z.preprocess(
+  egress: preprocess(
     (v) => (unset(v) ? undefined : text(v)),
-    z.enum(EGRESS_MODES, { error: (iss) => `${quoted(iss.input)} must be one of ${EGRESS_MODES.join(', ')}` }).optional(),
+    z.optional(z.enum(EGRESS_MODES, { error: (iss) => `${quoted(iss.input)} must be one of ${EGRESS_MODES.join(', ')}` })),
   ),
-  maxAzs: z.preprocess((v) => (unset(v) ? undefined : v), whole('must be a whole number of availability zones from 1 to 3', 1, 3).optional()),
+  maxAzs: preprocess((v) => (unset(v) ? undefined : v), z.optional(whole('must be a whole number of availability zones from 1 to 3', 1, 3))),
   efsSources: list(fsId),
   efsRepositories: list(fsId),
   efsRestoreTargets: list(fsId),
-  metricsNamespace: z.preprocess(
+  metricsNamespace: preprocess(
     (v) => (unset(v) ? 'Stash' : text(v)),
-    z.string().refine((s) => /^[A-Za-z0-9._\/#:-]{1,255}$/.test(s) && !s.startsWith('AWS/'), {
-      error: (iss) => `${quoted(iss.input)} must be a CloudWatch namespace (letters, digits and ._/#:-), not starting with "AWS/"`,
-    }),
+    z.string().check(
+      z.refine((s) => /^[A-Za-z0-9._\/#:-]{1,255}$/.test(s) && !s.startsWith('AWS/'), {
+        error: (iss) => `${quoted(iss.input)} must be a CloudWatch namespace (letters, digits and ._/#:-), not starting with "AWS/"`,
+      }),
+    ),
   ),
-  taskCpu: z.preprocess(
+  taskCpu: preprocess(
     (v) => (unset(v) ? 1024 : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
-    z.number().refine((n) => n in FARGATE_MEMORY, {
-      error: (iss) => `${quoted(iss.input)} is not a Fargate CPU size; use one of ${Object.keys(FARGATE_MEMORY).join(', ')}`,
-    }),
+    z.number().check(
+      z.refine((n) => n in FARGATE_MEMORY, {
+        error: (iss) => `${quoted(iss.input)} is not a Fargate CPU size; use one of ${Object.keys(FARGATE_MEMORY).join(', ')}`,
+      }),
+    ),
   ),
-  taskMemoryMiB: z.preprocess(
+  taskMemoryMiB: preprocess(
     (v) => (unset(v) ? undefined : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
-    z.number({ error: 'must be a number of MiB' }).int({ error: 'must be a whole number of MiB' }).optional(),
+    z.optional(z.number({ error: 'must be a number of MiB' }).check(z.int({ error: 'must be a whole number of MiB' }))),
   ),
 });
 

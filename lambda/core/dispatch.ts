@@ -130,9 +130,9 @@ export const WatermarkStateSchema = z.object({
   /** Slots before this time have been planned. */
   tick: z.string(),
   /** Planned slots not yet launched, skipped or missed. */
-  pending: z.array(PendingSlotSchema).default([]),
+  pending: z._default(z.array(PendingSlotSchema), []),
   /** The tick that holds `pending` right now, and since when. */
-  claim: z.object({ id: z.string(), at: z.string() }).optional(),
+  claim: z.optional(z.object({ id: z.string(), at: z.string() })),
 });
 export type WatermarkState = z.infer<typeof WatermarkStateSchema>;
 

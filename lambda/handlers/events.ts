@@ -8,52 +8,52 @@ import { StashError } from '../core/errors';
 /** Raised when an event is not the shape a handler expects (a wrong rule target). */
 export class EventError extends StashError {}
 
-const isoOrDate = z.union([z.string(), z.date().transform((d) => d.toISOString())]);
+const isoOrDate = z.union([z.string(), z.pipe(z.date(), z.transform((d: Date) => d.toISOString()))]);
 
 /** `detail-type: "Scheduled Event"` from a `rate(1 minute)` rule. */
 export const ScheduledEventSchema = z.looseObject({
-  'detail-type': z.string().optional(),
-  time: z.string().optional(),
+  'detail-type': z.optional(z.string()),
+  time: z.optional(z.string()),
 });
 export type ScheduledEvent = z.infer<typeof ScheduledEventSchema>;
 
 const ContainerSchema = z.looseObject({
   name: z.string(),
-  exitCode: z.number().nullish(),
-  reason: z.string().nullish(),
-  lastStatus: z.string().optional(),
+  exitCode: z.nullish(z.number()),
+  reason: z.nullish(z.string()),
+  lastStatus: z.optional(z.string()),
 });
 
 /** `detail-type: "ECS Task State Change"`. */
 export const EcsTaskStateChangeSchema = z.looseObject({
   'detail-type': z.literal('ECS Task State Change'),
   source: z.literal('aws.ecs'),
-  time: z.string().optional(),
+  time: z.optional(z.string()),
   detail: z.looseObject({
     taskArn: z.string(),
-    clusterArn: z.string().optional(),
-    group: z.string().optional(),
-    startedBy: z.string().optional(),
-    lastStatus: z.string().optional(),
-    stopCode: z.string().optional(),
-    stoppedReason: z.string().optional(),
-    createdAt: isoOrDate.optional(),
-    startedAt: isoOrDate.optional(),
-    stoppingAt: isoOrDate.optional(),
-    stoppedAt: isoOrDate.optional(),
-    containers: z.array(ContainerSchema).default([]),
-    overrides: z
-      .looseObject({
-        containerOverrides: z
-          .array(
+    clusterArn: z.optional(z.string()),
+    group: z.optional(z.string()),
+    startedBy: z.optional(z.string()),
+    lastStatus: z.optional(z.string()),
+    stopCode: z.optional(z.string()),
+    stoppedReason: z.optional(z.string()),
+    createdAt: z.optional(isoOrDate),
+    startedAt: z.optional(isoOrDate),
+    stoppingAt: z.optional(isoOrDate),
+    stoppedAt: z.optional(isoOrDate),
+    containers: z._default(z.array(ContainerSchema), []),
+    overrides: z.optional(
+      z.looseObject({
+        containerOverrides: z.optional(
+          z.array(
             z.looseObject({
-              name: z.string().optional(),
-              environment: z.array(z.looseObject({ name: z.string().optional(), value: z.string().optional() })).optional(),
+              name: z.optional(z.string()),
+              environment: z.optional(z.array(z.looseObject({ name: z.optional(z.string()), value: z.optional(z.string()) }))),
             }),
-          )
-          .optional(),
-      })
-      .optional(),
+          ),
+        ),
+      }),
+    ),
   }),
 });
 export type EcsTaskStateChange = z.infer<typeof EcsTaskStateChangeSchema>;
@@ -62,17 +62,17 @@ export type EcsTaskStateChange = z.infer<typeof EcsTaskStateChangeSchema>;
 export const S3ObjectEventSchema = z.looseObject({
   'detail-type': z.enum(['Object Created', 'Object Deleted']),
   source: z.literal('aws.s3'),
-  time: z.string().optional(),
+  time: z.optional(z.string()),
   detail: z.looseObject({
     bucket: z.looseObject({ name: z.string() }),
     object: z.looseObject({
       key: z.string(),
-      'version-id': z.string().optional(),
-      etag: z.string().optional(),
-      size: z.number().optional(),
-      sequencer: z.string().optional(),
+      'version-id': z.optional(z.string()),
+      etag: z.optional(z.string()),
+      size: z.optional(z.number()),
+      sequencer: z.optional(z.string()),
     }),
-    reason: z.string().optional(),
+    reason: z.optional(z.string()),
   }),
 });
 export type S3ObjectEvent = z.infer<typeof S3ObjectEventSchema>;
