@@ -8,31 +8,33 @@
 import * as z from '../../schemas/zod';
 import { ConfigError } from '../core/errors';
 
-const required = z.string({ error: (iss) => (iss.input === undefined ? 'is not set' : 'must be a string') }).trim().min(1, { error: 'is empty' });
+const required = z
+  .string({ error: (iss) => (iss.input === undefined ? 'is not set' : 'must be a string') })
+  .check(z.trim(), z.minLength(1, { error: 'is empty' }));
 
 /** A folder prefix: no leading "/", exactly one trailing "/" (unless empty). */
 const prefix = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((p) => {
+  z.pipe(
+    z._default(z.string(), fallback),
+    z.transform((p: string) => {
       const t = p.trim().replace(/^\/+/, '').replace(/\/+$/, '');
       return t ? `${t}/` : '';
-    });
+    }),
+  );
 
 /** A comma-separated list; blanks are dropped. */
-const csv = z
-  .string()
-  .default('')
-  .transform((s) =>
+const csv = z.pipe(
+  z._default(z.string(), ''),
+  z.transform((s: string) =>
     s
       .split(',')
       .map((x) => x.trim())
       .filter(Boolean),
-  );
+  ),
+);
 
 const arn = (service: string) =>
-  required.refine((v) => v.startsWith('arn:'), { error: `must be an ARN (arn:aws:${service}:...)` });
+  required.check(z.refine((v) => v.startsWith('arn:'), { error: `must be an ARN (arn:aws:${service}:...)` }));
 
 /** What every Lambda of the stack reads. */
 export const CommonEnvSchema = z.object({
@@ -40,33 +42,33 @@ export const CommonEnvSchema = z.object({
   SPEC_PREFIX: prefix('specs/'),
   STATUS_PREFIX: prefix('status/'),
   STATE_PREFIX: prefix('state/'),
-  SECRET_PREFIX: z.string().default('stash/'),
-  POWERTOOLS_SERVICE_NAME: z.string().trim().min(1).default('stash'),
-  POWERTOOLS_METRICS_NAMESPACE: z.string().trim().min(1).default('Stash'),
+  SECRET_PREFIX: z._default(z.string(), 'stash/'),
+  POWERTOOLS_SERVICE_NAME: z._default(z.string().check(z.trim(), z.minLength(1)), 'stash'),
+  POWERTOOLS_METRICS_NAMESPACE: z._default(z.string().check(z.trim(), z.minLength(1)), 'Stash'),
 });
 export type CommonEnv = z.infer<typeof CommonEnvSchema>;
 
 /** The dispatch Lambda: where and how to launch tasks. */
-export const DispatchEnvSchema = CommonEnvSchema.extend({
+export const DispatchEnvSchema = z.extend(CommonEnvSchema, {
   CLUSTER_ARN: arn('ecs'),
   /** The base revision of the runner's task definition. */
   TASK_DEFINITION_ARN: arn('ecs'),
   TASK_FAMILY: required,
-  CONTAINER_NAME: z.string().trim().min(1).default('runner'),
+  CONTAINER_NAME: z._default(z.string().check(z.trim(), z.minLength(1)), 'runner'),
   TASK_ROLE_ARN: arn('iam'),
   EXECUTION_ROLE_ARN: arn('iam'),
   RUNNER_LOG_GROUP: required,
-  SUBNET_IDS: csv.refine((l) => l.length > 0, { error: 'is not set (comma-separated subnet ids)' }),
-  SECURITY_GROUP_IDS: csv.refine((l) => l.length > 0, { error: 'is not set (comma-separated security group ids)' }),
-  ASSIGN_PUBLIC_IP: z.enum(['ENABLED', 'DISABLED'], { error: 'must be ENABLED or DISABLED' }).default('DISABLED'),
+  SUBNET_IDS: csv.check(z.refine((l) => l.length > 0, { error: 'is not set (comma-separated subnet ids)' })),
+  SECURITY_GROUP_IDS: csv.check(z.refine((l) => l.length > 0, { error: 'is not set (comma-separated security group ids)' })),
+  ASSIGN_PUBLIC_IP: z._default(z.enum(['ENABLED', 'DISABLED'], { error: 'must be ENABLED or DISABLED' }), 'DISABLED'),
   ALLOWED_EFS_IDS: csv,
 });
 export type DispatchEnv = z.infer<typeof DispatchEnvSchema>;
 
 /** The record Lambda. */
-export const RecordEnvSchema = CommonEnvSchema.extend({
+export const RecordEnvSchema = z.extend(CommonEnvSchema, {
   CLUSTER_ARN: arn('ecs'),
-  CONTAINER_NAME: z.string().trim().min(1).default('runner'),
+  CONTAINER_NAME: z._default(z.string().check(z.trim(), z.minLength(1)), 'runner'),
 });
 export type RecordEnv = z.infer<typeof RecordEnvSchema>;
 
