@@ -1,14 +1,18 @@
 /**
- * The compiled specs: every spec document's YAML already read into plain values, in one
- * object beside the watermark (`state/compiled-specs.json`), each under its key and ETag.
+ * The compiled specs: every spec document's YAML already read into plain values, and what
+ * validating them gave, in one object beside the watermark (`state/compiled-specs.json`),
+ * each under its key and ETag.
  *
  * A warm dispatcher re-reads only documents whose ETag changed (`S3SpecStore`) and re-parses
  * only those (`SpecCache`). A cold one (a new Lambda container, every hour or so) would GET
  * and parse every document again: for 10,000 specs, 10,000 requests and ~4 s in the YAML
  * parser, most of a tick. Instead it reads this one object and seeds both caches with it;
- * only documents whose ETag differs are fetched and parsed. What is cached is the parser's
- * output only, never a verdict: every value is validated again (schema, schedules, volumes)
- * by the code that is running, so a new release judges old specs by its own rules.
+ * only documents whose ETag differs are fetched and parsed.
+ *
+ * The verdicts (which values are specs, their warnings and problems) are used only by the
+ * release that wrote them: `release` identifies the running code (the dispatcher's bundle).
+ * Any other release, the record function's included, validates every value again (schema,
+ * schedules, volumes), so a new release judges old specs by its own rules.
  *
  * Left out: documents whose YAML had problems (parsed again each cold start, which reports
  * them again) and Recovery documents (read whole every tick). Any writer's object is correct
@@ -17,9 +21,10 @@
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as z from '../../schemas/zod';
+import type { Restic } from '../../schemas/restic';
 import { errorMessage, StashError } from '../core/errors';
 import { isRecoveryText } from '../core/recovery';
-import type { SpecCache } from '../core/spec';
+import type { CachedParse, SpecCache, SpecLoadResult } from '../core/spec';
 import { isNotFound, s3Uri } from './s3';
 import type { S3SpecDocument, S3SpecStore } from './s3-spec-store';
 
@@ -30,10 +35,14 @@ export class CompiledSpecsError extends StashError {}
 export const COMPILED_SPECS_NAME = 'compiled-specs.json';
 
 /** Changes when the layout of the object changes; an object of another format is ignored. */
-export const COMPILED_SPECS_FORMAT = 1;
+export const COMPILED_SPECS_FORMAT = 2;
+
+const ProblemSchema = z.object({ source: z.string(), path: z.string(), message: z.string() });
 
 const CompiledSpecsSchema = z.object({
   format: z.literal(COMPILED_SPECS_FORMAT),
+  /** The code that judged the verdicts. */
+  release: z.string(),
   documents: z.array(
     z.object({
       key: z.string(),
@@ -41,13 +50,19 @@ const CompiledSpecsSchema = z.object({
       versionId: z.optional(z.string()),
       modifiedAt: z.optional(z.string()),
       values: z.array(z.object({ source: z.string(), value: z.unknown() })),
+      /** Which values are specs (by index, with their warnings), and the document's problems and warnings. */
+      verdict: z.object({
+        specs: z.array(z.object({ index: z.number(), warnings: z.array(z.string()) })),
+        problems: z.array(ProblemSchema),
+        warnings: z.array(ProblemSchema),
+      }),
     }),
   ),
 });
 type CompiledSpecs = z.infer<typeof CompiledSpecsSchema>;
-type CompiledDocument = CompiledSpecs['documents'][number];
+export type CompiledDocument = CompiledSpecs['documents'][number];
 
-/** Where the object lives and the caches it fills. */
+/** Where the object lives, the caches it fills, and who is reading. */
 export interface S3CompiledSpecsOptions {
   readonly client: S3Client;
   readonly bucket: string;
@@ -55,11 +70,13 @@ export interface S3CompiledSpecsOptions {
   readonly key: string;
   readonly store: S3SpecStore;
   readonly cache: SpecCache;
+  /** Identifies the running code: verdicts written by the same release are used as they are. */
+  readonly release: string;
 }
 
 /** Reads the compiled specs into a spec store's ETag cache, and writes them back when documents changed. */
 export class S3CompiledSpecs {
-  /** The documents (key and ETag) the object held when last read or written. */
+  /** The release and documents (key and ETag) of the object when last read or written. */
   private written?: string;
 
   constructor(private readonly options: S3CompiledSpecsOptions) {}
@@ -79,27 +96,18 @@ export class S3CompiledSpecs {
       if (isNotFound(err)) return 0;
       throw new CompiledSpecsError(`failed to read ${s3Uri(bucket, key)}: ${errorMessage(err)}`, { cause: err });
     }
-    let parsed: CompiledSpecs;
+    let read: CompiledRead | undefined;
     try {
-      const json: unknown = JSON.parse(text);
-      // Another release's layout: ignored, and replaced at the next write.
-      if ((json as { format?: unknown } | null)?.format !== COMPILED_SPECS_FORMAT) return 0;
-      parsed = CompiledSpecsSchema.parse(json);
+      read = readCompiledSpecs(text, bucket);
     } catch (err) {
       throw new CompiledSpecsError(`${s3Uri(bucket, key)} is not compiled specs: ${errorMessage(err)}`, { cause: err });
     }
-    const docs = parsed.documents.map((d): S3SpecDocument => ({
-      source: s3Uri(bucket, d.key),
-      key: d.key,
-      etag: d.etag,
-      ...(d.versionId ? { versionId: d.versionId } : {}),
-      version: d.versionId ?? d.etag,
-      text: '',
-      values: d.values,
-      ...(d.modifiedAt ? { modifiedAt: new Date(d.modifiedAt) } : {}),
-    }));
-    this.written = fingerprint(parsed.documents);
-    return store.seed(docs);
+    if (!read) return 0;
+    this.written = fingerprint(read.release, read.documents.map((d) => d.doc));
+    if (read.release === this.options.release) {
+      for (const { doc, parse } of read.documents) this.options.cache.seed(doc.source, doc.version!, parse);
+    }
+    return store.seed(read.documents.map((d) => d.doc));
   }
 
   /**
@@ -108,24 +116,11 @@ export class S3CompiledSpecs {
    */
   async save(): Promise<boolean> {
     const { client, bucket, key, store, cache } = this.options;
-    const documents: CompiledDocument[] = [];
-    for (const doc of store.known()) {
-      const values = doc.values ?? (isRecoveryText(doc.text) ? undefined : cache.values(doc.source, doc.version ?? doc.etag));
-      if (!values) continue;
-      documents.push({
-        key: doc.key,
-        etag: doc.etag,
-        ...(doc.versionId ? { versionId: doc.versionId } : {}),
-        ...(doc.modifiedAt ? { modifiedAt: doc.modifiedAt.toISOString() } : {}),
-        values: [...values],
-      });
-    }
-    documents.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const print = fingerprint(documents);
+    const documents = compiledDocuments(store.known(), cache);
+    const print = fingerprint(this.options.release, documents);
     if (print === this.written) return false;
-    const body: CompiledSpecs = { format: COMPILED_SPECS_FORMAT, documents };
     try {
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(body), ContentType: 'application/json' }));
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: compiledSpecsText(this.options.release, documents), ContentType: 'application/json' }));
     } catch (err) {
       throw new CompiledSpecsError(`failed to write ${s3Uri(bucket, key)}: ${errorMessage(err)}`, { cause: err });
     }
@@ -134,5 +129,79 @@ export class S3CompiledSpecs {
   }
 }
 
-/** Which documents, at which ETag: equal fingerprints hold the same values. */
-const fingerprint = (docs: readonly Pick<CompiledDocument, 'key' | 'etag'>[]) => docs.map((d) => `${d.key}\0${d.etag}`).join('\n');
+/** What a compiled specs object holds: who wrote it, and each document with its parse. */
+export interface CompiledRead {
+  readonly release: string;
+  readonly documents: readonly { readonly doc: S3SpecDocument; readonly parse: CachedParse }[];
+}
+
+/**
+ * A compiled specs object read back: each document as the store would have read it (with
+ * its values instead of its text) and its parse; undefined when it is of another format.
+ * Throws when it is not JSON or not what {@link compiledDocuments} writes.
+ */
+export function readCompiledSpecs(text: string, bucket: string): CompiledRead | undefined {
+  const json: unknown = JSON.parse(text);
+  // Another format: ignored, and replaced at the next write.
+  if ((json as { format?: unknown } | null)?.format !== COMPILED_SPECS_FORMAT) return undefined;
+  const parsed = CompiledSpecsSchema.parse(json);
+  return {
+    release: parsed.release,
+    documents: parsed.documents.map((d) => {
+      const version = d.versionId ?? d.etag;
+      const doc: S3SpecDocument = {
+        source: s3Uri(bucket, d.key),
+        key: d.key,
+        etag: d.etag,
+        ...(d.versionId ? { versionId: d.versionId } : {}),
+        version,
+        text: '',
+        values: d.values,
+        ...(d.modifiedAt ? { modifiedAt: new Date(d.modifiedAt) } : {}),
+      };
+      const specs = d.verdict.specs.map(({ index, warnings }) => {
+        const value = d.values[index];
+        if (!value) throw new Error(`${d.key}: verdict names value ${index} of ${d.values.length}`);
+        return { spec: value.value as Restic, source: value.source, version, warnings };
+      });
+      const result: SpecLoadResult = { specs, problems: d.verdict.problems, warnings: d.verdict.warnings };
+      return { doc, parse: { values: d.values, result } };
+    }),
+  };
+}
+
+/**
+ * What a compiled specs object holds for these documents, sorted by key: each one's values
+ * and verdict, from the cache at its version. Recovery documents, documents whose YAML had
+ * problems and documents not cached at their version are left out.
+ */
+export function compiledDocuments(docs: readonly S3SpecDocument[], cache: SpecCache): CompiledDocument[] {
+  const documents: CompiledDocument[] = [];
+  for (const doc of docs) {
+    if (!doc.values && isRecoveryText(doc.text)) continue;
+    const parse = cache.get(doc.source, doc.version ?? doc.etag);
+    if (!parse?.values) continue;
+    const values = [...parse.values];
+    // Each spec is its value as validated: the Restic schema neither transforms nor adds defaults (a test holds it to that).
+    const specs = parse.result.specs.map((s) => ({ index: values.findIndex((v) => v.source === s.source), warnings: [...s.warnings] }));
+    if (specs.some((s) => s.index < 0)) continue;
+    documents.push({
+      key: doc.key,
+      etag: doc.etag,
+      ...(doc.versionId ? { versionId: doc.versionId } : {}),
+      ...(doc.modifiedAt ? { modifiedAt: doc.modifiedAt.toISOString() } : {}),
+      values,
+      verdict: { specs, problems: [...parse.result.problems], warnings: [...parse.result.warnings] },
+    });
+  }
+  return documents.sort(byKey);
+}
+
+const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** The object's text for these documents, written by `release`. */
+export const compiledSpecsText = (release: string, documents: readonly CompiledDocument[]): string =>
+  JSON.stringify({ format: COMPILED_SPECS_FORMAT, release, documents: [...documents] } satisfies CompiledSpecs);
+
+/** Which release judged which documents, at which ETag: equal fingerprints hold the same values and verdicts. */
+const fingerprint = (release: string, docs: readonly Pick<CompiledDocument, 'key' | 'etag'>[]) => [release, ...docs.map((d) => `${d.key}\0${d.etag}`)].join('\n');

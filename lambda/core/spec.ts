@@ -281,12 +281,18 @@ function combine(results: readonly SpecLoadResult[]): SpecLoadResult {
   return { specs, problems, warnings };
 }
 
+/** One document's parse: its YAML values (absent when the parser found problems) and what validating them gave. */
+export interface CachedParse {
+  readonly values?: readonly YamlValue[];
+  readonly result: SpecLoadResult;
+}
+
 /**
  * Keeps each document's parse result by (source, version) so a warm dispatcher re-parses
  * only what changed. Documents without a version are re-parsed when their text changes.
  */
 export class SpecCache {
-  private readonly entries = new Map<string, { key: string; result: SpecLoadResult; values?: readonly YamlValue[] }>();
+  private readonly entries = new Map<string, CachedParse & { readonly key: string }>();
 
   /** Loads the store's documents, reusing results for unchanged ones. */
   load(docs: readonly SpecDocument[]): SpecLoadResult {
@@ -298,7 +304,7 @@ export class SpecCache {
       if (hit && hit.key === key) return hit.result;
       const read = yamlValues(doc);
       const result = validateValues(doc, read);
-      // Values are kept only for what the parser read without a problem: those are what a compiled cache may hold.
+      // Values are kept only for what the parser read without a problem: those are what compiled specs may hold.
       this.entries.set(doc.source, { key, result, values: read.problems.length ? undefined : read.values });
       return result;
     });
@@ -306,13 +312,18 @@ export class SpecCache {
     return combine(results);
   }
 
-  /**
-   * The YAML values of a cached document at `version`, undefined when it is not cached at that
-   * version or its YAML had problems (such documents are parsed again, never cached elsewhere).
-   */
-  values(source: string, version: string): readonly YamlValue[] | undefined {
+  /** The parse of a document at `version`, undefined when it is not cached at that version. */
+  get(source: string, version: string): CachedParse | undefined {
     const hit = this.entries.get(source);
-    return hit && hit.key === version ? hit.values : undefined;
+    return hit && hit.key === version ? hit : undefined;
+  }
+
+  /**
+   * Puts a parse made earlier (by this same code: compiled specs of this release) in the
+   * cache, so loading that version of the document neither parses nor validates it.
+   */
+  seed(source: string, version: string, parse: CachedParse): void {
+    this.entries.set(source, { key: version, ...parse });
   }
 
   /** How many documents are cached (for tests and metrics). */

@@ -2,6 +2,9 @@
  * The composition root: SDK clients built once per cold start (or passed in by tests and
  * the CLI), the adapters on them, Powertools Logger and Metrics. Handlers stay thin.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -52,9 +55,17 @@ interface StoreRuntime extends Telemetry {
   readonly clock: Clock;
 }
 
+/**
+ * The running code, for compiled specs: a hash of the file this module is in, which in a
+ * function is its whole bundle, so any change to the code that validates specs is a new release.
+ */
+export function codeRelease(): string {
+  return createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex').slice(0, 32);
+}
+
 /** `state/compiled-specs.json` on the runtime's spec store and cache (dispatch writes it, record reads it). */
-function compiledSpecs(env: CommonEnv, base: StoreRuntime): S3CompiledSpecs {
-  return new S3CompiledSpecs({ client: base.s3, bucket: env.CONFIG_BUCKET, key: `${env.STATE_PREFIX}${COMPILED_SPECS_NAME}`, store: base.specs, cache: base.cache });
+function compiledSpecs(env: CommonEnv, base: StoreRuntime, release = codeRelease()): S3CompiledSpecs {
+  return new S3CompiledSpecs({ client: base.s3, bucket: env.CONFIG_BUCKET, key: `${env.STATE_PREFIX}${COMPILED_SPECS_NAME}`, store: base.specs, cache: base.cache, release });
 }
 
 function stores(env: CommonEnv, clients: AwsClients, clock: Clock): StoreRuntime {
@@ -83,7 +94,11 @@ export interface DispatchRuntime extends StoreRuntime {
 }
 
 /** Builds the dispatcher: S3 stores, the watermark, Secrets Manager and the ECS launcher. */
-export function composeDispatch(env: DispatchEnv, clients: AwsClients = {}, options: { clock?: Clock; launcher?: EcsLauncherOptions } = {}): DispatchRuntime {
+export function composeDispatch(
+  env: DispatchEnv,
+  clients: AwsClients = {},
+  options: { clock?: Clock; launcher?: EcsLauncherOptions; /** @default codeRelease() */ release?: string } = {},
+): DispatchRuntime {
   const clock = options.clock ?? systemClock;
   const base = stores(env, clients, clock);
   const ecs = clients.ecs ?? new ECSClient({ maxAttempts: 1 });
@@ -122,7 +137,7 @@ export function composeDispatch(env: DispatchEnv, clients: AwsClients = {}, opti
     launcher,
     launcherConfig: new S3LauncherConfig(base.s3, env.CONFIG_BUCKET, env.STATE_PREFIX),
     launcherSettings,
-    compiled: compiledSpecs(env, base),
+    compiled: compiledSpecs(env, base, options.release),
   };
 }
 
@@ -134,9 +149,9 @@ export interface RecordRuntime extends StoreRuntime {
 }
 
 /** Builds the recorder: the status stores and the spec store (for overdue specs). */
-export function composeRecord(env: RecordEnv, clients: AwsClients = {}, options: { clock?: Clock } = {}): RecordRuntime {
+export function composeRecord(env: RecordEnv, clients: AwsClients = {}, options: { clock?: Clock; /** @default codeRelease() */ release?: string } = {}): RecordRuntime {
   const base = stores(env, clients, options.clock ?? systemClock);
-  return { ...base, env, recordRestore: recordRestore(base.recoveries), compiled: compiledSpecs(env, base) };
+  return { ...base, env, recordRestore: recordRestore(base.recoveries), compiled: compiledSpecs(env, base, options.release) };
 }
 
 /** The validate Lambda's runtime. */

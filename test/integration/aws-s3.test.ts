@@ -375,7 +375,7 @@ describe('handlers', () => {
   const clock = { now: () => now };
 
   const common = () => ({ CONFIG_BUCKET: BUCKET, SPEC_PREFIX: `${prefix}/specs/`, STATUS_PREFIX: `${prefix}/status/`, STATE_PREFIX: `${prefix}/state/` });
-  const dispatchRuntime = () =>
+  const dispatchRuntime = (release?: string) =>
     composeDispatch(
       readEnv(DispatchEnvSchema, {
         ...common(),
@@ -390,7 +390,7 @@ describe('handlers', () => {
         ALLOWED_EFS_IDS: 'fs-0123abcd',
       }),
       { s3: client, ecs: new ECSClient({ region: 'eu-west-1' }), secrets: new SecretsManagerClient({ region: 'eu-west-1' }) },
-      { clock, launcher: { timer: virtualTimer(), random: () => 0.5 } },
+      { clock, launcher: { timer: virtualTimer(), random: () => 0.5 }, ...(release ? { release } : {}) },
     );
   const recordHandler = () => createRecordHandler(composeRecord(readEnv(RecordEnvSchema, { ...common(), CLUSTER_ARN }), { s3: client }, { clock }));
   const validateHandler = () => createValidateHandler(composeValidate(readEnv(ValidateEnvSchema, common()), { s3: client }, { clock }));
@@ -547,10 +547,14 @@ describe('handlers', () => {
       expect(await first(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 })).toMatchObject({ specs: 3, invalid: 1, launched: 3 });
 
       const compiled = await getJson(compiledKey());
-      expect(compiled.format).toBe(1);
-      // The YAML's values under each key and ETag; the document the parser refused is not there.
+      expect(compiled).toMatchObject({ format: 2, release: expect.stringMatching(/^[0-9a-f]{32}$/) });
+      // The YAML's values under each key and ETag, with the verdict; the document the parser refused is not there.
       expect(compiled.documents.map((d: { key: string }) => d.key)).toEqual(['a', 'b', 'c'].map((n) => `${prefix}/specs/${n}.yaml`));
-      expect(compiled.documents[0]).toMatchObject({ etag: expect.stringMatching(/^"[0-9a-f]{32}"$/), values: [{ source: `s3://${BUCKET}/${prefix}/specs/a.yaml`, value: { kind: 'Restic', metadata: { name: 'a' } } }] });
+      expect(compiled.documents[0]).toMatchObject({
+        etag: expect.stringMatching(/^"[0-9a-f]{32}"$/),
+        values: [{ source: `s3://${BUCKET}/${prefix}/specs/a.yaml`, value: { kind: 'Restic', metadata: { name: 'a' } } }],
+        verdict: { specs: [{ index: 0, warnings: [] }], problems: [], warnings: [] },
+      });
 
       await put(`${prefix}/specs/b.yaml`, specYaml('b', '0 */2 * * *'));
       now = new Date('2026-01-01T04:00:30Z');
@@ -573,43 +577,54 @@ describe('handlers', () => {
       expect(compiledPuts()).toEqual([]);
     });
 
-    it('dispatch: their values are validated again by the running code, and an unreadable object only costs a full read', async () => {
+    it('dispatch: the same release uses their verdicts; another validates every value again; an unreadable object only costs a full read', async () => {
       await put(`${prefix}/specs/a.yaml`, specYaml('a'));
       await put(`${prefix}/specs/b.yaml`, specYaml('b'));
       await createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 });
+
+      now = new Date('2026-01-01T03:00:30Z');
+      const validations = vi.spyOn(ResticSchema, 'safeParse');
+      expect(await createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 })).toMatchObject({ specs: 2, launched: 2 });
+      expect(validations).not.toHaveBeenCalled();
+
       const compiled = await getJson(compiledKey());
       compiled.documents[0].values[0].value.spec.backend.s3.bucket = 'Not_A_Bucket';
       await put(compiledKey(), JSON.stringify(compiled));
-
-      now = new Date('2026-01-01T03:00:30Z');
+      now = new Date('2026-01-01T04:00:30Z');
       ecs.resetHistory();
-      const result = await createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 });
+      proxy.requests.length = 0;
+      const result = await createDispatchHandler(dispatchRuntime('a-later-release'))(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 });
+      expect(validations).toHaveBeenCalledTimes(2);
+      expect(specGets()).toEqual([]);
       expect(result).toMatchObject({ specs: 1, invalid: 1, launched: 1 });
       expect(runTasks().map((t) => envOf(t).STASH_SPEC_NAME)).toEqual(['b']);
       expect(lines().find((l) => l.message === 'invalid spec skipped')?.problem).toMatch(new RegExp(`a\\.yaml: spec\\.backend\\.s3\\.bucket: `));
+      // The later release writes its own verdicts.
+      expect((await getJson(compiledKey())).release).toBe('a-later-release');
 
-      for (const body of ['{"format": 1, "documents": [{"key": 7}]}', 'not json']) {
+      for (const body of ['{"format": 2, "release": "x", "documents": [{"key": 7}]}', 'not json']) {
         await put(compiledKey(), body);
         now = new Date(now.getTime() + 3_600_000);
         ecs.resetHistory();
         out.length = 0;
         proxy.requests.length = 0;
         expect(await createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 })).toMatchObject({ specs: 2, invalid: 0, launched: 2 });
+        // Both read again: the tampered one too, since only a document's own ETag decides.
         expect(specGets()).toHaveLength(2);
-        expect(lines().find((l) => l.message.startsWith('could not read the compiled specs'))).toMatchObject({ level: 'WARN', error: expect.stringContaining(`s3://${BUCKET}/${compiledKey()} is not compiled specs: `) });
+        expect(lines().find((l) => String(l.message).startsWith('could not read the compiled specs'))).toMatchObject({ level: 'WARN', error: expect.stringContaining(`s3://${BUCKET}/${compiledKey()} is not compiled specs: `) });
         // Replaced by a good one at the end of the tick.
         expect((await getJson(compiledKey())).documents).toHaveLength(2);
       }
 
       // Another release's layout is ignored without a warning, and replaced.
-      await put(compiledKey(), JSON.stringify({ format: 99, anything: true }));
+      await put(compiledKey(), JSON.stringify({ format: 1, documents: 'of an older layout' }));
       now = new Date(now.getTime() + 3_600_000);
       out.length = 0;
       proxy.requests.length = 0;
       await createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 });
       expect(specGets()).toHaveLength(2);
       expect(lines().filter((l) => l.level === 'WARN')).toEqual([]);
-      expect((await getJson(compiledKey())).format).toBe(1);
+      expect((await getJson(compiledKey())).format).toBe(2);
     });
 
     it('record: a cold container checks overdue specs from them without reading a spec document', async () => {
