@@ -29,7 +29,7 @@ export interface ResticOptions {
   readonly binary?: string;
   /** Aborting stops restic with SIGINT (it removes its lock), then SIGKILL after a grace period. */
   readonly signal?: AbortSignal;
-  /** Called with every JSON object restic prints on stdout. */
+  /** Called with every JSON object restic prints on stdout, progress messages included. */
   readonly onJson?: (message: Record<string, unknown>) => void;
 }
 
@@ -37,7 +37,11 @@ export interface ResticOutcome {
   readonly exitCode: number | null;
   /** The signal that ended restic, if any. */
   readonly signal: NodeJS.Signals | null;
-  /** Every JSON value printed on stdout (restic prints one per line). */
+  /**
+   * The JSON values printed on stdout (restic prints one per line), without the progress
+   * messages (`"message_type": "status"`): `restic backup --json` prints dozens a second when
+   * stdout is not a terminal, and a long backup would keep them all. They go to `onJson` only.
+   */
   readonly json: unknown[];
   /** Non-JSON stdout and all of stderr, redacted, at most the last 64 KiB. */
   readonly output: string;
@@ -74,8 +78,9 @@ export function runRestic(target: ResticTarget, args: readonly string[], options
       if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
         try {
           const value = JSON.parse(trimmed);
-          json.push(value);
-          if (value && typeof value === 'object' && !Array.isArray(value)) options.onJson?.(value);
+          const message = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+          if (message?.message_type !== 'status') json.push(value);
+          if (message) options.onJson?.(message);
           return;
         } catch {
           // not JSON after all: keep it as text

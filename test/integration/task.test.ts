@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTaskEnv, runTask, type TaskInputs } from '../../container/task';
-import { runBackup } from '../../container/runner/run';
+import { openTarget, runBackup } from '../../container/runner/run';
+import { runRestic } from '../../container/runner/restic';
 import { parseSpecDocument } from '../../lambda/core/spec';
 import { randomBytes } from 'node:crypto';
 import type { RunLog } from '../../container/runner/run';
@@ -107,6 +108,25 @@ describe('the Fargate task entry', () => {
     // restic prints a status line about every 100 ms; the runner passes on at most one per interval.
     const at = progress.map((l) => l.loggedAt as number);
     for (let i = 1; i < at.length; i++) expect(at[i] - at[i - 1]).toBeGreaterThanOrEqual(250);
+  });
+
+  it("keeps restic's result messages, not its progress messages, which go only to onJson", async () => {
+    const source = join(root, 'mnt/progress');
+    await mkdir(source, { recursive: true });
+    await writeFile(join(source, 'random.bin'), randomBytes(64 * 1024 * 1024));
+    const spec = parseSpecDocument({ source: 'p.yaml', text: specText.replace(`path: ${data}`, `path: ${source}`).replace(repo, join(root, 'mnt/repo-progress')) }).specs[0].spec;
+    const target = await openTarget(spec, { RESTIC_PASSWORD: PASSWORD }, { kind: 'aws' });
+    try {
+      expect((await runRestic(target, ['init'])).exitCode).toBe(0);
+      const seen: string[] = [];
+      const backup = await runRestic(target, ['backup', '--json', source], { onJson: (m) => void seen.push(String(m.message_type)) });
+      expect(backup.exitCode).toBe(0);
+      expect(seen).toContain('status');
+      expect(seen.at(-1)).toBe('summary');
+      expect(backup.json).toEqual([expect.objectContaining({ message_type: 'summary', files_new: 1 })]);
+    } finally {
+      await target.cleanup();
+    }
   });
 
   it('restores what a Recovery asks for into the volume mounted at the fileGroup path', async () => {
