@@ -8,6 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import type * as z from '../../schemas/zod';
 import { ResticSchema, type Restic } from '../../schemas/restic';
 import { parseGoDuration } from './duration';
+import { compareNames } from './names';
 import { errorMessage, type SpecProblem } from './errors';
 import type { LoadedSpec, SpecDocument, YamlValue } from './ports';
 import { parseSchedule } from './schedule';
@@ -277,7 +278,7 @@ function combine(results: readonly SpecLoadResult[]): SpecLoadResult {
       problems.push({ source: s.source, path: 'metadata.name', message: `duplicate spec name "${name}" (also in ${others.join(', ')})` });
     }
   }
-  specs.sort((a, b) => a.spec.metadata.name.localeCompare(b.spec.metadata.name));
+  specs.sort((a, b) => compareNames(a.spec.metadata.name, b.spec.metadata.name));
   return { specs, problems, warnings };
 }
 

@@ -4,6 +4,7 @@
  */
 import { SpecStatusSchema, type RunResult, type SpecStatus } from '../../schemas/status';
 import { formatGoDuration } from './duration';
+import { compareNames } from './names';
 import type { LoadedSpec } from './ports';
 import { parseSchedule } from './schedule';
 
@@ -76,5 +77,5 @@ export function statusRows(specs: readonly LoadedSpec[], statuses: readonly Spec
   });
   const named = new Set(rows.map((r) => r.name));
   for (const [name, status] of byName) if (!named.has(name)) rows.push({ name, status });
-  return rows.sort((a, b) => a.name.localeCompare(b.name));
+  return rows.sort((a, b) => compareNames(a.name, b.name));
 }

@@ -11,6 +11,7 @@
 import type { Restic } from '../../schemas/restic';
 import type { SpecStatus } from '../../schemas/status';
 import { parseGoDuration } from './duration';
+import { compareNames } from './names';
 import type { PlannedRun } from './plan';
 
 /** Default `spec.startWindow`: a slot not started within an hour is missed. */
@@ -69,7 +70,7 @@ export function decideTick(input: TickInput): TickDecision {
     }
   }
   const busy = new Set<string>();
-  for (const run of [...newest.values()].sort((a, b) => a.at.getTime() - b.at.getTime() || a.spec.localeCompare(b.spec))) {
+  for (const run of [...newest.values()].sort((a, b) => a.at.getTime() - b.at.getTime() || compareNames(a.spec, b.spec))) {
     const spec = byName.get(run.spec);
     if (!spec) continue;
     const late = input.now.getTime() - run.at.getTime();
