@@ -1,7 +1,7 @@
 /**
  * What every benchmark shares: timing a child process (wall time with `process.hrtime`, peak
  * RSS of the process itself by polling `/proc/<pid>/status` VmHWM), medians, the machine's
- * description and Markdown tables.
+ * description and Markdown tables. (RssAnon, the anonymous part of RSS, is sampled alongside.)
  */
 import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,16 +15,23 @@ export interface Timed {
   readonly ms: number;
   /** Peak RSS of the process itself (not its children), KiB; 0 where /proc is missing. */
   readonly peakKiB: number;
+  /**
+   * The largest anonymous part of its RSS seen (RssAnon: heap and stacks, what the process
+   * holds for itself; the rest of RSS is the Node binary's and libraries' pages, shared and
+   * reclaimable), KiB; sampled, so a brief peak between two reads can be missed.
+   */
+  readonly peakAnonKiB: number;
   readonly stdout: string;
   readonly stderr: string;
 }
 
-/** VmHWM of one process in KiB, or undefined once it is gone. */
-async function highWaterMark(pid: number): Promise<number | undefined> {
+/** VmHWM and RssAnon of one process in KiB, or undefined once it is gone. */
+async function highWaterMark(pid: number): Promise<{ hwm: number; anon: number } | undefined> {
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(status);
-    return m ? Number(m[1]) : undefined;
+    const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status);
+    const anon = /^RssAnon:\s+(\d+) kB/m.exec(status);
+    return hwm ? { hwm: Number(hwm[1]), anon: Number(anon?.[1] ?? 0) } : undefined;
   } catch {
     return undefined;
   }
@@ -59,13 +66,17 @@ export function timed(
     child.stdout?.on('data', out.push);
     child.stderr?.on('data', err.push);
     let peakKiB = 0;
+    let peakAnonKiB = 0;
     let polling = true;
     let target: number | undefined = options.peakOf === 'child' ? undefined : child.pid;
     const poll = async () => {
       while (polling && child.pid !== undefined) {
         target ??= await firstChild(child.pid);
-        const hwm = target === undefined ? undefined : await highWaterMark(target);
-        if (hwm !== undefined && hwm > peakKiB) peakKiB = hwm;
+        const read = target === undefined ? undefined : await highWaterMark(target);
+        if (read) {
+          peakKiB = Math.max(peakKiB, read.hwm);
+          peakAnonKiB = Math.max(peakAnonKiB, read.anon);
+        }
         await new Promise((r) => setTimeout(r, options.pollMs ?? 10));
       }
     };
@@ -74,7 +85,7 @@ export function timed(
     child.on('exit', (code) => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       polling = false;
-      child.on('close', () => resolve({ code, ms, peakKiB, stdout: out.text(), stderr: err.text() }));
+      child.on('close', () => resolve({ code, ms, peakKiB, peakAnonKiB, stdout: out.text(), stderr: err.text() }));
     });
   });
 }

@@ -18,8 +18,10 @@
  * init) is measured on its own.
  *
  * Memory: every restic invocation, on both sides, runs under GNU time (`/usr/bin/time -f %M`,
- * exact peak RSS); the stash process's own peak is its VmHWM, polled every 10 ms. What stash
- * adds on top of restic is that Node process (restic's own peak is the same on both sides).
+ * exact peak RSS); the stash process's own peak is its VmHWM, polled every 10 ms, with the
+ * largest RssAnon seen (its heap and stacks; the rest of its RSS is the Node binary's pages,
+ * shared and reclaimable). What stash adds on top of restic is that Node process (restic's
+ * own peak is the same on both sides).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -101,6 +103,8 @@ interface Side {
   cpu: number;
   /** The stash process's own peak (0 for raw restic). */
   nodePeakKiB: number;
+  /** The anonymous part of the stash process's RSS at its largest (0 for raw restic). */
+  nodeAnonKiB: number;
   resticPeakKiB: number;
   resticInvocations: number;
 }
@@ -165,7 +169,7 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
       if (t.code !== 0) throw new Error(`stash backup ${name(i)} failed (${t.code}): ${t.stdout}${t.stderr}`);
       const runs = await resticRuns(log);
       const [user, system] = (await readFile(cpuLog, 'utf8').catch(() => '0 0')).trim().split(/\s+/).slice(-2).map(Number);
-      return { ms: t.ms, cpu: user + system, nodePeakKiB: t.peakKiB, resticPeakKiB: Math.max(0, ...runs.map((r) => r.peakKiB)), resticInvocations: runs.length };
+      return { ms: t.ms, cpu: user + system, nodePeakKiB: t.peakKiB, nodeAnonKiB: t.peakAnonKiB, resticPeakKiB: Math.max(0, ...runs.map((r) => r.peakKiB)), resticInvocations: runs.length };
     };
     const rawSide = async (i: number): Promise<Side> => {
       const log = join(work, `time-${n++}.log`);
@@ -183,7 +187,7 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
         total += t.ms;
       }
       const runs = await resticRuns(log);
-      return { ms: total, cpu: runs.reduce((c, r) => c + r.cpu, 0), nodePeakKiB: 0, resticPeakKiB: Math.max(0, ...runs.map((r) => r.peakKiB)), resticInvocations: runs.length };
+      return { ms: total, cpu: runs.reduce((c, r) => c + r.cpu, 0), nodePeakKiB: 0, nodeAnonKiB: 0, resticPeakKiB: Math.max(0, ...runs.map((r) => r.peakKiB)), resticInvocations: runs.length };
     };
 
     const rows: { label: string; stash: Side[]; raw: Side[] }[] = [
@@ -217,12 +221,14 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
     const fixed = async (label: string, args: string[]) => {
       const t: number[] = [];
       const peak: number[] = [];
+      const anon: number[] = [];
       for (let k = 0; k < 7; k++) {
         const r = await timed(process.execPath, args, { env: baseEnv });
         t.push(r.ms);
         peak.push(r.peakKiB);
+        anon.push(r.peakAnonKiB);
       }
-      return [label, ms(median(t)), mib(median(peak))];
+      return [label, ms(median(t)), mib(median(peak)), mib(median(anon))];
     };
     const probe = async () => {
       const t: number[] = [];
@@ -231,7 +237,7 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
         if (r.code === 0) throw new Error('restic backup succeeded without a repository');
         t.push(r.ms);
       }
-      return ['first run without a repository: the `restic backup` that fails before `restic init`', ms(median(t)), '-'];
+      return ['first run without a repository: the `restic backup` that fails before `restic init`', ms(median(t)), '-', '-'];
     };
     const profile = [
       await fixed('`node -e 0` (Node startup)', ['-e', '0']),
@@ -253,7 +259,7 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
         ms(median(extra)),
         ratio(median(cpuRatios)),
         `${median(r.stash.map((s) => s.resticInvocations))} / ${median(r.raw.map((s) => s.resticInvocations))}`,
-        mib(median(r.stash.map((s) => s.nodePeakKiB))),
+        `${mib(median(r.stash.map((s) => s.nodePeakKiB)))} (anonymous ${mib(median(r.stash.map((s) => s.nodeAnonKiB)))})`,
         `${mib(median(r.stash.map((s) => s.resticPeakKiB)))} / ${mib(median(r.raw.map((s) => s.resticPeakKiB)))}`,
       ];
     });
@@ -268,7 +274,7 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
       '',
       'Fixed costs (medians of 7):',
       '',
-      table(['what', 'wall time', 'peak RSS'], profile),
+      table(['what', 'wall time', 'peak RSS', 'of which anonymous'], profile),
     ].join('\n');
     return { name: 'overhead', markdown };
   } finally {
