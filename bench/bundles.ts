@@ -9,7 +9,8 @@
  * Import time: a fresh `node` process per measurement imports the bundle and reports
  * `performance.now()` around the `import()` (Node's own startup is not counted), with
  * `--enable-source-maps` as the functions run (`NODE_OPTIONS` in the stack). Handler and
- * bare bundle alternate; ratios are medians of the pairs' own ratios.
+ * bare bundle alternate; ratios are medians of the pairs' own ratios. A third bundle, the
+ * handler with the YAML parser replaced by a stub, shows what yaml adds to an import.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -101,6 +102,8 @@ export async function bundles(opts: { runs?: number } = {}): Promise<BenchResult
     const rows: string[][] = [];
     const imports: string[] = [];
     const parts: string[] = [];
+    const yamlStub = join(work, 'yaml-stub.mjs');
+    await writeFile(yamlStub, "export const parseAllDocuments = () => { throw new Error('left out'); };\n");
     for (const name of HANDLERS) {
       const handlerFile = join(work, name, 'index.mjs');
       const handler = await build({ ...options, entryPoints: [join(ROOT, 'lambda/handlers', `${name}.ts`)], outfile: handlerFile });
@@ -116,22 +119,29 @@ export async function bundles(opts: { runs?: number } = {}): Promise<BenchResult
       const bareFile = join(work, `${name}-bare`, 'index.mjs');
       await build({ ...options, entryPoints: [bareEntry], outfile: bareFile, absWorkingDir: ROOT, nodePaths: [join(ROOT, 'node_modules')] });
 
+      // The same handler with the YAML parser left out (a stub in its place): what yaml costs an import.
+      const noYamlFile = join(work, `${name}-no-yaml`, 'index.mjs');
+      await build({ ...options, entryPoints: [join(ROOT, 'lambda/handlers', `${name}.ts`)], outfile: noYamlFile, alias: { yaml: yamlStub } });
+
       const handlerMs: number[] = [];
       const bareMs: number[] = [];
+      const noYamlMs: number[] = [];
       const ratios: number[] = [];
+      const noYamlRatios: number[] = [];
       for (let k = 0; k < runs; k++) {
-        let h: number;
-        let b: number;
-        if (k % 2 === 0) {
-          h = importMs(handlerFile);
-          b = importMs(bareFile);
-        } else {
-          b = importMs(bareFile);
-          h = importMs(handlerFile);
+        // The three alternate, each going first in turn.
+        const order = [handlerFile, bareFile, noYamlFile];
+        const times = new Map<string, number>();
+        for (let j = 0; j < 3; j++) {
+          const file = order[(j + k) % 3];
+          times.set(file, importMs(file));
         }
+        const [h, b, n] = [times.get(handlerFile)!, times.get(bareFile)!, times.get(noYamlFile)!];
         handlerMs.push(h);
         bareMs.push(b);
+        noYamlMs.push(n);
         ratios.push(h / b);
+        noYamlRatios.push(n / b);
       }
       const size = (await stat(handlerFile)).size;
       const bareSize = (await stat(bareFile)).size;
@@ -147,13 +157,14 @@ export async function bundles(opts: { runs?: number } = {}): Promise<BenchResult
         ms(median(handlerMs)),
         ms(median(bareMs)),
         ratio(median(ratios)),
+        `${ms(median(noYamlMs))} (${ratio(median(noYamlRatios))})`,
       ]);
       imports.push(`- ${name}: ${[...used].map(([pkg, names]) => `\`${pkg}\` (${[...names].sort().join(', ')})`).join('; ')}`);
     }
     const markdown = [
       `esbuild ${options.target}, ESM, minified, linked source map; imports in fresh processes with --enable-source-maps, ${runs} pairs, medians.`,
       '',
-      table(['handler', 'bundle', 'of which AWS SDK', 'bare SDK clients bundle', 'import handler', 'import bare clients', 'ratio'], rows),
+      table(['handler', 'bundle', 'of which AWS SDK', 'bare SDK clients bundle', 'import handler', 'import bare clients', 'ratio', 'import without yaml (ratio)'], rows),
       '',
       'The bare bundles hold what each handler imports from the SDK:',
       '',
