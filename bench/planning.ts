@@ -20,7 +20,7 @@ import { stringify } from 'yaml';
 import type { StoredDocument } from '../lambda/core/dispatch';
 import { plan, planChecks } from '../lambda/core/plan';
 import { SpecCache } from '../lambda/core/spec';
-import { compiledDocuments, compiledSpecsText, readCompiledSpecs } from '../lambda/aws/s3-compiled-specs';
+import { compiledDocuments, compiledSpecsText, readCompiledSpecs, seedCache } from '../lambda/aws/s3-compiled-specs';
 import type { S3SpecDocument } from '../lambda/aws/s3-spec-store';
 import { decideTick } from '../lambda/core/tick';
 import { measure, median, ms, table, type BenchResult } from './lib';
@@ -102,11 +102,7 @@ interface Tick {
 const RELEASE = 'this release';
 
 /** What a cold container does with the compiled specs: the documents to load, and verdicts in the cache when the release is the writer's. */
-function restore(text: string, cache: SpecCache, release: string): StoredDocument[] {
-  const read = readCompiledSpecs(text, BUCKET)!;
-  if (read.release === release) for (const { doc, parse } of read.documents) cache.seed(doc.source, doc.version!, parse);
-  return read.documents.map((d) => d.doc);
-}
+const restore = (text: string, cache: SpecCache, release: string): StoredDocument[] => seedCache(readCompiledSpecs(text, BUCKET)!, cache, release);
 
 /** One tick; `read` is what comes before loading (reading the compiled specs), timed with the load. */
 function oneTick(cache: SpecCache, read: (cache: SpecCache) => readonly StoredDocument[], now: Date): Tick {

@@ -24,6 +24,7 @@ import * as z from '../../schemas/zod';
 import type { Restic } from '../../schemas/restic';
 import { errorMessage, StashError } from '../core/errors';
 import { isRecoveryText } from '../core/recovery';
+import type { YamlValue } from '../core/ports';
 import type { CachedParse, SpecCache, SpecLoadResult } from '../core/spec';
 import { isNotFound, s3Uri } from './s3';
 import type { S3SpecDocument, S3SpecStore } from './s3-spec-store';
@@ -81,13 +82,23 @@ export class S3CompiledSpecs {
 
   constructor(private readonly options: S3CompiledSpecsOptions) {}
 
+  /** The one read of this instance, shared by every call of {@link restore}. */
+  private restored?: Promise<number>;
+
   /**
-   * Seeds the spec store with the stored documents; returns how many. None when there is no
-   * object yet or it is of another format. Throws {@link CompiledSpecsError} when it cannot
-   * be read or is not what this code writes.
+   * Seeds the spec store with the stored documents, and the spec cache with their verdicts
+   * when this release wrote them; returns how many documents. Reads once per instance (a
+   * container): later calls give the first one's answer. None when there is no object yet or
+   * it is of another format. Throws {@link CompiledSpecsError} when it cannot be read or is
+   * not what this code writes.
    */
-  async restore(): Promise<number> {
-    const { client, bucket, key, store } = this.options;
+  restore(): Promise<number> {
+    this.restored ??= this.read();
+    return this.restored;
+  }
+
+  private async read(): Promise<number> {
+    const { client, bucket, key, store, cache, release } = this.options;
     let text: string;
     try {
       const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -103,11 +114,9 @@ export class S3CompiledSpecs {
       throw new CompiledSpecsError(`${s3Uri(bucket, key)} is not compiled specs: ${errorMessage(err)}`, { cause: err });
     }
     if (!read) return 0;
-    this.written = fingerprint(read.release, read.documents.map((d) => d.doc));
-    if (read.release === this.options.release) {
-      for (const { doc, parse } of read.documents) this.options.cache.seed(doc.source, doc.version!, parse);
-    }
-    return store.seed(read.documents.map((d) => d.doc));
+    const docs = seedCache(read, cache, release);
+    this.written = fingerprint(read.release, docs);
+    return store.seed(docs);
   }
 
   /**
@@ -115,12 +124,13 @@ export class S3CompiledSpecs {
    * written; returns whether it wrote.
    */
   async save(): Promise<boolean> {
-    const { client, bucket, key, store, cache } = this.options;
-    const documents = compiledDocuments(store.known(), cache);
-    const print = fingerprint(this.options.release, documents);
+    const { client, bucket, key, store, cache, release } = this.options;
+    // Which documents first (cheap, every tick); what they hold only when that changed.
+    const entries = compilable(store.known(), cache);
+    const print = fingerprint(release, entries.map((e) => e.doc));
     if (print === this.written) return false;
     try {
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: compiledSpecsText(this.options.release, documents), ContentType: 'application/json' }));
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: compiledSpecsText(release, entries.map(compiledDocument)), ContentType: 'application/json' }));
     } catch (err) {
       throw new CompiledSpecsError(`failed to write ${s3Uri(bucket, key)}: ${errorMessage(err)}`, { cause: err });
     }
@@ -171,30 +181,53 @@ export function readCompiledSpecs(text: string, bucket: string): CompiledRead | 
 }
 
 /**
- * What a compiled specs object holds for these documents, sorted by key: each one's values
- * and verdict, from the cache at its version. Recovery documents, documents whose YAML had
- * problems and documents not cached at their version are left out.
+ * The verdicts of a compiled specs object in the spec cache, when `release` wrote them (any
+ * other release validates the values again); returns the documents, for the spec store.
  */
-export function compiledDocuments(docs: readonly S3SpecDocument[], cache: SpecCache): CompiledDocument[] {
-  const documents: CompiledDocument[] = [];
+export function seedCache(read: CompiledRead, cache: SpecCache, release: string): S3SpecDocument[] {
+  if (read.release === release) for (const { doc, parse } of read.documents) cache.seed(doc.source, doc.version!, parse);
+  return read.documents.map((d) => d.doc);
+}
+
+/** A document the cache holds at its version, with the values its YAML gave. */
+interface Compilable {
+  readonly doc: S3SpecDocument;
+  readonly parse: CachedParse & { readonly values: readonly YamlValue[] };
+}
+
+/**
+ * The documents a compiled specs object holds, sorted by key: those cached at their version
+ * with values. Recovery documents, documents whose YAML had problems and documents not cached
+ * at their version are left out.
+ */
+function compilable(docs: readonly S3SpecDocument[], cache: SpecCache): Compilable[] {
+  const entries: Compilable[] = [];
   for (const doc of docs) {
     if (!doc.values && isRecoveryText(doc.text)) continue;
     const parse = cache.get(doc.source, doc.version ?? doc.etag);
-    if (!parse?.values) continue;
-    const values = [...parse.values];
-    // Each spec is its value as validated: the Restic schema neither transforms nor adds defaults (a test holds it to that).
-    const specs = parse.result.specs.map((s) => ({ index: values.findIndex((v) => v.source === s.source), warnings: [...s.warnings] }));
-    if (specs.some((s) => s.index < 0)) continue;
-    documents.push({
-      key: doc.key,
-      etag: doc.etag,
-      ...(doc.versionId ? { versionId: doc.versionId } : {}),
-      ...(doc.modifiedAt ? { modifiedAt: doc.modifiedAt.toISOString() } : {}),
-      values,
-      verdict: { specs, problems: [...parse.result.problems], warnings: [...parse.result.warnings] },
-    });
+    if (parse?.values) entries.push({ doc, parse: { ...parse, values: parse.values } });
   }
-  return documents.sort(byKey);
+  return entries.sort((a, b) => byKey(a.doc, b.doc));
+}
+
+/** One document as the object holds it: its values, and its verdict with each spec named by the index of its value. */
+function compiledDocument({ doc, parse }: Compilable): CompiledDocument {
+  const values = [...parse.values];
+  // Each spec is its value as validated: the Restic schema neither transforms nor adds defaults (a test holds it to that).
+  const specs = parse.result.specs.map((s) => ({ index: values.findIndex((v) => v.source === s.source), warnings: [...s.warnings] }));
+  return {
+    key: doc.key,
+    etag: doc.etag,
+    ...(doc.versionId ? { versionId: doc.versionId } : {}),
+    ...(doc.modifiedAt ? { modifiedAt: doc.modifiedAt.toISOString() } : {}),
+    values,
+    verdict: { specs, problems: [...parse.result.problems], warnings: [...parse.result.warnings] },
+  };
+}
+
+/** What a compiled specs object holds for these documents, sorted by key (see {@link compilable}). */
+export function compiledDocuments(docs: readonly S3SpecDocument[], cache: SpecCache): CompiledDocument[] {
+  return compilable(docs, cache).map(compiledDocument);
 }
 
 const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);

@@ -11,6 +11,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DispatchDeps } from '../core/dispatch';
+import { errorMessage } from '../core/errors';
 import { systemClock, type Clock } from '../core/ports';
 import { launchRecoveries, recordRestore } from '../core/recovery';
 import { SpecCache } from '../core/spec';
@@ -66,6 +67,19 @@ export function codeRelease(): string {
 /** `state/compiled-specs.json` on the runtime's spec store and cache (dispatch writes it, record reads it). */
 function compiledSpecs(env: CommonEnv, base: StoreRuntime, release = codeRelease()): S3CompiledSpecs {
   return new S3CompiledSpecs({ client: base.s3, bucket: env.CONFIG_BUCKET, key: `${env.STATE_PREFIX}${COMPILED_SPECS_NAME}`, store: base.specs, cache: base.cache, release });
+}
+
+/**
+ * Seeds a runtime's spec store and cache from the compiled specs, once per container; a
+ * failure is a warning, since every document can still be read and parsed.
+ */
+export async function restoreCompiledSpecs(rt: { readonly compiled: S3CompiledSpecs; readonly logger: Logger }): Promise<void> {
+  try {
+    const documents = await rt.compiled.restore();
+    rt.logger.debug('compiled specs read', { documents });
+  } catch (err) {
+    rt.logger.warn('could not read the compiled specs; every spec document is read and parsed', { error: errorMessage(err) });
+  }
 }
 
 function stores(env: CommonEnv, clients: AwsClients, clock: Clock): StoreRuntime {

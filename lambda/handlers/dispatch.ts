@@ -7,7 +7,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { tick, type SlotReport, type TickReport } from '../core/dispatch';
 import { errorMessage, formatProblem } from '../core/errors';
-import { composeDispatch, type DispatchRuntime } from './compose';
+import { composeDispatch, restoreCompiledSpecs, type DispatchRuntime } from './compose';
 import { DispatchEnvSchema, readEnv } from './env';
 import { parseEvent, ScheduledEventSchema } from './events';
 import { DISPATCH_DEADLINE_MARGIN_MS } from '../core/limits';
@@ -39,7 +39,6 @@ const count = (slots: readonly SlotReport[], result: SlotReport['result']) => sl
 /** A dispatch handler over a composed runtime (tests pass their own clients and clock). */
 export function createDispatchHandler(rt: DispatchRuntime): (event: unknown, context?: LambdaContext) => Promise<DispatchResult> {
   let launcherConfigWritten = false;
-  let compiledRestored = false;
   const reported = new Set<string>();
   return async (event, context) => {
     const { logger, metrics } = rt;
@@ -55,15 +54,7 @@ export function createDispatchHandler(rt: DispatchRuntime): (event: unknown, con
         logger.warn('could not write the launcher configuration for remote launches', { error: errorMessage(err) });
       }
     }
-    if (!compiledRestored) {
-      compiledRestored = true;
-      try {
-        const seeded = await rt.compiled.restore();
-        logger.debug('compiled specs read', { documents: seeded });
-      } catch (err) {
-        logger.warn('could not read the compiled specs; every spec document is read and parsed', { error: errorMessage(err) });
-      }
-    }
+    await restoreCompiledSpecs(rt);
     let report: TickReport;
     try {
       // A tick that dies holds its slots no longer than a Lambda of this function can live.

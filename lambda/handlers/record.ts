@@ -7,7 +7,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { errorMessage } from '../core/errors';
 import { findOverdue, recordStoppedTask, type RecordReport } from '../core/record';
-import { composeRecord, type RecordRuntime } from './compose';
+import { composeRecord, restoreCompiledSpecs, type RecordRuntime } from './compose';
 import type { LambdaContext } from './dispatch';
 import { RecordEnvSchema, readEnv } from './env';
 import { EcsTaskStateChangeSchema, parseEvent } from './events';
@@ -56,17 +56,11 @@ export function createRecordHandler(rt: RecordRuntime): (event: unknown, context
   };
 }
 
-/** Runtimes whose spec store has been seeded from the compiled specs (once per container). */
-const restored = new WeakSet<RecordRuntime>();
-
 /** OverdueSpecs over every valid spec; a failure here is logged, never fails the record. */
 async function overdueSpecs(rt: RecordRuntime, now: Date): Promise<string[] | undefined> {
   try {
-    if (!restored.has(rt)) {
-      restored.add(rt);
-      // The dispatcher's compiled specs spare a cold container a GET and a parse per document.
-      await rt.compiled.restore().catch((err: unknown) => rt.logger.warn('could not read the compiled specs; every spec document is read and parsed', { error: errorMessage(err) }));
-    }
+    // The dispatcher's compiled specs spare a cold container a GET and a parse per document.
+    await restoreCompiledSpecs(rt);
     const documents = await rt.specs.documents();
     const loaded = rt.cache.load(documents);
     const statuses = new Map((await rt.statuses.list()).map((s) => [s.name, s]));
