@@ -106,7 +106,7 @@ export async function bundles(opts: { runs?: number } = {}): Promise<BenchResult
     await writeFile(yamlStub, "export const parseAllDocuments = () => { throw new Error('left out'); };\n");
     for (const name of HANDLERS) {
       const handlerFile = join(work, name, 'index.mjs');
-      const handler = await build({ ...options, entryPoints: [join(ROOT, 'lambda/handlers', `${name}.ts`)], outfile: handlerFile });
+      const handler = await build({ ...options, entryPoints: [join(ROOT, 'lambda', `${name}.ts`)], outfile: handlerFile });
       const meta = handler.metafile!;
       // Only the client packages whose code is in the handler's bundle (an import that tree shaking removed does not count).
       const inBundle = new Set(contributions(meta).filter((c) => c.bytes > 0).map((c) => /node_modules\/(@aws-sdk\/client-[^/]+)\//.exec(c.file)?.[1]));
@@ -121,7 +121,7 @@ export async function bundles(opts: { runs?: number } = {}): Promise<BenchResult
 
       // The same handler with the YAML parser left out (a stub in its place): what yaml costs an import.
       const noYamlFile = join(work, `${name}-no-yaml`, 'index.mjs');
-      await build({ ...options, entryPoints: [join(ROOT, 'lambda/handlers', `${name}.ts`)], outfile: noYamlFile, alias: { yaml: yamlStub } });
+      await build({ ...options, entryPoints: [join(ROOT, 'lambda', `${name}.ts`)], outfile: noYamlFile, alias: { yaml: yamlStub } });
 
       const handlerMs: number[] = [];
       const bareMs: number[] = [];

@@ -18,11 +18,11 @@
 import { DescribeTaskDefinitionCommand, ECSClient, ListTasksCommand, RunTaskCommand, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { stringify } from 'yaml';
-import { EcsLauncher } from '../lambda/aws/ecs-launcher';
-import { tick, type SecretResolver, type StoredDocument, type TickReport } from '../lambda/core/dispatch';
-import { SpecCache } from '../lambda/core/spec';
+import { EcsLauncher } from '../aws/ecs-launcher';
+import { tick, type SecretResolver, type StoredDocument, type TickReport } from '../core/dispatch';
+import { SpecCache } from '../core/spec';
 import { median, ms, table, type BenchResult } from './lib';
-import { DISPATCH_DEADLINE_MARGIN_MS, dispatchTimeoutSeconds } from '../lambda/core/limits';
+import { DISPATCH_DEADLINE_MARGIN_MS, dispatchTimeoutSeconds } from '../core/limits';
 import { MemoryStatuses, MemoryWatermark } from '../test/support/memory';
 
 const SPECS = 1_000;

@@ -17,12 +17,12 @@
  * In-process, medians. The cold tick must plan exactly what the YAML tick planned.
  */
 import { stringify } from 'yaml';
-import type { StoredDocument } from '../lambda/core/dispatch';
-import { plan, planChecks } from '../lambda/core/plan';
-import { SpecCache } from '../lambda/core/spec';
-import { compiledDocuments, compiledSpecsText, readCompiledSpecs, seedCache } from '../lambda/aws/s3-compiled-specs';
-import type { S3SpecDocument } from '../lambda/aws/s3-spec-store';
-import { decideTick } from '../lambda/core/tick';
+import type { StoredDocument } from '../core/dispatch';
+import { plan, planChecks } from '../core/plan';
+import { SpecCache } from '../core/spec';
+import { compiledDocuments, compiledSpecsText, readCompiledSpecs, seedCache } from '../aws/s3-compiled-specs';
+import type { S3SpecDocument } from '../aws/s3-spec-store';
+import { decideTick } from '../core/tick';
 import { measure, median, ms, table, type BenchResult } from './lib';
 
 /** A deterministic pseudo-random sequence (mulberry32), so every run plans the same specs. */

@@ -4,9 +4,9 @@
  * codes in one place (0 ok, 1 failed or invalid, 2 usage).
  */
 import { Command, CommanderError } from 'commander';
-import { formatProblem, StashError, errorMessage } from '../lambda/core/errors';
-import { plan } from '../lambda/core/plan';
-import { loadSpecs } from '../lambda/core/spec';
+import { formatProblem, StashError, errorMessage } from '../core/errors';
+import { plan } from '../core/plan';
+import { loadSpecs } from '../core/spec';
 import { FolderSpecStore } from './local/stores';
 import { isRemote } from './uri';
 import { fileRunLog, LocalEngine, type EngineOutput } from './local/engine';

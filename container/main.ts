@@ -10,9 +10,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import * as z from '../schemas/zod';
-import { parseSecretJson } from '../lambda/core/secrets';
+import { parseSecretJson } from '../core/secrets';
 import { OUTCOME_EXIT_CODES, type RunResult } from '../schemas/status';
-import type { RunLog } from './runner/run';
+import type { RunLog } from '../runner/run';
 import { readTaskEnv, runTask, type TaskInputs } from './task';
 
 const BucketEnvSchema = z.object({ CONFIG_BUCKET: z.string().check(z.minLength(1, 'CONFIG_BUCKET is required')) });

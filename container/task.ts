@@ -8,12 +8,12 @@
 import * as z from '../schemas/zod';
 import type { Secret } from '../schemas/secret';
 import { OUTCOME_EXIT_CODES, type Outcome, type RunResult } from '../schemas/status';
-import { ConfigError, errorMessage, formatProblem } from '../lambda/core/errors';
-import type { SpecDocument } from '../lambda/core/ports';
-import { parseSpecDocument } from '../lambda/core/spec';
+import { ConfigError, errorMessage, formatProblem } from '../core/errors';
+import type { SpecDocument } from '../core/ports';
+import { parseSpecDocument } from '../core/spec';
 import { recoverySnapshot, type Recovery } from '../schemas/recovery';
-import { loadRecoveries } from '../lambda/core/recovery';
-import { restoreSpec, runBackup, runCheck, type RunContext, type RunLog } from './runner/run';
+import { loadRecoveries } from '../core/recovery';
+import { restoreSpec, runBackup, runCheck, type RunContext, type RunLog } from '../runner/run';
 
 /** The task's environment: set by the task definition and the RunTask overrides. */
 export const TaskEnvSchema = z.object({

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { COMPILED_SPECS_NAME } from '../lambda/aws/s3-compiled-specs';
+import { COMPILED_SPECS_NAME } from '../aws/s3-compiled-specs';
 import { STATE_PREFIX, STATUS_PREFIX } from './config';
 
 /** Properties of {@link ConfigBucket}. */

@@ -11,7 +11,7 @@
  */
 import type { IConstruct } from 'constructs';
 import * as z from '../schemas/zod';
-import { ConfigError } from '../lambda/core/errors';
+import { ConfigError } from '../core/errors';
 
 /** Where the record and validate steps keep `status/<name>.json`. Fixed: the CLI reads it there. */
 export const STATUS_PREFIX = 'status/';

@@ -7,7 +7,7 @@ import type { ConfigBucket } from './config-bucket';
 import type { Network } from './network';
 import { CONTAINER_NAME, secretArnPattern, secretWildcardFinding, type Runner } from './runner';
 import { StashFunction } from './stash-function';
-import { dispatchTimeoutSeconds } from '../lambda/core/limits';
+import { dispatchTimeoutSeconds } from '../core/limits';
 
 /** Properties of {@link Functions}. */
 export interface FunctionsProps {
@@ -18,7 +18,7 @@ export interface FunctionsProps {
   readonly projectRoot: string;
   /**
    * Directory of the handler entry files `dispatch.ts`, `record.ts` and `validate.ts`.
-   * @default `${projectRoot}/lambda/handlers`
+   * @default `${projectRoot}/lambda`
    */
   readonly handlersDirectory?: string;
   /**
@@ -65,7 +65,7 @@ export class Functions extends Construct {
     if (!Number.isInteger(tickMinutes) || tickMinutes < 1 || tickMinutes > 60) {
       throw new Error(`Functions: tickMinutes ${tickMinutes} must be a whole number from 1 to 60`);
     }
-    const handlers = props.handlersDirectory ?? join(props.projectRoot, 'lambda', 'handlers');
+    const handlers = props.handlersDirectory ?? join(props.projectRoot, 'lambda');
     const { configBucket: bucket, runner, network } = props;
     const stack = Stack.of(this);
 

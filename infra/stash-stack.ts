@@ -10,7 +10,7 @@ import { Observability } from './observability';
 import { Rules } from './rules';
 import { Runner } from './runner';
 
-/** The repository root: `package-lock.json`, `lambda/handlers/`, `container/`. */
+/** The repository root: `package-lock.json`, `lambda/`, `container/`. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Properties of {@link StashStack}. */
@@ -27,7 +27,7 @@ export interface StashStackProps extends StackProps {
   readonly projectRoot?: string;
   /**
    * Directory of the handler entry files `dispatch.ts`, `record.ts`, `validate.ts`.
-   * @default `${projectRoot}/lambda/handlers`
+   * @default `${projectRoot}/lambda`
    */
   readonly handlersDirectory?: string;
   /**

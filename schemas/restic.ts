@@ -8,7 +8,7 @@
  * `spec.check`.
  *
  * Only shapes live here; what needs more than the document itself (schedules, volume
- * references, unique names) is checked in `lambda/core/spec.ts`.
+ * references, unique names) is checked in `core/spec.ts`.
  */
 import * as z from './zod';
 

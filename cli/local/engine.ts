@@ -7,16 +7,16 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { RunResult } from '../../schemas/status';
-import { ConfigError, errorMessage, formatProblem, SpecError, type SpecProblem } from '../../lambda/core/errors';
-import type { Clock, LoadedSpec, SecretStore, SpecStore, StatusStore } from '../../lambda/core/ports';
-import { systemClock } from '../../lambda/core/ports';
-import { manualRunId, slotRunId } from '../../lambda/core/dispatch';
-import { plan, planChecks } from '../../lambda/core/plan';
-import { SpecCache, type SpecLoadResult } from '../../lambda/core/spec';
-import { applyRunResult, statusRows, type StatusRow } from '../../lambda/core/status';
-import { decideTick, type Launch, type TickDecision } from '../../lambda/core/tick';
-import type { VolumeMode } from '../../lambda/core/volumes';
-import { listSnapshots, restoreSpec, runBackup, runCheck, type RestoredGroup, type RunLog, type Snapshot } from '../../container/runner/run';
+import { ConfigError, errorMessage, formatProblem, SpecError, type SpecProblem } from '../../core/errors';
+import type { Clock, LoadedSpec, SecretStore, SpecStore, StatusStore } from '../../core/ports';
+import { systemClock } from '../../core/ports';
+import { manualRunId, slotRunId } from '../../core/dispatch';
+import { plan, planChecks } from '../../core/plan';
+import { SpecCache, type SpecLoadResult } from '../../core/spec';
+import { applyRunResult, statusRows, type StatusRow } from '../../core/status';
+import { decideTick, type Launch, type TickDecision } from '../../core/tick';
+import type { VolumeMode } from '../../core/volumes';
+import { listSnapshots, restoreSpec, runBackup, runCheck, type RestoredGroup, type RunLog, type Snapshot } from '../../runner/run';
 import { FolderSecretStore, FolderSpecStore, FolderStatusStore } from './stores';
 
 /** Where local mode keeps things. */

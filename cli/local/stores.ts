@@ -6,10 +6,10 @@ import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promi
 import { join, resolve } from 'node:path';
 import type { Secret } from '../../schemas/secret';
 import { SpecStatusSchema, type SpecStatus } from '../../schemas/status';
-import { ConfigError } from '../../lambda/core/errors';
-import { parseSecretJson } from '../../lambda/core/secrets';
-import type { SecretStore, SpecDocument, SpecStore, StatusStore } from '../../lambda/core/ports';
-import { emptyStatus } from '../../lambda/core/status';
+import { ConfigError } from '../../core/errors';
+import { parseSecretJson } from '../../core/secrets';
+import type { SecretStore, SpecDocument, SpecStore, StatusStore } from '../../core/ports';
+import { emptyStatus } from '../../core/status';
 
 const SPEC_FILE = /\.(ya?ml|json)$/i;
 

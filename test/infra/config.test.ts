@@ -1,6 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lambda/core/errors';
+import { ConfigError } from '../../core/errors';
 import { parseStashSettings, readStashSettings, StashSettingsError } from '../../infra/config';
 
 describe('parseStashSettings', () => {

@@ -22,10 +22,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Timer } from '../../lambda/aws/pacing';
-import { composeDispatch } from '../../lambda/handlers/compose';
-import { createDispatchHandler, type DispatchResult } from '../../lambda/handlers/dispatch';
-import { DispatchEnvSchema, readEnv } from '../../lambda/handlers/env';
+import type { Timer } from '../../aws/pacing';
+import { composeDispatch } from '../../lambda/compose';
+import { createDispatchHandler, type DispatchResult } from '../../lambda/dispatch';
+import { DispatchEnvSchema, readEnv } from '../../lambda/env';
 import { s3ClientConfig, startS3, type S3Server } from '../servers';
 
 const BUCKET = 'stash-config';

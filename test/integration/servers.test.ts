@@ -10,7 +10,7 @@ import { access, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareTarget, redact, type ResticTarget } from '../../container/runner/backend';
+import { prepareTarget, redact, type ResticTarget } from '../../runner/backend';
 import type { Backend } from '../../schemas/restic';
 import type { Secret } from '../../schemas/secret';
 import { isPortOpen, s3ClientConfig, ServerError, startAzurite, startRest, startS3, startSwift, waitFor, type S3Server, type SwiftServer } from '../servers';

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTaskEnv, runTask, type TaskInputs } from '../../container/task';
-import { openTarget, runBackup } from '../../container/runner/run';
-import { runRestic } from '../../container/runner/restic';
-import { parseSpecDocument } from '../../lambda/core/spec';
+import { openTarget, runBackup } from '../../runner/run';
+import { runRestic } from '../../runner/restic';
+import { parseSpecDocument } from '../../core/spec';
 import { randomBytes } from 'node:crypto';
-import type { RunLog } from '../../container/runner/run';
+import type { RunLog } from '../../runner/run';
 import type { RunResult } from '../../schemas/status';
 import { tree } from './helpers';
 

@@ -12,7 +12,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { StashError } from '../../lambda/core/errors';
+import { StashError } from '../../core/errors';
 
 /** How much of a server's combined stdout and stderr is kept for error messages. */
 const OUTPUT_TAIL = 16 * 1024;

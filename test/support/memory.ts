@@ -2,9 +2,9 @@
  * In-memory stand-ins for the dispatcher's stores, with the semantics of the real ones, for
  * tests and benchmarks of the pure core.
  */
-import type { Watermark, WatermarkState } from '../../lambda/core/dispatch';
-import type { StatusStore } from '../../lambda/core/ports';
-import { emptyStatus } from '../../lambda/core/status';
+import type { Watermark, WatermarkState } from '../../core/dispatch';
+import type { StatusStore } from '../../core/ports';
+import { emptyStatus } from '../../core/status';
 import type { SpecStatus } from '../../schemas/status';
 
 /** Compare-and-swap on a version number, as S3's If-Match on an ETag. */

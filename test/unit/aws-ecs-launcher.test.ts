@@ -11,11 +11,11 @@ import {
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { launchRun, type LaunchRequest } from '../../lambda/core/dispatch';
-import type { LoadedSpec, StatusStore } from '../../lambda/core/ports';
-import { clientToken, EcsLauncher, type EcsLauncherConfig } from '../../lambda/aws/ecs-launcher';
-import { RatePacer, type Timer } from '../../lambda/aws/pacing';
-import { SecretsManagerSecretStore } from '../../lambda/aws/secrets-manager';
+import { launchRun, type LaunchRequest } from '../../core/dispatch';
+import type { LoadedSpec, StatusStore } from '../../core/ports';
+import { clientToken, EcsLauncher, type EcsLauncherConfig } from '../../aws/ecs-launcher';
+import { RatePacer, type Timer } from '../../aws/pacing';
+import { SecretsManagerSecretStore } from '../../aws/secrets-manager';
 import { ResticSchema, type ResticSpec } from '../../schemas/restic';
 import type { SpecStatus } from '../../schemas/status';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError } from '../../lambda/core/errors';
-import { DispatchEnvSchema, readEnv, RecordEnvSchema, ValidateEnvSchema } from '../../lambda/handlers/env';
+import { ConfigError } from '../../core/errors';
+import { DispatchEnvSchema, readEnv, RecordEnvSchema, ValidateEnvSchema } from '../../lambda/env';
 import { parseSecretsUri, parseVolumeFlag, RemoteStash } from '../../cli/remote';
 
 const DISPATCH = {
@@ -49,9 +49,9 @@ describe('Lambda entry points', () => {
   afterEach(() => vi.unstubAllEnvs());
 
   it.each([
-    ['dispatch', '../../lambda/handlers/dispatch', 'invalid environment: CONFIG_BUCKET is not set; CLUSTER_ARN is not set'],
-    ['record', '../../lambda/handlers/record', 'invalid environment: CONFIG_BUCKET is not set; CLUSTER_ARN is not set'],
-    ['validate', '../../lambda/handlers/validate', 'invalid environment: CONFIG_BUCKET is not set'],
+    ['dispatch', '../../lambda/dispatch', 'invalid environment: CONFIG_BUCKET is not set; CLUSTER_ARN is not set'],
+    ['record', '../../lambda/record', 'invalid environment: CONFIG_BUCKET is not set; CLUSTER_ARN is not set'],
+    ['validate', '../../lambda/validate', 'invalid environment: CONFIG_BUCKET is not set'],
   ])('%s fails fast, naming what is missing', async (_name, module, message) => {
     vi.stubEnv('CONFIG_BUCKET', undefined);
     vi.stubEnv('CLUSTER_ARN', undefined);

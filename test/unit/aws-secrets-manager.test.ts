@@ -1,9 +1,9 @@
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient, SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { checkSecret } from '../../lambda/core/dispatch';
-import { SecretError } from '../../lambda/core/errors';
-import { SecretsManagerSecretStore } from '../../lambda/aws/secrets-manager';
+import { checkSecret } from '../../core/dispatch';
+import { SecretError } from '../../core/errors';
+import { SecretsManagerSecretStore } from '../../aws/secrets-manager';
 import { ResticSchema } from '../../schemas/restic';
 
 const SECRET_VALUE = 'correct-horse-battery-staple';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lambda/core/errors';
-import { RatePacer, backoffMs } from '../../lambda/aws/pacing';
-import { fargateSize, parseQuantity } from '../../lambda/aws/task-size';
-import { taskVolumes } from '../../lambda/aws/task-volumes';
+import { ConfigError } from '../../core/errors';
+import { RatePacer, backoffMs } from '../../aws/pacing';
+import { fargateSize, parseQuantity } from '../../aws/task-size';
+import { taskVolumes } from '../../aws/task-volumes';
 import { ResticSchema, type Resources, type ResticSpec } from '../../schemas/restic';
 
 describe('fargateSize', () => {

@@ -2,8 +2,8 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { prepareTarget, redact, type ResticTarget } from '../../container/runner/backend';
-import { ConfigError, SecretError } from '../../lambda/core/errors';
+import { prepareTarget, redact, type ResticTarget } from '../../runner/backend';
+import { ConfigError, SecretError } from '../../core/errors';
 import type { Backend } from '../../schemas/restic';
 import { SWIFT_KEYS, type Secret } from '../../schemas/secret';
 

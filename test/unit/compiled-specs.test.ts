@@ -1,5 +1,5 @@
 /**
- * Compiled specs (`lambda/aws/s3-compiled-specs.ts`) without S3: what is written for a set of
+ * Compiled specs (`aws/s3-compiled-specs.ts`) without S3: what is written for a set of
  * documents, and that reading it back gives exactly what parsing the YAML gave. The S3 side
  * (cold containers, changed documents, unreadable objects) is in test/integration/aws-s3.test.ts.
  */
@@ -7,9 +7,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { compiledDocuments, compiledSpecsText, readCompiledSpecs } from '../../lambda/aws/s3-compiled-specs';
-import type { S3SpecDocument } from '../../lambda/aws/s3-spec-store';
-import { SpecCache } from '../../lambda/core/spec';
+import { compiledDocuments, compiledSpecsText, readCompiledSpecs } from '../../aws/s3-compiled-specs';
+import type { S3SpecDocument } from '../../aws/s3-spec-store';
+import { SpecCache } from '../../core/spec';
 import { ResticSchema } from '../../schemas/restic';
 import { generateSpecObjects } from '../../bench/planning';
 

@@ -15,12 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type Io } from '../../cli/main';
 import { FolderSecretStore, FolderSpecStore } from '../../cli/local/stores';
-import { openTarget } from '../../container/runner/run';
-import { checkSecret, tick, type LaunchRequest, type LaunchResult, type Launcher, type RunningTask, type SecretResolver, type StoredDocument } from '../../lambda/core/dispatch';
-import { errorMessage, formatProblem, SecretError } from '../../lambda/core/errors';
-import type { SpecDocument } from '../../lambda/core/ports';
-import { loadSpecs, MAX_DOCUMENT_BYTES, MAX_YAML_NESTING, SpecCache } from '../../lambda/core/spec';
-import { recordValidation } from '../../lambda/core/validate';
+import { openTarget } from '../../runner/run';
+import { checkSecret, tick, type LaunchRequest, type LaunchResult, type Launcher, type RunningTask, type SecretResolver, type StoredDocument } from '../../core/dispatch';
+import { errorMessage, formatProblem, SecretError } from '../../core/errors';
+import type { SpecDocument } from '../../core/ports';
+import { loadSpecs, MAX_DOCUMENT_BYTES, MAX_YAML_NESTING, SpecCache } from '../../core/spec';
+import { recordValidation } from '../../core/validate';
 import type { Restic } from '../../schemas/restic';
 import { MemoryStatuses, MemoryWatermark } from '../support/memory';
 

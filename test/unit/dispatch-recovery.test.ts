@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { LaunchRequest, LaunchResult, RunningTask } from '../../lambda/core/dispatch';
-import type { LoadedSpec, SpecDocument } from '../../lambda/core/ports';
-import { launchRecoveries, loadRecoveries, recordRestore, recoveryPaths, recoveryRunId, type RecoveryStatusStore } from '../../lambda/core/recovery';
+import type { LaunchRequest, LaunchResult, RunningTask } from '../../core/dispatch';
+import type { LoadedSpec, SpecDocument } from '../../core/ports';
+import { launchRecoveries, loadRecoveries, recordRestore, recoveryPaths, recoveryRunId, type RecoveryStatusStore } from '../../core/recovery';
 import { recoverySnapshot, recoverySpecName, type RecoveryStatus } from '../../schemas/recovery';
 import { ResticSchema } from '../../schemas/restic';
 

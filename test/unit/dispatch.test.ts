@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderStatusStore } from '../../cli/local/stores';
-import { launchNow, slotRunId, tick, type DispatchDeps, type LaunchRequest, type LaunchResult, type Launcher, type RunningTask, type SecretResolver, type StoredDocument } from '../../lambda/core/dispatch';
-import { SpecCache } from '../../lambda/core/spec';
+import { launchNow, slotRunId, tick, type DispatchDeps, type LaunchRequest, type LaunchResult, type Launcher, type RunningTask, type SecretResolver, type StoredDocument } from '../../core/dispatch';
+import { SpecCache } from '../../core/spec';
 import type { Secret } from '../../schemas/secret';
 import { MemoryWatermark } from '../support/memory';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareNames } from '../../lambda/core/names';
+import { compareNames } from '../../core/names';
 
 describe('compareNames', () => {
   it('orders DNS-1123 names as localeCompare does', () => {

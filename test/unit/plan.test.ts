@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { plan, planChecks, type PlannedRun } from '../../lambda/core/plan';
+import { plan, planChecks, type PlannedRun } from '../../core/plan';
 import { API_VERSION, KIND, ResticSchema, type Restic, type ResticSpec } from '../../schemas/restic';
 
 /** A valid Restic spec with the given name and schedule, plus any spec fields to change. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderStatusStore } from '../../cli/local/stores';
-import { nameFromSource, recordDeletion, recordValidation, validateDocument } from '../../lambda/core/validate';
+import { nameFromSource, recordDeletion, recordValidation, validateDocument } from '../../core/validate';
 
 const GOOD = `apiVersion: stash.appscode.com/v1alpha1
 kind: Restic

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderStatusStore } from '../../cli/local/stores';
-import type { LoadedSpec } from '../../lambda/core/ports';
-import { findOverdue, recordStoppedTask, taskOutcome, taskRun, type StoppedTask } from '../../lambda/core/record';
+import type { LoadedSpec } from '../../core/ports';
+import { findOverdue, recordStoppedTask, taskOutcome, taskRun, type StoppedTask } from '../../core/record';
 import type { Restic } from '../../schemas/restic';
 import type { SpecStatus } from '../../schemas/status';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CHECK_SCHEDULE, parseSchedule, ScheduleError } from '../../lambda/core/schedule';
+import { DEFAULT_CHECK_SCHEDULE, parseSchedule, ScheduleError } from '../../core/schedule';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -2,9 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { formatProblem } from '../../lambda/core/errors';
-import type { SpecDocument } from '../../lambda/core/ports';
-import { loadSpecs, MAX_DOCUMENT_BYTES, parseSpecDocument, SpecCache, type SpecLoadResult } from '../../lambda/core/spec';
+import { formatProblem } from '../../core/errors';
+import type { SpecDocument } from '../../core/ports';
+import { loadSpecs, MAX_DOCUMENT_BYTES, parseSpecDocument, SpecCache, type SpecLoadResult } from '../../core/spec';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/specs/', import.meta.url));
 const FIXTURE_FILES = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml')).sort();

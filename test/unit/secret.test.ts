@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderSecretStore } from '../../cli/local/stores';
-import { parseSecretObject } from '../../lambda/core/secrets';
-import { SecretError } from '../../lambda/core/errors';
+import { parseSecretObject } from '../../core/secrets';
+import { SecretError } from '../../core/errors';
 import type { BackendKind } from '../../schemas/restic';
 import { missingSecretKeys, type Secret } from '../../schemas/secret';
 

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_YAML_NESTING, nestingDepth, parseSpecDocument } from '../../lambda/core/spec';
-import { formatProblem } from '../../lambda/core/errors';
+import { MAX_YAML_NESTING, nestingDepth, parseSpecDocument } from '../../core/spec';
+import { formatProblem } from '../../core/errors';
 
 const fixtures = join(__dirname, '../fixtures/specs');
 

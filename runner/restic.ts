@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { ResticError } from '../../lambda/core/errors';
+import { ResticError } from '../core/errors';
 import { redact, type ResticTarget } from './backend';
 
 /** restic's exit code for "snapshot made, but some source files could not be read". */

@@ -1,6 +1,6 @@
 /**
  * The dispatch Lambda, woken by EventBridge `rate(1 minute)`: one tick of the core
- * dispatcher (`lambda/core/dispatch.ts`) on the S3, Secrets Manager and ECS adapters, then
+ * dispatcher (`core/dispatch.ts`) on the S3, Secrets Manager and ECS adapters, then
  * log lines (keys spec, run, slot) and EMF metrics (SpecsInvalid, LaunchesThrottled,
  * OverdueSpecs).
  */

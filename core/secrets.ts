@@ -3,7 +3,7 @@
  * SecretString, a local `<name>.json`) or a Kubernetes Secret (`data` base64, `stringData`).
  * Errors name the source and keys, never values.
  */
-import { SecretSchema, type Secret } from '../../schemas/secret';
+import { SecretSchema, type Secret } from '../schemas/secret';
 import { errorMessage, SecretError } from './errors';
 
 /** A flat key/value object, or a Kubernetes Secret, as a Secret. */

@@ -10,7 +10,7 @@
  * ```
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type * as z from '../../schemas/zod';
+import type * as z from '../schemas/zod';
 import { errorMessage, StashError } from '../core/errors';
 import { mapLimit } from '../core/concurrency';
 import { isConditionLost, isNotFound, s3Uri } from './s3';

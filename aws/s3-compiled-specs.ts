@@ -20,8 +20,8 @@
  * one wins, and a document it lacks is parsed once more.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import * as z from '../../schemas/zod';
-import type { Restic } from '../../schemas/restic';
+import * as z from '../schemas/zod';
+import type { Restic } from '../schemas/restic';
 import { errorMessage, StashError } from '../core/errors';
 import { isRecoveryText } from '../core/recovery';
 import type { YamlValue } from '../core/ports';

@@ -2,7 +2,7 @@
  * The EventBridge events the handlers take, as zod schemas: only the fields we use are
  * required, everything else passes through, so a new field in an AWS event never breaks us.
  */
-import * as z from '../../schemas/zod';
+import * as z from '../schemas/zod';
 import { StashError } from '../core/errors';
 
 /** Raised when an event is not the shape a handler expects (a wrong rule target). */

@@ -7,7 +7,7 @@
  * A task that never ran the backup (image pull failure, EFS mount failure), ran out of
  * memory or was reclaimed (Fargate Spot) is never "backup succeeded", whatever its exit code.
  */
-import { OUTCOME_EXIT_CODES, type Outcome, type RunResult, type SpecStatus } from '../../schemas/status';
+import { OUTCOME_EXIT_CODES, type Outcome, type RunResult, type SpecStatus } from '../schemas/status';
 import { errorMessage, StashError } from './errors';
 import type { LoadedSpec, StatusStore } from './ports';
 import { parseSchedule } from './schedule';

@@ -20,10 +20,10 @@
  * ```
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import * as z from '../../schemas/zod';
-import { backendKind, type Restic } from '../../schemas/restic';
-import { missingSecretKeys, type Secret } from '../../schemas/secret';
-import type { SpecStatus } from '../../schemas/status';
+import * as z from '../schemas/zod';
+import { backendKind, type Restic } from '../schemas/restic';
+import { missingSecretKeys, type Secret } from '../schemas/secret';
+import type { SpecStatus } from '../schemas/status';
 import { errorMessage, formatProblem, SecretError, SpecError, StashError, type SpecProblem } from './errors';
 import type { Clock, LoadedSpec, SpecDocument, StatusStore } from './ports';
 import { plan, planChecks, type PlannedRun } from './plan';

@@ -19,9 +19,9 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, SecretError } from '../../lambda/core/errors';
-import { backendKind, type Backend, type BackendKind } from '../../schemas/restic';
-import { missingSecretKeys, SWIFT_KEYS, type Secret } from '../../schemas/secret';
+import { ConfigError, SecretError } from '../core/errors';
+import { backendKind, type Backend, type BackendKind } from '../schemas/restic';
+import { missingSecretKeys, SWIFT_KEYS, type Secret } from '../schemas/secret';
 
 /** Where and how restic reaches one repository. */
 export interface ResticTarget {

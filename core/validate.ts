@@ -6,8 +6,8 @@
  * Which status a broken document belongs to: its `metadata.name` when that is a usable name,
  * else the file's base name (`specs/team-a/db.yaml` -> `db`).
  */
-import { Dns1123LabelSchema } from '../../schemas/restic';
-import type { ValidationStatus } from '../../schemas/status';
+import { Dns1123LabelSchema } from '../schemas/restic';
+import type { ValidationStatus } from '../schemas/status';
 import { errorMessage, formatProblem, StashError, type SpecProblem } from './errors';
 import type { SpecDocument, StatusStore } from './ports';
 import { isRecoveryText, loadRecoveries, pendingStatus, type RecoveryStatusStore } from './recovery';

@@ -9,7 +9,7 @@
  * A path that no mount covers is used as it is.
  */
 import { posix } from 'node:path';
-import type { Restic, Volume, VolumeSource } from '../../schemas/restic';
+import type { Restic, Volume, VolumeSource } from '../schemas/restic';
 import { ConfigError } from './errors';
 import { isUnder } from './spec';
 

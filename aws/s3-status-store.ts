@@ -4,8 +4,8 @@
  * the record Lambda storing its outcome never overwrite each other.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { RecoveryStatusSchema, type RecoveryStatus } from '../../schemas/recovery';
-import { SpecStatusSchema, type SpecStatus } from '../../schemas/status';
+import { RecoveryStatusSchema, type RecoveryStatus } from '../schemas/recovery';
+import { SpecStatusSchema, type SpecStatus } from '../schemas/status';
 import type { StatusStore } from '../core/ports';
 import type { RecoveryStatusStore } from '../core/recovery';
 import { emptyStatus } from '../core/status';

@@ -1,10 +1,10 @@
 /**
  * What core needs from the world, as small interfaces. `cli/local` implements them on folders
- * and child processes; `lambda/aws` on S3, Secrets Manager and ECS.
+ * and child processes; `aws/` on S3, Secrets Manager and ECS.
  */
-import type { Restic } from '../../schemas/restic';
-import type { Secret } from '../../schemas/secret';
-import type { RunResult, SpecStatus } from '../../schemas/status';
+import type { Restic } from '../schemas/restic';
+import type { Secret } from '../schemas/secret';
+import type { RunResult, SpecStatus } from '../schemas/status';
 
 /** One spec document as stored: a file, or an S3 object at a version. */
 export interface SpecDocument {

@@ -5,8 +5,8 @@
  * others. Pure: the stores hand documents in, nothing here reads or writes.
  */
 import { parseAllDocuments } from 'yaml';
-import type * as z from '../../schemas/zod';
-import { ResticSchema, type Restic } from '../../schemas/restic';
+import type * as z from '../schemas/zod';
+import { ResticSchema, type Restic } from '../schemas/restic';
 import { parseGoDuration } from './duration';
 import { compareNames } from './names';
 import { errorMessage, type SpecProblem } from './errors';

@@ -5,7 +5,7 @@
  *
  * @example fargateSize({ limits: { cpu: '500m', memory: '3Gi' } }) // { cpu: '512', memory: '3072' }
  */
-import type { Resources } from '../../schemas/restic';
+import type { Resources } from '../schemas/restic';
 import { ConfigError } from '../core/errors';
 
 /** Valid memory sizes (MiB) per Fargate CPU size (units of 1/1024 vCPU). */

@@ -2,7 +2,7 @@
  * How a run changes a spec's status, the same way in local mode and in the record Lambda.
  * Pure: the stores read and write, this only computes.
  */
-import { SpecStatusSchema, type RunResult, type SpecStatus } from '../../schemas/status';
+import { SpecStatusSchema, type RunResult, type SpecStatus } from '../schemas/status';
 import { formatGoDuration } from './duration';
 import { compareNames } from './names';
 import type { LoadedSpec } from './ports';

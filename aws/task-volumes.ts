@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { MountPoint, Volume } from '@aws-sdk/client-ecs';
-import type { Restic, VolumeSource } from '../../schemas/restic';
+import type { Restic, VolumeSource } from '../schemas/restic';
 import type { RecoveredVolume } from '../core/dispatch';
 import { ConfigError } from '../core/errors';
 import type { RunKind } from '../core/record';

@@ -8,7 +8,7 @@
  *   ↑ a run exactly at `from` is planned   ↑ a run exactly at `until` belongs to the next window
  * ```
  */
-import type { Restic } from '../../schemas/restic';
+import type { Restic } from '../schemas/restic';
 import { DEFAULT_CHECK_SCHEDULE, parseSchedule, ScheduleError, type Schedule } from './schedule';
 
 /** One scheduled run of one spec: its identity is the spec name and the scheduled time. */

@@ -14,11 +14,11 @@
  */
 import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { backendKind, type FileGroup, type Restic, type RetentionPolicy } from '../../schemas/restic';
-import { missingSecretKeys, type Secret } from '../../schemas/secret';
-import type { FileGroupResult, Outcome, RunResult } from '../../schemas/status';
-import { ConfigError, errorMessage, ResticError, SecretError, StashError } from '../../lambda/core/errors';
-import { resolveLocalRepository, resolvePath, type VolumeMode } from '../../lambda/core/volumes';
+import { backendKind, type FileGroup, type Restic, type RetentionPolicy } from '../schemas/restic';
+import { missingSecretKeys, type Secret } from '../schemas/secret';
+import type { FileGroupResult, Outcome, RunResult } from '../schemas/status';
+import { ConfigError, errorMessage, ResticError, SecretError, StashError } from '../core/errors';
+import { resolveLocalRepository, resolvePath, type VolumeMode } from '../core/volumes';
 import { prepareTarget, type ResticTarget } from './backend';
 import { isLocked, isMissingRepository, outputTail, RESTIC_EXIT_PARTIAL, runRestic, type ResticOptions, type ResticOutcome } from './restic';
 

@@ -5,7 +5,7 @@
  * the same launcher with nothing but `--specs s3://...`. It holds ids and ARNs, no secret.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import * as z from '../../schemas/zod';
+import * as z from '../schemas/zod';
 import { ConfigError } from '../core/errors';
 import type { EcsLauncherConfig } from './ecs-launcher';
 import { S3JsonObjects } from './s3-json';

@@ -7,7 +7,7 @@
  * without the parser's message (which quotes the text).
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretSchema, type Secret } from '../../schemas/secret';
+import { SecretSchema, type Secret } from '../schemas/secret';
 import type { ResolvedSecret, SecretResolver } from '../core/dispatch';
 import { errorMessage, SecretError } from '../core/errors';
 import type { SecretStore } from '../core/ports';

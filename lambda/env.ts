@@ -5,7 +5,7 @@
  * @example
  * const env = readEnv(DispatchEnvSchema); // throws ConfigError: "invalid environment: CLUSTER_ARN is not set"
  */
-import * as z from '../../schemas/zod';
+import * as z from '../schemas/zod';
 import { ConfigError } from '../core/errors';
 
 const required = z

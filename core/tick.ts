@@ -8,8 +8,8 @@
  *   A: superseded by B (one run per spec and kind per tick, the newest slot)
  *   B: launched if now - B <= startWindow, else missed
  */
-import type { Restic } from '../../schemas/restic';
-import type { SpecStatus } from '../../schemas/status';
+import type { Restic } from '../schemas/restic';
+import type { SpecStatus } from '../schemas/status';
 import { parseGoDuration } from './duration';
 import { compareNames } from './names';
 import type { PlannedRun } from './plan';

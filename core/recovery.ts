@@ -12,9 +12,9 @@
  * derived from (name, version); uploading it again (a new version) restores again.
  */
 import { createHash } from 'node:crypto';
-import type * as z from '../../schemas/zod';
-import { RECOVERY_KIND, RecoverySchema, recoverySpecName, type Recovery, type RecoveryStatus } from '../../schemas/recovery';
-import type { RunResult } from '../../schemas/status';
+import type * as z from '../schemas/zod';
+import { RECOVERY_KIND, RecoverySchema, recoverySpecName, type Recovery, type RecoveryStatus } from '../schemas/recovery';
+import type { RunResult } from '../schemas/status';
 import type { RecoveryContext, SlotReport } from './dispatch';
 import { formatGoDuration } from './duration';
 import { errorMessage, formatProblem, StashError, type SpecProblem } from './errors';
