@@ -32,11 +32,14 @@ import { S3RecoveryStatusStore, S3StatusStore } from '../aws/s3-status-store';
 import { SecretsManagerSecretStore } from '../aws/secrets-manager';
 import { API_VERSION, type Restic } from '../schemas/restic';
 import { RECOVERY_KIND, RecoverySchema, type Recovery, type RecoveryStatus } from '../schemas/recovery';
-import type { Secret } from '../schemas/secret';
+import { DEFAULT_SECRET_PREFIX, type Secret } from '../schemas/secret';
 import { listSnapshots, restoreSpec, type RestoredGroup, type RunLog, type Snapshot } from '../runner/run';
 import { statusRows, type StatusRow } from '../core/status';
 
 export { isRemote } from './uri';
+
+/** `--secrets` when none is given: the stack's own prefix. */
+const DEFAULT_SECRETS_URI = `sm://${DEFAULT_SECRET_PREFIX}`;
 
 /**
  * The Secrets Manager name prefix of `sm://prefix` (`sm://stash/` -> `stash/`); a prefix
@@ -159,7 +162,7 @@ export class RemoteStash {
 
   /** The secret store (`--secrets`). */
   get secretStore(): SecretsManagerSecretStore {
-    return new SecretsManagerSecretStore(this.clients.secrets, parseSecretsUri(this.options.secrets ?? 'sm://stash/'));
+    return new SecretsManagerSecretStore(this.clients.secrets, parseSecretsUri(this.options.secrets ?? DEFAULT_SECRETS_URI));
   }
 
   /** Every spec, validated as the dispatcher validates them. */
@@ -196,7 +199,7 @@ export class RemoteStash {
   private async secretOf(spec: Restic): Promise<Secret> {
     const name = spec.spec.backend.storageSecretName;
     const secret = await this.secretStore.get(name);
-    if (!secret) throw new ConfigError(`secret "${name}" does not exist under ${this.options.secrets ?? 'sm://stash/'}`);
+    if (!secret) throw new ConfigError(`secret "${name}" does not exist under ${this.options.secrets ?? DEFAULT_SECRETS_URI}`);
     return secret;
   }
 

@@ -7,6 +7,7 @@
  */
 import * as z from '../schemas/zod';
 import { ConfigError } from '../core/errors';
+import { DEFAULT_SECRET_PREFIX } from '../schemas/secret';
 
 const required = z
   .string({ error: (iss) => (iss.input === undefined ? 'is not set' : 'must be a string') })
@@ -42,7 +43,7 @@ export const CommonEnvSchema = z.object({
   SPEC_PREFIX: prefix('specs/'),
   STATUS_PREFIX: prefix('status/'),
   STATE_PREFIX: prefix('state/'),
-  SECRET_PREFIX: z._default(z.string(), 'stash/'),
+  SECRET_PREFIX: z._default(z.string(), DEFAULT_SECRET_PREFIX),
   POWERTOOLS_SERVICE_NAME: z._default(z.string().check(z.trim(), z.minLength(1)), 'stash'),
   POWERTOOLS_METRICS_NAMESPACE: z._default(z.string().check(z.trim(), z.minLength(1)), 'Stash'),
 });

@@ -6,6 +6,13 @@
 import * as z from './zod';
 import type { BackendKind } from './restic';
 
+/**
+ * The Secrets Manager name prefix of the stack's secrets: the secret for `storageSecretName`
+ * N is `stash/N`. The stack's setting, the functions' environment and the CLI's `sm://`
+ * default all start from this one value.
+ */
+export const DEFAULT_SECRET_PREFIX = 'stash/';
+
 /** A secret's content: key to value. */
 export const SecretSchema = z.record(z.string(), z.string({ error: 'must be a string' }));
 export type Secret = z.infer<typeof SecretSchema>;
