@@ -13,10 +13,10 @@ import {
   ListTasksCommand,
   RunTaskCommand,
   type ECSClient,
-  type KeyValuePair,
   type RunTaskCommandInput,
 } from '@aws-sdk/client-ecs';
-import type { LaunchRequest, LaunchResult, Launcher, RunningTask } from '../core/dispatch';
+import type { LaunchRequest, LaunchResult, Launcher, RunningTask } from '../core/ports';
+import { taskEnvironment } from '../schemas/task-env';
 import { ConfigError, errorMessage, StashError } from '../core/errors';
 import { taskGroup, taskRun } from '../core/record';
 import { backoffMs, RatePacer, realTimer, type Timer } from './pacing';
@@ -118,23 +118,19 @@ export class EcsLauncher implements Launcher {
     const taskDefinition = await this.taskDefinitions.ensure(volumes);
     const specObject = objectOfSource(spec.source);
     const specVersion = versionIdOf(spec.version);
-    const env: KeyValuePair[] = [
-      { name: 'STASH_SPEC_NAME', value: name },
-      { name: 'STASH_SPEC_KEY', value: specObject.key },
-      ...(specVersion ? [{ name: 'STASH_SPEC_VERSION', value: specVersion }] : []),
-      { name: 'STASH_SECRET_ID', value: request.secretRef },
-      { name: 'STASH_RUN_ID', value: run },
-      ...(request.slot ? [{ name: 'STASH_SLOT', value: request.slot.toISOString() }] : []),
-      { name: 'STASH_RUN_KIND', value: kind },
-      ...(request.alsoCheck ? [{ name: 'STASH_ALSO_CHECK', value: 'true' }] : []),
-      ...(request.readDataSubset ? [{ name: 'STASH_READ_DATA_SUBSET', value: request.readDataSubset }] : []),
-      ...(request.recovery
-        ? [
-            { name: 'STASH_RECOVERY_KEY', value: objectOfSource(request.recovery.source).key },
-            { name: 'STASH_RECOVERY_NAME', value: request.recovery.name },
-          ]
-        : []),
-    ];
+    const env = taskEnvironment({
+      spec: name,
+      specKey: specObject.key,
+      specVersion,
+      secretRef: request.secretRef,
+      run,
+      slot: request.slot?.toISOString(),
+      kind,
+      alsoCheck: request.alsoCheck,
+      readDataSubset: request.readDataSubset,
+      recoveryKey: request.recovery ? objectOfSource(request.recovery.source).key : undefined,
+      recoveryName: request.recovery?.name,
+    });
     return {
       cluster: this.config.clusterArn,
       taskDefinition,
@@ -154,7 +150,7 @@ export class EcsLauncher implements Launcher {
         ...(size.cpu ? { cpu: size.cpu } : {}),
         ...(size.memory ? { memory: size.memory } : {}),
         ...(size.ephemeralStorageGiB ? { ephemeralStorage: { sizeInGiB: size.ephemeralStorageGiB } } : {}),
-        containerOverrides: [{ name: this.config.containerName, environment: env }],
+        containerOverrides: [{ name: this.config.containerName, environment: [...env] }],
       },
     };
   }

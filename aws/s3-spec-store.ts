@@ -6,14 +6,13 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { errorMessage, StashError } from '../core/errors';
-import type { StoredDocument } from '../core/dispatch';
-import type { SpecStore } from '../core/ports';
+import type { SpecDocument, SpecStore } from '../core/ports';
 import { MAX_DOCUMENT_BYTES } from '../core/spec';
 import { isNotFound, s3Uri } from './s3';
 import { mapLimit } from '../core/concurrency';
 
 /** A spec document read from S3. */
-export interface S3SpecDocument extends StoredDocument {
+export interface S3SpecDocument extends SpecDocument {
   readonly key: string;
   readonly etag: string;
   /** Absent in a bucket without versioning. */

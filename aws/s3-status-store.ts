@@ -6,8 +6,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RecoveryStatusSchema, type RecoveryStatus } from '../schemas/recovery';
 import { SpecStatusSchema, type SpecStatus } from '../schemas/status';
-import type { StatusStore } from '../core/ports';
-import type { RecoveryStatusStore } from '../core/recovery';
+import type { RecoveryStatusStore, StatusStore } from '../core/ports';
 import { emptyStatus } from '../core/status';
 import { S3JsonObjects } from './s3-json';
 import { normalisePrefix } from './s3';

@@ -4,7 +4,8 @@
  * so of two overlapping ticks exactly one claims the window.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { WatermarkStateSchema, type Watermark, type WatermarkRead, type WatermarkState } from '../core/dispatch';
+import type { Watermark, WatermarkRead } from '../core/ports';
+import { WatermarkStateSchema, type WatermarkState } from '../schemas/watermark';
 import { S3JsonObjects } from './s3-json';
 import { normalisePrefix } from './s3';
 

@@ -16,9 +16,9 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { MountPoint, Volume } from '@aws-sdk/client-ecs';
 import type { Restic, VolumeSource } from '../schemas/restic';
-import type { RecoveredVolume } from '../core/dispatch';
+import type { RecoveredVolume } from '../schemas/recovery';
 import { ConfigError } from '../core/errors';
-import type { RunKind } from '../core/record';
+import type { RunKind } from '../schemas/status';
 
 /** Volumes and the runner container's mount points. */
 export interface TaskVolumes {

@@ -8,18 +8,19 @@
  * path itself, in wall-clock time.
  *
  * Two ways to run it:
- *   - one tick with no deadline: how close the launch path gets to the 50 s that 1,000
+ *   - one dispatchTick with no deadline: how close the launch path gets to the 50 s that 1,000
  *     launches need at 20 a second;
- *   - as deployed: the dispatch function's timeout (58 s for a 1-minute tick) and the
- *     handler's 20 s margin give the tick a deadline; what is left is deferred to the next
- *     tick, a minute after the first (its bucket refilled meanwhile).
+ *   - as deployed: the dispatch function's timeout (58 s for a 1-minute dispatchTick) and the
+ *     handler's 20 s margin give the dispatchTick a deadline; what is left is deferred to the next
+ *     dispatchTick, a minute after the first (its bucket refilled meanwhile).
  * Lost: slots neither launched nor still pending in the watermark for a later tick.
  */
 import { DescribeTaskDefinitionCommand, ECSClient, ListTasksCommand, RunTaskCommand, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { stringify } from 'yaml';
 import { EcsLauncher } from '../aws/ecs-launcher';
-import { tick, type SecretResolver, type StoredDocument, type TickReport } from '../core/dispatch';
+import { dispatchTick, type TickReport } from '../core/dispatch';
+import { type SecretStore, type SpecDocument } from '../core/ports';
 import { SpecCache } from '../core/spec';
 import { median, ms, table, type BenchResult } from './lib';
 import { DISPATCH_DEADLINE_MARGIN_MS, dispatchTimeoutSeconds } from '../core/limits';
@@ -27,13 +28,13 @@ import { MemoryStatuses, MemoryWatermark } from '../test/support/memory';
 
 const SPECS = 1_000;
 const RATE = 20;
-/** The dispatch function's timeout for a 1-minute tick and the handler's margin, as deployed. */
+/** The dispatch function's timeout for a 1-minute dispatchTick and the handler's margin, as deployed. */
 const FUNCTION_TIMEOUT_MS = dispatchTimeoutSeconds(1) * 1000;
 const DEADLINE_MARGIN_MS = DISPATCH_DEADLINE_MARGIN_MS;
 const TICK_MS = 60_000;
 
 /** 1,000 specs, all due at 02:00 UTC, on S3 with EFS sources from a few file systems. */
-function documents(count: number): StoredDocument[] {
+function documents(count: number): SpecDocument[] {
   return Array.from({ length: count }, (_, i) => {
     const name = `fan-${String(i).padStart(4, '0')}`;
     const fs = `fs-0000000${i % 5}`;
@@ -56,8 +57,8 @@ function documents(count: number): StoredDocument[] {
   });
 }
 
-const secrets: SecretResolver = {
-  async resolve(name) {
+const secrets: SecretStore = {
+  async get(name: string) {
     return { ref: `arn:aws:secretsmanager:eu-west-1:111122223333:secret:stash/${name}-AbCdEf`, secret: { RESTIC_PASSWORD: 'p', AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 's' } };
   },
 };
@@ -126,7 +127,7 @@ interface Scenario {
   calls: number;
 }
 
-async function scenario(docs: readonly StoredDocument[], deployed: boolean): Promise<Scenario> {
+async function scenario(docs: readonly SpecDocument[], deployed: boolean): Promise<Scenario> {
   const ecs = new EcsStandIn();
   const watermark = new MemoryWatermark();
   const launcher = new EcsLauncher(ecs.client, {
@@ -151,7 +152,7 @@ async function scenario(docs: readonly StoredDocument[], deployed: boolean): Pro
     const now = new Date(slotTime.getTime() + 30_000 + k * TICK_MS);
     ecs.startTick(k);
     const deadline = deployed ? new Date(Date.now() + FUNCTION_TIMEOUT_MS - DEADLINE_MARGIN_MS) : undefined;
-    const report = await tick(
+    const report = await dispatchTick(
       { specs: { documents: async () => [...docs] }, cache, watermark, launcher, secrets, statuses, clock: { now: () => new Date() }, options: { deadline, leaseMs: FUNCTION_TIMEOUT_MS + 5_000 } },
       now,
     );
@@ -185,7 +186,7 @@ export async function fanout(options: { specs?: number; runs?: number } = {}): P
     }
     const med = (key: keyof Scenario) => median(results.map((r) => r[key]));
     rows.push([
-      deployed ? `as deployed (deadline ${(FUNCTION_TIMEOUT_MS - DEADLINE_MARGIN_MS) / 1000} s into a tick, the rest on the next)` : 'one tick, no deadline',
+      deployed ? `as deployed (deadline ${(FUNCTION_TIMEOUT_MS - DEADLINE_MARGIN_MS) / 1000} s into a dispatchTick, the rest on the next)` : 'one dispatchTick, no deadline',
       ms(med('allLaunchedMs')),
       `${(med('allLaunchedMs') / floor).toFixed(3)}×`,
       String(med('launched')),

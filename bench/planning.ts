@@ -17,7 +17,7 @@
  * In-process, medians. The cold tick must plan exactly what the YAML tick planned.
  */
 import { stringify } from 'yaml';
-import type { StoredDocument } from '../core/dispatch';
+import type { SpecDocument } from '../core/ports';
 import { plan, planChecks } from '../core/plan';
 import { SpecCache } from '../core/spec';
 import { compiledDocuments, compiledSpecsText, readCompiledSpecs, seedCache } from '../aws/s3-compiled-specs';
@@ -102,10 +102,10 @@ interface Tick {
 const RELEASE = 'this release';
 
 /** What a cold container does with the compiled specs: the documents to load, and verdicts in the cache when the release is the writer's. */
-const restore = (text: string, cache: SpecCache, release: string): StoredDocument[] => seedCache(readCompiledSpecs(text, BUCKET)!, cache, release);
+const restore = (text: string, cache: SpecCache, release: string): SpecDocument[] => seedCache(readCompiledSpecs(text, BUCKET)!, cache, release);
 
 /** One tick; `read` is what comes before loading (reading the compiled specs), timed with the load. */
-function oneTick(cache: SpecCache, read: (cache: SpecCache) => readonly StoredDocument[], now: Date): Tick {
+function oneTick(cache: SpecCache, read: (cache: SpecCache) => readonly SpecDocument[], now: Date): Tick {
   const from = new Date(now.getTime() - 60_000);
   const t0 = process.hrtime.bigint();
   const loaded = cache.load(read(cache));

@@ -17,7 +17,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { stringify } from 'yaml';
-import { launchNow, launchRun, type RecoveredVolume } from '../core/dispatch';
+import { launchNow, launchRun } from '../core/launch';
 import { ConfigError, errorMessage, SpecError, StashError } from '../core/errors';
 import { systemClock, type Clock, type LoadedSpec } from '../core/ports';
 import { launchRecovery, loadRecoveries, pendingStatus, type RecoveryLoadResult } from '../core/recovery';
@@ -31,7 +31,7 @@ import { S3SpecStore } from '../aws/s3-spec-store';
 import { S3RecoveryStatusStore, S3StatusStore } from '../aws/s3-status-store';
 import { SecretsManagerSecretStore } from '../aws/secrets-manager';
 import { API_VERSION, type Restic } from '../schemas/restic';
-import { RECOVERY_KIND, RecoverySchema, type Recovery, type RecoveryStatus } from '../schemas/recovery';
+import { RECOVERY_KIND, RecoverySchema, type RecoveredVolume, type Recovery, type RecoveryStatus } from '../schemas/recovery';
 import { DEFAULT_SECRET_PREFIX, type Secret } from '../schemas/secret';
 import { listSnapshots, restoreSpec, type RestoredGroup, type RunLog, type Snapshot } from '../runner/run';
 import { statusRows, type StatusRow } from '../core/status';
@@ -198,9 +198,9 @@ export class RemoteStash {
 
   private async secretOf(spec: Restic): Promise<Secret> {
     const name = spec.spec.backend.storageSecretName;
-    const secret = await this.secretStore.get(name);
-    if (!secret) throw new ConfigError(`secret "${name}" does not exist under ${this.options.secrets ?? DEFAULT_SECRETS_URI}`);
-    return secret;
+    const found = await this.secretStore.get(name);
+    if (!found) throw new ConfigError(`secret "${name}" does not exist under ${this.options.secrets ?? DEFAULT_SECRETS_URI}`);
+    return found.secret;
   }
 
   /** On this machine, paths are the spec's as written (its volumes are the stack's EFS). */

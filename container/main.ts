@@ -5,12 +5,12 @@
  * turned into a clean stop of restic.
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import * as z from '../schemas/zod';
-import { parseSecretJson } from '../core/secrets';
+import { readSecret } from '../aws/secrets-manager';
 import { OUTCOME_EXIT_CODES, type RunResult } from '../schemas/status';
 import type { RunLog } from '../runner/run';
 import { readTaskEnv, runTask, type TaskInputs } from './task';
@@ -30,13 +30,7 @@ export function awsTaskInputs(bucket: string, s3 = new S3Client({}), secrets = n
       return { source: `s3://${bucket}/${key}`, version: out.VersionId, text: (await out.Body?.transformToString('utf8')) ?? '' };
     },
     async secret(env) {
-      try {
-        const out = await secrets.send(new GetSecretValueCommand({ SecretId: env.STASH_SECRET_ID }));
-        return out.SecretString === undefined ? undefined : parseSecretJson(out.SecretString, env.STASH_SECRET_ID);
-      } catch (err) {
-        if ((err as { name?: string }).name === 'ResourceNotFoundException') return undefined;
-        throw err;
-      }
+      return (await readSecret(secrets, env.STASH_SECRET_ID))?.secret;
     },
   };
 }

@@ -5,7 +5,8 @@
  * ({@link OUTCOME_EXIT_CODES}: 0 succeeded, 1 failed, 2 configuration error, 3 partial,
  * 4 interrupted). The record Lambda turns that code into the spec's status.
  */
-import * as z from '../schemas/zod';
+import type * as z from '../schemas/zod';
+import { TaskEnvSchema, type TaskEnv } from '../schemas/task-env';
 import type { Secret } from '../schemas/secret';
 import { OUTCOME_EXIT_CODES, type Outcome, type RunResult } from '../schemas/status';
 import { ConfigError, errorMessage, formatProblem } from '../core/errors';
@@ -14,30 +15,6 @@ import { parseSpecDocument } from '../core/spec';
 import { recoverySnapshot, type Recovery } from '../schemas/recovery';
 import { loadRecoveries } from '../core/recovery';
 import { restoreSpec, runBackup, runCheck, type RunContext, type RunLog } from '../runner/run';
-
-/** The task's environment: set by the task definition and the RunTask overrides. */
-export const TaskEnvSchema = z.object({
-  STASH_SPEC_NAME: z.string().check(z.minLength(1)),
-  STASH_SPEC_KEY: z.string().check(z.minLength(1)),
-  STASH_SPEC_VERSION: z.optional(z.string()),
-  STASH_SECRET_ID: z.string().check(z.minLength(1)),
-  STASH_RUN_ID: z.string().check(z.minLength(1)),
-  STASH_SLOT: z.optional(z.iso.datetime()),
-  STASH_RUN_KIND: z._default(z.enum(['backup', 'check', 'restore']), 'backup'),
-  /** Run `restic check` after the backup (a check fell due in the same tick). */
-  STASH_ALSO_CHECK: z._default(z.enum(['true', 'false']), 'false'),
-  /** `restic check --read-data-subset` for check runs. */
-  STASH_READ_DATA_SUBSET: z.optional(z.string()),
-  /** Restore: the Recovery object (its key under the spec prefix) and its name. */
-  STASH_RECOVERY_KEY: z.optional(z.string()),
-  STASH_RECOVERY_NAME: z.optional(z.string()),
-  /**
-   * Restore: the root the fileGroup paths are restored under. On AWS `/`: each recovered volume
-   * is mounted at its `mountPath`, so fileGroup `/source/data` lands in the volume mounted there.
-   */
-  STASH_RESTORE_ROOT: z._default(z.string(), '/'),
-});
-export type TaskEnv = z.infer<typeof TaskEnvSchema>;
 
 /** Reads the task's environment once; the error names every missing or malformed variable. */
 export function readTaskEnv(env: NodeJS.ProcessEnv): TaskEnv {

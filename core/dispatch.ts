@@ -19,141 +19,18 @@
  *   adopts those slots (RunTask clientToken makes the ones already started a no-op).
  * ```
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import * as z from '../schemas/zod';
-import { backendKind, type Restic } from '../schemas/restic';
-import { missingSecretKeys, type Secret } from '../schemas/secret';
+import { randomUUID } from 'node:crypto';
 import type { SpecStatus } from '../schemas/status';
-import { errorMessage, formatProblem, SecretError, SpecError, StashError, type SpecProblem } from './errors';
-import type { Clock, LoadedSpec, SpecDocument, StatusStore } from './ports';
-import { plan, planChecks, type PlannedRun } from './plan';
-import { findOverdue, type OverdueSpec, type RunKind } from './record';
-import type { SpecCache, SpecLoadResult } from './spec';
-import { decideTick, type TickDecision } from './tick';
+import type { PendingSlot, WatermarkState } from '../schemas/watermark';
 import { mapLimit } from './concurrency';
-
-// ---- identities ------------------------------------------------------------------------------
-
-const compact = (d: Date) => d.toISOString().replace(/[-:.]/g, '').slice(0, 15);
-
-/**
- * The run id of a scheduled slot: the same (spec, slot, kind) always gives the same id, in
- * local mode and on AWS (where RunTask's `clientToken` is derived from it).
- *
- * @example slotRunId('s3-restic', new Date('2026-01-01T02:00:00Z')) // 's3-restic-20260101T020000'
- */
-export function slotRunId(name: string, slot: Date, kind: RunKind = 'backup'): string {
-  return `${name}-${kind === 'backup' ? '' : `${kind}-`}${compact(slot)}`;
-}
-
-/** The run id of a run started by hand: unique, and says when. */
-export function manualRunId(name: string, now: Date, kind: RunKind = 'backup'): string {
-  return `${name}-${kind === 'backup' ? '' : `${kind}-`}${compact(now)}-${randomBytes(3).toString('hex')}`;
-}
-
-// ---- ports -------------------------------------------------------------------------------------
-
-/** A stored document and, where the store knows it, when it was last written. */
-export interface StoredDocument extends SpecDocument {
-  readonly modifiedAt?: Date;
-}
-
-/** A secret found by name, with the reference a task uses to read it again itself. */
-export interface ResolvedSecret {
-  /** What the task is given instead of the value (a Secrets Manager ARN, a secret name). */
-  readonly ref: string;
-  readonly secret: Secret;
-}
-
-/** Finds secrets by `storageSecretName`. */
-export interface SecretResolver {
-  /** The secret and its reference, or undefined when there is none of that name. */
-  resolve(name: string): Promise<ResolvedSecret | undefined>;
-}
-
-/** A volume a restore writes into (a Recovery's `recoveredVolumes`). */
-export interface RecoveredVolume {
-  readonly mountPath: string;
-  readonly efs?: { readonly fileSystemId: string; readonly rootDirectory?: string; readonly accessPointId?: string };
-  readonly hostPath?: { readonly path: string };
-  readonly emptyDir?: Record<string, unknown>;
-}
-
-/** What to launch. Only references: the task reads the spec and the secret itself. */
-export interface LaunchRequest {
-  readonly spec: LoadedSpec;
-  readonly run: string;
-  readonly kind: RunKind;
-  readonly slot?: Date;
-  /** {@link ResolvedSecret.ref}, never the secret. */
-  readonly secretRef: string;
-  /** Run `restic check` after the backup (a check fell due in the same tick). */
-  readonly alsoCheck?: boolean;
-  readonly readDataSubset?: string;
-  /** Give up retrying (throttling, capacity) rather than wait past this; the slot stays pending. */
-  readonly deadline?: Date;
-  /** For restores: the Recovery document and where it restores to. */
-  readonly recovery?: { readonly name: string; readonly source: string; readonly version?: string; readonly volumes: readonly RecoveredVolume[] };
-}
-
-/** How a launch went; a launcher reports failures instead of throwing them. */
-export type LaunchResult =
-  | { readonly launched: true; readonly taskArn: string; readonly throttled: number }
-  | { readonly launched: false; readonly reason: string; readonly retryable: boolean; readonly throttled: number };
-
-/** A task of ours that has not stopped. */
-export interface RunningTask {
-  readonly spec: string;
-  readonly taskArn: string;
-  readonly run?: string;
-  readonly kind?: RunKind;
-  readonly startedAt?: string;
-}
-
-/** Starts runs somewhere else (Fargate) and tells which are still going. */
-export interface Launcher {
-  /** Every run of ours that has not stopped yet. */
-  running(): Promise<RunningTask[]>;
-  launch(request: LaunchRequest): Promise<LaunchResult>;
-}
-
-/** A slot claimed by a tick and not yet decided. */
-export const PendingSlotSchema = z.object({
-  spec: z.string(),
-  slot: z.string(),
-  kind: z.enum(['backup', 'check']),
-});
-export type PendingSlot = z.infer<typeof PendingSlotSchema>;
-
-/** `state/watermark.json`: how far the ticks have planned, and what they have not finished. */
-export const WatermarkStateSchema = z.object({
-  /** Slots before this time have been planned. */
-  tick: z.string(),
-  /** Planned slots not yet launched, skipped or missed. */
-  pending: z._default(z.array(PendingSlotSchema), []),
-  /** The tick that holds `pending` right now, and since when. */
-  claim: z.optional(z.object({ id: z.string(), at: z.string() })),
-});
-export type WatermarkState = z.infer<typeof WatermarkStateSchema>;
-
-/** The watermark as read: its state and the store's token for a conditional write. */
-export interface WatermarkRead {
-  readonly state?: WatermarkState;
-  readonly token?: string;
-}
-
-/** The last-tick watermark, written with compare-and-swap. */
-export interface Watermark {
-  read(): Promise<WatermarkRead>;
-  /**
-   * Writes `state` if the stored watermark is still the one read with `token` (absent
-   * token: only if there is none yet). Returns the new token, or undefined when another
-   * writer got there first.
-   */
-  write(state: WatermarkState, token: string | undefined): Promise<string | undefined>;
-}
-
-// ---- options and report ----------------------------------------------------------------------
+import { errorMessage, StashError, type SpecProblem } from './errors';
+import { launchRun, memoSecrets, type LaunchDeps, type RecoveryContext, type SlotReport } from './launch';
+import { plan, planChecks, type PlannedRun } from './plan';
+import type { Clock, Launcher, LoadedSpec, RunningTask, SecretStore, SpecDocument, StatusStore, Watermark } from './ports';
+import { findOverdue, type OverdueSpec } from './record';
+import { slotRunId } from './run-id';
+import type { SpecCache, SpecLoadResult } from './spec';
+import { decideTick, type Launch } from './tick';
 
 /** Tuning for a tick; the defaults suit a rate(1 minute) rule and a 5-minute Lambda timeout. */
 export interface DispatchOptions {
@@ -167,17 +44,6 @@ export interface DispatchOptions {
   readonly deadline?: Date;
   /** Launches in flight at once (the launcher paces RunTask itself). @default 8 */
   readonly concurrency?: number;
-}
-
-/** What happened to one slot. */
-export interface SlotReport {
-  readonly spec: string;
-  readonly kind: RunKind;
-  readonly slot?: string;
-  readonly run?: string;
-  readonly result: 'launched' | 'already-running' | 'skipped' | 'missed' | 'failed' | 'deferred';
-  readonly reason?: string;
-  readonly taskArn?: string;
 }
 
 /** What a tick did, for the handler's log lines and metrics. */
@@ -198,11 +64,11 @@ export interface TickReport {
 
 /** Ports and options of the dispatcher. */
 export interface DispatchDeps {
-  readonly specs: { documents(): Promise<StoredDocument[]> };
+  readonly specs: { documents(): Promise<SpecDocument[]> };
   readonly cache: SpecCache;
   readonly watermark: Watermark;
   readonly launcher: Launcher;
-  readonly secrets: SecretResolver;
+  readonly secrets: SecretStore;
   readonly statuses: StatusStore;
   /** For the deadline only; planning uses the `now` a tick is given. */
   readonly clock: Clock;
@@ -211,94 +77,34 @@ export interface DispatchDeps {
   readonly options?: DispatchOptions;
 }
 
-/** What the tick hands the recovery step, so it launches through the same path. */
-export interface RecoveryContext {
-  readonly documents: readonly StoredDocument[];
-  readonly specs: readonly LoadedSpec[];
-  readonly running: ReadonlyMap<string, RunningTask>;
-  readonly now: Date;
-  readonly launch: (spec: LoadedSpec, request: Omit<LaunchRequest, 'spec' | 'secretRef'>) => Promise<LaunchOutcome>;
-}
-
 /** Raised when a tick cannot run at all (the specs cannot be listed, the watermark read). */
 export class DispatchError extends StashError {}
 
-// ---- secret check ------------------------------------------------------------------------------
-
-/**
- * Checks that a spec's secret exists and holds its backend's required keys; returns the
- * reference the task is given. Problems name keys, never values.
- */
-export async function checkSecret(spec: Restic, secrets: SecretResolver): Promise<ResolvedSecret> {
-  const name = spec.spec.backend.storageSecretName;
-  let found: ResolvedSecret | undefined;
-  try {
-    found = await secrets.resolve(name);
-  } catch (err) {
-    throw new SecretError(`secret "${name}" could not be read: ${errorMessage(err)}`, { cause: err });
-  }
-  if (!found) throw new SecretError(`secret "${name}" does not exist`);
-  const missing = missingSecretKeys(backendKind(spec.spec.backend), found.secret);
-  if (missing.length) throw new SecretError(`secret "${name}": ${missing.join('; ')}`);
-  return found;
-}
-
-/** A per-tick memo over a resolver, so specs that share a secret read it once. */
-function memoSecrets(secrets: SecretResolver): SecretResolver {
-  const seen = new Map<string, Promise<ResolvedSecret | undefined>>();
-  return {
-    resolve(name) {
-      let hit = seen.get(name);
-      if (!hit) {
-        hit = secrets.resolve(name);
-        seen.set(name, hit);
-      }
-      return hit;
-    },
-  };
-}
-
-// ---- launching -----------------------------------------------------------------------------------
-
-/** The outcome of one launch attempt through {@link launchRun}: the launcher's, or why it was not tried. */
-export type LaunchOutcome = LaunchResult;
-
-/**
- * The one launch path, for the tick, `stash backup --remote` and restores: check the secret,
- * launch, and mark the spec's status as running.
- */
-export async function launchRun(
-  deps: Pick<DispatchDeps, 'launcher' | 'secrets' | 'statuses'>,
-  spec: LoadedSpec,
-  request: Omit<LaunchRequest, 'spec' | 'secretRef'>,
-  now: Date,
-): Promise<LaunchOutcome> {
-  let secret: ResolvedSecret;
-  try {
-    secret = await checkSecret(spec.spec, deps.secrets);
-  } catch (err) {
-    return { launched: false, reason: errorMessage(err), retryable: false, throttled: 0 };
-  }
-  let result: LaunchResult;
-  try {
-    result = await deps.launcher.launch({ ...request, spec, secretRef: secret.ref });
-  } catch (err) {
-    return { launched: false, reason: errorMessage(err), retryable: true, throttled: 0 };
-  }
-  if (result.launched) {
-    const name = spec.spec.metadata.name;
-    await deps.statuses.update(name, (s) => ({
-      ...s,
-      running: { run: request.run, ...(request.slot ? { slot: request.slot.toISOString() } : {}), startedAt: now.toISOString(), taskArn: result.taskArn },
-    }));
-  }
-  return result;
-}
-
-
 const slotKey = (p: { spec: string; slot: string; kind: string }) => `${p.spec}\0${p.kind}\0${p.slot}`;
+const runKey = (r: PlannedRun) => slotKey({ spec: r.spec, slot: r.at.toISOString(), kind: r.kind });
 
-// ---- the tick ---------------------------------------------------------------------------------------
+/** The window a tick won: what it plans and the slots it now holds. */
+interface Claim {
+  readonly id: string;
+  readonly from: Date;
+  readonly until: Date;
+  /** The newest slot of each spec and kind, from this window and adopted from a dead tick. */
+  readonly mine: readonly PendingSlot[];
+  /** Older slots those replace: the newest of them and how many, per spec and kind. */
+  readonly superseded: ReadonlyMap<string, { slot: PendingSlot; count: number; by: PendingSlot }>;
+}
+
+/** What one tick works with once it holds its window. */
+interface TickState {
+  readonly deps: DispatchDeps;
+  readonly now: Date;
+  readonly byName: ReadonlyMap<string, LoadedSpec>;
+  readonly runningBySpec: ReadonlyMap<string, RunningTask>;
+  readonly launchDeps: LaunchDeps;
+  /** Slots decided this tick (launched, skipped, missed, failed): removed from `pending` at the commit. */
+  readonly decided: Set<string>;
+  readonly errors: string[];
+}
 
 /**
  * One tick at `now`. Never throws for one spec's problem: a bad spec, a missing secret or a
@@ -306,20 +112,61 @@ const slotKey = (p: { spec: string; slot: string; kind: string }) => `${p.spec}\
  * only when the tick cannot plan at all (specs or watermark unreadable), leaving the
  * watermark as it was, so the next tick plans the same window again.
  */
-export async function tick(deps: DispatchDeps, now: Date): Promise<TickReport> {
-  const options = deps.options ?? {};
+export async function dispatchTick(deps: DispatchDeps, now: Date): Promise<TickReport> {
   const errors: string[] = [];
-  let documents: StoredDocument[];
+  let documents: SpecDocument[];
   try {
     documents = await deps.specs.documents();
   } catch (err) {
     throw new DispatchError(`failed to list the specs: ${errorMessage(err)}`, { cause: err });
   }
-  const loaded: SpecLoadResult = deps.cache.load(documents);
-  const specs = loaded.specs.map((s) => s.spec);
-  const byName = new Map(loaded.specs.map((s) => [s.spec.metadata.name, s]));
+  const loaded = deps.cache.load(documents);
+  const claim = await claimWindow(deps, loaded, now);
+  const base = { from: claim.from.toISOString(), until: claim.until.toISOString(), specs: loaded.specs.length, problems: loaded.problems };
+  if (!claim.won) return { ...base, lostRace: true, slots: [], throttled: 0, overdue: [], errors };
 
-  let read: WatermarkRead;
+  let running: RunningTask[];
+  let statuses: SpecStatus[];
+  try {
+    [running, statuses] = await Promise.all([deps.launcher.running(), deps.statuses.list()]);
+  } catch (err) {
+    // Undecidable without knowing what runs: release the claim so the next tick retries at once.
+    await commit(deps.watermark, claim.id, new Set(), errors);
+    throw new DispatchError(`failed to read running tasks or statuses: ${errorMessage(err)}`, { cause: err });
+  }
+  const state: TickState = {
+    deps,
+    now,
+    byName: new Map(loaded.specs.map((s) => [s.spec.metadata.name, s])),
+    runningBySpec: new Map(running.map((r) => [r.spec, r])),
+    launchDeps: { launcher: deps.launcher, secrets: memoSecrets(deps.secrets), statuses: deps.statuses },
+    decided: new Set(),
+    errors,
+  };
+  const slots: SlotReport[] = [...skipUnrunnable(state, claim.mine), ...(await recordSuperseded(state, claim.superseded))];
+  const decision = decideTick({
+    specs: loaded.specs.map((s) => s.spec),
+    due: claim.mine.filter((p) => runnable(state, p)).map((p) => ({ spec: p.spec, at: new Date(p.slot), kind: p.kind })),
+    statuses: effectiveStatuses(statuses, running, now),
+    now,
+    isRunning: (s) => state.runningBySpec.has(s.name),
+  });
+  slots.push(...(await recordSkipped(state, decision.skipped)), ...(await recordMissed(state, decision.missed)));
+  const launches = await launchDue(state, decision.launch);
+  slots.push(...launches.slots, ...(await launchRecoveries(state, documents, loaded)));
+  await commit(deps.watermark, claim.id, state.decided, errors);
+  const overdue = findOverdue(loaded.specs, new Map(statuses.map((s) => [s.name, s])), now, appearedAt(documents, loaded));
+  return { ...base, lostRace: false, slots, throttled: launches.throttled, overdue, errors };
+}
+
+/**
+ * Plans the window since the last tick and claims it with a conditional write of the
+ * watermark. Slots another live tick holds are carried forward untouched; those of a tick
+ * whose lease is over are adopted.
+ */
+async function claimWindow(deps: DispatchDeps, loaded: SpecLoadResult, now: Date): Promise<Claim & { readonly won: boolean }> {
+  const options = deps.options ?? {};
+  let read;
   try {
     read = await deps.watermark.read();
   } catch (err) {
@@ -328,163 +175,160 @@ export async function tick(deps: DispatchDeps, now: Date): Promise<TickReport> {
   const last = read.state ? new Date(read.state.tick) : new Date(now.getTime() - (options.firstTickLookbackMs ?? 60_000));
   const from = new Date(Math.max(last.getTime(), now.getTime() - (options.maxLookbackMs ?? 86_400_000)));
   const until = now.getTime() > from.getTime() ? now : from;
-
-  // Slots another live tick holds are carried forward untouched; stale ones are adopted.
   const previous = read.state?.pending ?? [];
   const claimLive = read.state?.claim && now.getTime() - Date.parse(read.state.claim.at) < (options.leaseMs ?? 300_000);
-  const carried = claimLive ? previous : [];
-  const adopted = claimLive ? [] : previous;
+  const specs = loaded.specs.map((s) => s.spec);
   const planned: PlannedRun[] = [...plan(specs, from, until), ...planChecks(specs, from, until)];
   const fresh: PendingSlot[] = planned.map((p) => ({ spec: p.spec, slot: p.at.toISOString(), kind: p.kind }));
-  const { newest: mine, superseded } = newestPerSpec([...adopted, ...fresh]);
-
-  const claimId = randomUUID();
-  const base = { from: from.toISOString(), until: until.toISOString(), specs: loaded.specs.length, problems: loaded.problems };
+  const { newest: mine, superseded } = newestPerSpec([...(claimLive ? [] : previous), ...fresh]);
+  const id = randomUUID();
   let token: string | undefined;
   try {
-    token = await deps.watermark.write(
-      { tick: until.toISOString(), pending: dedupe([...carried, ...mine]), claim: { id: claimId, at: now.toISOString() } },
-      read.token,
-    );
+    const pending = dedupe([...(claimLive ? previous : []), ...mine]);
+    token = await deps.watermark.write({ tick: until.toISOString(), pending, claim: { id, at: now.toISOString() } }, read.token);
   } catch (err) {
     throw new DispatchError(`failed to claim the watermark: ${errorMessage(err)}`, { cause: err });
   }
-  if (token === undefined) {
-    return { ...base, lostRace: true, slots: [], throttled: 0, overdue: [], errors };
-  }
+  return { id, from, until, mine, superseded, won: token !== undefined };
+}
 
-  let running: RunningTask[];
-  let statuses: SpecStatus[];
-  try {
-    [running, statuses] = await Promise.all([deps.launcher.running(), deps.statuses.list()]);
-  } catch (err) {
-    // Undecidable without knowing what runs: release the claim so the next tick retries at once.
-    await commit(deps.watermark, claimId, new Set(), errors);
-    throw new DispatchError(`failed to read running tasks or statuses: ${errorMessage(err)}`, { cause: err });
-  }
-  const runningBySpec = new Map(running.map((r) => [r.spec, r]));
-  const statusBySpec = new Map(statuses.map((s) => [s.name, s]));
-  // ECS is the truth for what runs: a status says which run it is, a task that lost its status still counts.
-  const effective = new Map(statusBySpec);
+/** ECS is the truth for what runs: a status says which run it is, a task that lost its status still counts. */
+function effectiveStatuses(statuses: readonly SpecStatus[], running: readonly RunningTask[], now: Date): Map<string, SpecStatus> {
+  const effective = new Map(statuses.map((s) => [s.name, s]));
   for (const r of running) {
     const s = effective.get(r.spec) ?? { name: r.spec, backupCount: 0 };
     effective.set(r.spec, { ...s, running: { run: r.run ?? s.running?.run ?? r.taskArn, startedAt: r.startedAt ?? now.toISOString(), taskArn: r.taskArn } });
   }
+  return effective;
+}
 
-  const runnable = (p: PendingSlot) => byName.has(p.spec) && !byName.get(p.spec)!.spec.spec.paused;
-  const due: PlannedRun[] = mine.filter(runnable).map((p) => ({ spec: p.spec, at: new Date(p.slot), kind: p.kind }));
-  const decision: TickDecision = decideTick({ specs, due, statuses: effective, now, isRunning: (s) => runningBySpec.has(s.name) });
+const runnable = (state: TickState, p: PendingSlot) => state.byName.has(p.spec) && !state.byName.get(p.spec)!.spec.spec.paused;
 
+/** Slots of specs that were removed, became invalid or are paused: decided as skipped. */
+function skipUnrunnable(state: TickState, mine: readonly PendingSlot[]): SlotReport[] {
   const slots: SlotReport[] = [];
-  const decided = new Set<string>();
   for (const p of mine) {
-    if (!runnable(p)) {
-      decided.add(slotKey(p));
-      const reason = byName.has(p.spec) ? 'the spec is paused' : 'the spec was removed or is no longer valid';
-      slots.push({ spec: p.spec, kind: p.kind, slot: p.slot, result: 'skipped', reason });
-    }
+    if (runnable(state, p)) continue;
+    state.decided.add(slotKey(p));
+    const reason = state.byName.has(p.spec) ? 'the spec is paused' : 'the spec was removed or is no longer valid';
+    slots.push({ spec: p.spec, kind: p.kind, slot: p.slot, result: 'skipped', reason });
   }
-  // Older slots of a spec that the newest one replaces: recorded as missed, one record per spec.
+  return slots;
+}
+
+/** Older slots of a spec that the newest one replaces: recorded as missed, one record per spec. */
+async function recordSuperseded(state: TickState, superseded: Claim['superseded']): Promise<SlotReport[]> {
+  const slots: SlotReport[] = [];
   for (const { slot, count, by } of superseded.values()) {
-    if (!runnable(slot)) continue;
+    if (!runnable(state, slot)) continue;
     const run: PlannedRun = { spec: slot.spec, at: new Date(slot.slot), kind: slot.kind };
     const reason = `superseded by the slot at ${by.slot}${count > 1 ? ` (${count} slots missed)` : ''}`;
     slots.push({ spec: slot.spec, kind: slot.kind, slot: slot.slot, run: slotRunId(slot.spec, run.at, slot.kind), result: 'missed', reason });
-    await noteSkip(deps.statuses, run, reason, errors);
+    await noteSkip(state, run, reason);
   }
-  const secrets = memoSecrets(deps.secrets);
-  const launchDeps = { launcher: deps.launcher, secrets, statuses: deps.statuses };
-  let throttled = 0;
+  return slots;
+}
 
-  for (const s of decision.skipped) {
-    decided.add(slotKey({ spec: s.run.spec, slot: s.run.at.toISOString(), kind: s.run.kind }));
+/** Slots whose spec is still running: the same run (a retried tick) is `already-running`, another is skipped. */
+async function recordSkipped(state: TickState, skipped: readonly { run: PlannedRun; reason: string }[]): Promise<SlotReport[]> {
+  const slots: SlotReport[] = [];
+  for (const s of skipped) {
+    state.decided.add(runKey(s.run));
     const run = slotRunId(s.run.spec, s.run.at, s.run.kind);
-    if (runningBySpec.get(s.run.spec)?.run === run) {
-      slots.push({ spec: s.run.spec, kind: s.run.kind, slot: s.run.at.toISOString(), run, result: 'already-running', taskArn: runningBySpec.get(s.run.spec)?.taskArn });
+    const report = { spec: s.run.spec, kind: s.run.kind, slot: s.run.at.toISOString(), run };
+    const task = state.runningBySpec.get(s.run.spec);
+    if (task?.run === run) {
+      slots.push({ ...report, result: 'already-running', taskArn: task.taskArn });
       continue;
     }
-    slots.push({ spec: s.run.spec, kind: s.run.kind, slot: s.run.at.toISOString(), run, result: 'skipped', reason: s.reason });
-    await noteSkip(deps.statuses, s.run, s.reason, errors);
+    slots.push({ ...report, result: 'skipped', reason: s.reason });
+    await noteSkip(state, s.run, s.reason);
   }
-  for (const m of decision.missed) {
-    decided.add(slotKey({ spec: m.run.spec, slot: m.run.at.toISOString(), kind: m.run.kind }));
-    slots.push({ spec: m.run.spec, kind: m.run.kind, slot: m.run.at.toISOString(), run: slotRunId(m.run.spec, m.run.at, m.run.kind), result: 'missed', reason: m.reason });
-    await noteSkip(deps.statuses, m.run, m.reason, errors);
-  }
+  return slots;
+}
 
-  const launches = await mapLimit(decision.launch, options.concurrency ?? 8, async (l): Promise<SlotReport> => {
+/** Slots too late for their start window, or superseded within this tick. */
+async function recordMissed(state: TickState, missed: readonly { run: PlannedRun; reason: string }[]): Promise<SlotReport[]> {
+  const slots: SlotReport[] = [];
+  for (const m of missed) {
+    state.decided.add(runKey(m.run));
+    slots.push({ spec: m.run.spec, kind: m.run.kind, slot: m.run.at.toISOString(), run: slotRunId(m.run.spec, m.run.at, m.run.kind), result: 'missed', reason: m.reason });
+    await noteSkip(state, m.run, m.reason);
+  }
+  return slots;
+}
+
+/**
+ * Launches what is due, a few at a time, until the deadline; what cannot start now stays
+ * pending (deferred) unless it can never start (failed, with the reason in the status).
+ */
+async function launchDue(state: TickState, due: readonly Launch[]): Promise<{ slots: SlotReport[]; throttled: number }> {
+  const { deps } = state;
+  const options = deps.options ?? {};
+  let throttled = 0;
+  const slots = await mapLimit(due, options.concurrency ?? 8, async (l): Promise<SlotReport> => {
     const slot = l.at.toISOString();
-    const key = slotKey({ spec: l.spec, slot, kind: l.kind });
     const run = slotRunId(l.spec, l.at, l.kind);
-    const loadedSpec = byName.get(l.spec)!;
+    const report = { spec: l.spec, kind: l.kind, slot, run };
+    const spec = state.byName.get(l.spec)!;
     if (options.deadline && deps.clock.now().getTime() >= options.deadline.getTime()) {
       const reason = 'out of time in this tick; the next tick launches it';
-      await noteSkip(deps.statuses, l, `deferred: ${reason}`, errors);
-      return { spec: l.spec, kind: l.kind, slot, run, result: 'deferred', reason };
+      await noteSkip(state, l, `deferred: ${reason}`);
+      return { ...report, result: 'deferred', reason };
     }
-    let outcome: LaunchOutcome;
+    const readDataSubset = l.kind === 'check' || l.alsoCheck ? spec.spec.spec.check?.readDataSubset : undefined;
+    let outcome;
     try {
-      outcome = await launchRun(
-        launchDeps,
-        loadedSpec,
-        {
-          run,
-          kind: l.kind,
-          slot: l.at,
-          alsoCheck: l.alsoCheck,
-          deadline: options.deadline,
-          readDataSubset: l.kind === 'check' || l.alsoCheck ? loadedSpec.spec.spec.check?.readDataSubset : undefined,
-        },
-        now,
-      );
+      outcome = await launchRun(state.launchDeps, spec, { run, kind: l.kind, slot: l.at, alsoCheck: l.alsoCheck, deadline: options.deadline, readDataSubset }, state.now);
     } catch (err) {
       // Launched, but the running mark could not be written: the task runs and record will set the status.
-      decided.add(key);
-      errors.push(`${l.spec}: launched ${run} but could not mark it running: ${errorMessage(err)}`);
-      return { spec: l.spec, kind: l.kind, slot, run, result: 'launched' };
+      state.decided.add(runKey(l));
+      state.errors.push(`${l.spec}: launched ${run} but could not mark it running: ${errorMessage(err)}`);
+      return { ...report, result: 'launched' };
     }
     throttled += outcome.throttled;
     if (outcome.launched) {
-      decided.add(key);
-      return { spec: l.spec, kind: l.kind, slot, run, result: 'launched', taskArn: outcome.taskArn };
+      state.decided.add(runKey(l));
+      return { ...report, result: 'launched', taskArn: outcome.taskArn };
     }
     if (outcome.retryable) {
-      await noteSkip(deps.statuses, l, `deferred: ${outcome.reason}`, errors);
-      return { spec: l.spec, kind: l.kind, slot, run, result: 'deferred', reason: outcome.reason };
+      await noteSkip(state, l, `deferred: ${outcome.reason}`);
+      return { ...report, result: 'deferred', reason: outcome.reason };
     }
-    decided.add(key);
+    state.decided.add(runKey(l));
     const reason = `launch failed: ${outcome.reason}`;
-    await noteFailure(deps.statuses, l.spec, slot, reason, errors);
-    return { spec: l.spec, kind: l.kind, slot, run, result: 'failed', reason };
+    await noteFailure(state, l.spec, slot, reason);
+    return { ...report, result: 'failed', reason };
   });
-  slots.push(...launches);
+  return { slots, throttled };
+}
 
-  if (deps.recoveries) {
-    try {
-      slots.push(
-        ...(await deps.recoveries({
-          documents,
-          specs: loaded.specs,
-          running: runningBySpec,
-          now,
-          launch: (spec, request) => launchRun(launchDeps, spec, request, now),
-        })),
-      );
-    } catch (err) {
-      errors.push(`recoveries: ${errorMessage(err)}`);
-    }
+/** The Recovery documents next to the specs, through the same launch path; a failure here never fails the tick. */
+async function launchRecoveries(state: TickState, documents: readonly SpecDocument[], loaded: SpecLoadResult): Promise<SlotReport[]> {
+  if (!state.deps.recoveries) return [];
+  try {
+    return await state.deps.recoveries({
+      documents,
+      specs: loaded.specs,
+      running: state.runningBySpec,
+      now: state.now,
+      launch: (spec, request) => launchRun(state.launchDeps, spec, request, state.now),
+    });
+  } catch (err) {
+    state.errors.push(`recoveries: ${errorMessage(err)}`);
+    return [];
   }
+}
 
-  await commit(deps.watermark, claimId, decided, errors);
-
+/** When each spec was created or last changed, where the store knows it (for overdue specs). */
+function appearedAt(documents: readonly SpecDocument[], loaded: SpecLoadResult): Map<string, Date> {
   const modified = new Map(documents.map((d) => [d.source, d.modifiedAt]));
   const appeared = new Map<string, Date>();
   for (const s of loaded.specs) {
     const at = modified.get(s.source.replace(/#\d+$/, ''));
     if (at) appeared.set(s.spec.metadata.name, at);
   }
-  const overdue = findOverdue(loaded.specs, statusBySpec, now, appeared);
-  return { ...base, lostRace: false, slots, throttled, overdue, errors };
+  return appeared;
 }
 
 /**
@@ -492,10 +336,7 @@ export async function tick(deps: DispatchDeps, now: Date): Promise<TickReport> {
  * and how many): older slots would only be superseded by it, and a spec firing every minute
  * over a long gap must not fill the watermark.
  */
-function newestPerSpec(slots: readonly PendingSlot[]): {
-  newest: PendingSlot[];
-  superseded: Map<string, { slot: PendingSlot; count: number; by: PendingSlot }>;
-} {
+function newestPerSpec(slots: readonly PendingSlot[]): Pick<Claim, 'superseded'> & { newest: PendingSlot[] } {
   const groups = new Map<string, PendingSlot[]>();
   for (const s of dedupe(slots)) {
     const key = `${s.spec}\0${s.kind}`;
@@ -518,19 +359,19 @@ function dedupe(slots: readonly PendingSlot[]): PendingSlot[] {
   return [...seen.values()];
 }
 
-async function noteSkip(statuses: StatusStore, run: PlannedRun, reason: string, errors: string[]): Promise<void> {
+async function noteSkip(state: TickState, run: PlannedRun, reason: string): Promise<void> {
   try {
-    await statuses.update(run.spec, (s) => ({ ...s, lastSkipped: { slot: run.at.toISOString(), reason } }));
+    await state.deps.statuses.update(run.spec, (s) => ({ ...s, lastSkipped: { slot: run.at.toISOString(), reason } }));
   } catch (err) {
-    errors.push(`${run.spec}: could not record the skipped slot ${run.at.toISOString()}: ${errorMessage(err)}`);
+    state.errors.push(`${run.spec}: could not record the skipped slot ${run.at.toISOString()}: ${errorMessage(err)}`);
   }
 }
 
-async function noteFailure(statuses: StatusStore, spec: string, slot: string, reason: string, errors: string[]): Promise<void> {
+async function noteFailure(state: TickState, spec: string, slot: string, reason: string): Promise<void> {
   try {
-    await statuses.update(spec, (s) => ({ ...s, lastError: `${slot}: ${reason}`, lastSkipped: { slot, reason } }));
+    await state.deps.statuses.update(spec, (s) => ({ ...s, lastError: `${slot}: ${reason}`, lastSkipped: { slot, reason } }));
   } catch (err) {
-    errors.push(`${spec}: could not record the failed launch for ${slot}: ${errorMessage(err)}`);
+    state.errors.push(`${spec}: could not record the failed launch for ${slot}: ${errorMessage(err)}`);
   }
 }
 
@@ -553,34 +394,3 @@ async function commit(watermark: Watermark, claimId: string, decided: ReadonlySe
   }
   errors.push(`could not commit the watermark: ${attempts} conflicting writes; the next tick finishes the pending slots`);
 }
-
-// ---- a run now ---------------------------------------------------------------------------------------
-
-/**
- * Launches a spec's run now (`stash backup NAME --remote`) through the same path as a tick:
- * validation, the secret check, the running check, the launcher and the running mark.
- * Throws {@link SpecError} for an unknown or invalid spec and {@link StashError} when the
- * spec is running or the launch fails.
- */
-export async function launchNow(
-  deps: Pick<DispatchDeps, 'specs' | 'cache' | 'launcher' | 'secrets' | 'statuses'>,
-  name: string,
-  now: Date,
-  kind: 'backup' | 'check' = 'backup',
-): Promise<{ run: string; taskArn: string }> {
-  const loaded = deps.cache.load(await deps.specs.documents());
-  const spec = loaded.specs.find((s) => s.spec.metadata.name === name);
-  if (!spec) {
-    const problems = loaded.problems.filter((p) => p.message.includes(`"${name}"`) || p.source.includes(name));
-    throw new SpecError(problems.length ? problems : [{ source: name, path: '', message: `no valid spec named "${name}"` }]);
-  }
-  const busy = (await deps.launcher.running()).find((r) => r.spec === name);
-  if (busy) throw new StashError(`${name} is already running (${busy.run ?? busy.taskArn})`);
-  const run = manualRunId(name, now, kind);
-  const outcome = await launchRun(deps, spec, { run, kind, readDataSubset: kind === 'check' ? spec.spec.spec.check?.readDataSubset : undefined }, now);
-  if (!outcome.launched) throw new StashError(`failed to launch ${run}: ${outcome.reason}`);
-  return { run, taskArn: outcome.taskArn };
-}
-
-/** The problems of a load, one line each, for logs. */
-export const problemLines = (problems: readonly SpecProblem[]) => problems.map(formatProblem);

@@ -8,13 +8,11 @@
  * memory or was reclaimed (Fargate Spot) is never "backup succeeded", whatever its exit code.
  */
 import { OUTCOME_EXIT_CODES, type Outcome, type RunResult, type SpecStatus } from '../schemas/status';
+import { taskRunOf, type TaskRun } from '../schemas/task-env';
 import { errorMessage, StashError } from './errors';
 import type { LoadedSpec, StatusStore } from './ports';
 import { parseSchedule } from './schedule';
 import { applyRunResult } from './status';
-
-/** The kinds of run a task performs. */
-export type RunKind = 'backup' | 'check' | 'restore';
 
 /** One container of a stopped task, as ECS reports it. */
 export interface StoppedContainer {
@@ -55,17 +53,6 @@ export interface StoppedTask {
 export interface TaskOutcome {
   readonly outcome: Outcome;
   readonly reason?: string;
-}
-
-/** What the dispatcher put in the task's overrides (references only). */
-export interface TaskRun {
-  readonly spec: string;
-  readonly run: string;
-  readonly kind: RunKind;
-  readonly slot?: string;
-  readonly specKey?: string;
-  readonly recoveryKey?: string;
-  readonly recoveryName?: string;
 }
 
 const OUTCOME_BY_EXIT_CODE = new Map<number, Outcome>(
@@ -152,21 +139,11 @@ export function taskRun(task: StoppedTask, containerName = 'runner'): TaskRun | 
   for (const o of overrides.filter((o) => o.name === containerName)) {
     for (const e of o.environment ?? []) if (e.name && e.value !== undefined) env.set(e.name, e.value);
   }
-  const fromGroup = task.group?.startsWith('stash:') ? task.group.slice('stash:'.length) : undefined;
-  const spec = env.get('STASH_SPEC_NAME') ?? fromGroup;
+  const described = taskRunOf(env);
+  const spec = described.spec ?? (task.group?.startsWith('stash:') ? task.group.slice('stash:'.length) : undefined);
   if (!spec) return undefined;
-  const kindText = env.get('STASH_RUN_KIND');
-  const kind: RunKind = kindText === 'check' || kindText === 'restore' ? kindText : 'backup';
   const taskId = task.taskArn.split('/').pop() ?? task.taskArn;
-  return {
-    spec,
-    run: env.get('STASH_RUN_ID') ?? `${spec}-task-${taskId}`,
-    kind,
-    slot: env.get('STASH_SLOT') || undefined,
-    specKey: env.get('STASH_SPEC_KEY') || undefined,
-    recoveryKey: env.get('STASH_RECOVERY_KEY') || undefined,
-    recoveryName: env.get('STASH_RECOVERY_NAME') || undefined,
-  };
+  return { ...described, spec, run: described.run ?? `${spec}-task-${taskId}`, kind: described.kind ?? 'backup' };
 }
 
 /** The run result a stopped task stands for; times fall back on `now` when ECS gave none. */

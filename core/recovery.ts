@@ -15,11 +15,11 @@ import { createHash } from 'node:crypto';
 import type * as z from '../schemas/zod';
 import { RECOVERY_KIND, RecoverySchema, recoverySpecName, type Recovery, type RecoveryStatus } from '../schemas/recovery';
 import type { RunResult } from '../schemas/status';
-import type { RecoveryContext, SlotReport } from './dispatch';
+import type { TaskRun } from '../schemas/task-env';
+import type { RecoveryContext, SlotReport } from './launch';
 import { formatGoDuration } from './duration';
 import { errorMessage, formatProblem, StashError, type SpecProblem } from './errors';
-import type { LoadedSpec, SpecDocument } from './ports';
-import type { TaskRun } from './record';
+import type { LoadedSpec, RecoveryStatusStore, SpecDocument } from './ports';
 import { formatPath, isUnder, yamlValues } from './spec';
 
 /** A Recovery that passed validation, with where it came from. */
@@ -34,14 +34,6 @@ export interface RecoveryLoadResult {
   readonly recoveries: LoadedRecovery[];
   /** Problems of documents that are Recoveries (by `kind`) but invalid, with the Recovery's name when known. */
   readonly problems: (SpecProblem & { readonly name?: string })[];
-}
-
-/** Reads and writes `status/recoveries/<name>.json`. */
-export interface RecoveryStatusStore {
-  get(name: string): Promise<RecoveryStatus | undefined>;
-  list(): Promise<RecoveryStatus[]>;
-  /** Read-modify-write; `change` gets undefined when there is no status yet. */
-  update(name: string, change: (current: RecoveryStatus | undefined) => RecoveryStatus): Promise<RecoveryStatus>;
 }
 
 /** Raised when a Recovery cannot be launched; carries the reason for its status. */

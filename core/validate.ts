@@ -9,8 +9,8 @@
 import { Dns1123LabelSchema } from '../schemas/restic';
 import type { ValidationStatus } from '../schemas/status';
 import { errorMessage, formatProblem, StashError, type SpecProblem } from './errors';
-import type { SpecDocument, StatusStore } from './ports';
-import { isRecoveryText, loadRecoveries, pendingStatus, type RecoveryStatusStore } from './recovery';
+import type { RecoveryStatusStore, SpecDocument, StatusStore } from './ports';
+import { isRecoveryText, loadRecoveries, pendingStatus } from './recovery';
 import { parseSpecDocument, yamlValues } from './spec';
 
 /** The validation result of one spec in a document. */

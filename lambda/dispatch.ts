@@ -5,7 +5,8 @@
  * OverdueSpecs).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { tick, type SlotReport, type TickReport } from '../core/dispatch';
+import { dispatchTick, type TickReport } from '../core/dispatch';
+import type { SlotReport } from '../core/launch';
 import { errorMessage, formatProblem } from '../core/errors';
 import { composeDispatch, restoreCompiledSpecs, type DispatchRuntime } from './compose';
 import { DispatchEnvSchema, readEnv } from './env';
@@ -59,7 +60,7 @@ export function createDispatchHandler(rt: DispatchRuntime): (event: unknown, con
     try {
       // A tick that dies holds its slots no longer than a Lambda of this function can live.
       const leaseMs = remaining === undefined ? rt.deps.options?.leaseMs : remaining + LEASE_SLACK_MS;
-      report = await tick({ ...rt.deps, options: { ...rt.deps.options, deadline, ...(leaseMs ? { leaseMs } : {}) } }, now);
+      report = await dispatchTick({ ...rt.deps, options: { ...rt.deps.options, deadline, ...(leaseMs ? { leaseMs } : {}) } }, now);
     } catch (err) {
       logger.error('tick failed; the watermark is unchanged, the next tick plans this window again', { error: errorMessage(err) });
       throw err;

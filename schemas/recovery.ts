@@ -43,7 +43,7 @@ export const RecoveredVolumeSchema = z.strictObject({ mountPath: AbsolutePathSch
     }
   }),
 );
-export type RecoveredVolumeSpec = z.infer<typeof RecoveredVolumeSchema>;
+export type RecoveredVolume = z.infer<typeof RecoveredVolumeSchema>;
 
 /** A Recovery's `spec`: which Restic spec, which snapshot and paths, and where to restore. */
 export const RecoverySpecSchema = z

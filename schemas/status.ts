@@ -19,6 +19,10 @@ export const OUTCOME_EXIT_CODES: Record<Outcome, number> = {
   interrupted: 4,
 };
 
+/** The kinds of run a task performs. */
+export const RunKindSchema = z.enum(['backup', 'check', 'restore']);
+export type RunKind = z.infer<typeof RunKindSchema>;
+
 /** What restic reported for one fileGroup's backup. */
 export const FileGroupResultSchema = z.object({
   path: z.string(),
@@ -45,7 +49,7 @@ export const RunResultSchema = z.object({
   run: z.string(),
   /** The scheduled time this run is for (ISO 8601), absent for a run started by hand. */
   slot: z.optional(z.string()),
-  kind: z._default(z.enum(['backup', 'check', 'restore']), 'backup'),
+  kind: z._default(RunKindSchema, 'backup'),
   outcome: OutcomeSchema,
   startedAt: z.string(),
   finishedAt: z.string(),

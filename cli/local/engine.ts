@@ -10,7 +10,7 @@ import type { RunResult } from '../../schemas/status';
 import { ConfigError, errorMessage, formatProblem, SpecError, type SpecProblem } from '../../core/errors';
 import type { Clock, LoadedSpec, SecretStore, SpecStore, StatusStore } from '../../core/ports';
 import { systemClock } from '../../core/ports';
-import { manualRunId, slotRunId } from '../../core/dispatch';
+import { manualRunId, slotRunId } from '../../core/run-id';
 import { plan, planChecks } from '../../core/plan';
 import { SpecCache, type SpecLoadResult } from '../../core/spec';
 import { applyRunResult, statusRows, type StatusRow } from '../../core/status';
@@ -117,9 +117,11 @@ export class LocalEngine {
     let result: RunResult;
     try {
       // A secret that cannot be read is this run's configuration error, with the reason (never the content).
-      const secret = await this.secretStore.get(spec.spec.backend.storageSecretName).catch((err) => {
-        throw new ConfigError(errorMessage(err), { cause: err });
-      });
+      const secret = (
+        await this.secretStore.get(spec.spec.backend.storageSecretName).catch((err) => {
+          throw new ConfigError(errorMessage(err), { cause: err });
+        })
+      )?.secret;
       const ctx = { spec, secret, mode: this.mode, run, slot: options.slot, log, signal: options.signal, binary: this.options.binary };
       result = kind === 'check' ? await runCheck({ ...ctx, readDataSubset: options.readDataSubset ?? spec.spec.check?.readDataSubset }) : await runBackup(ctx);
       if (kind === 'backup' && options.alsoCheck && !options.signal?.aborted) {
@@ -139,14 +141,14 @@ export class LocalEngine {
   /** The spec's snapshots. */
   async snapshots(name: string): Promise<Snapshot[]> {
     const { spec } = await this.spec(name);
-    const secret = await this.secretStore.get(spec.spec.backend.storageSecretName);
+    const secret = (await this.secretStore.get(spec.spec.backend.storageSecretName))?.secret;
     return listSnapshots({ spec, secret, mode: this.mode, binary: this.options.binary });
   }
 
   /** Restores the spec's fileGroups under `targetDir` (see {@link restoreSpec}). */
   async restore(name: string, targetDir: string, snapshot?: string): Promise<RestoredGroup[]> {
     const { spec } = await this.spec(name);
-    const secret = await this.secretStore.get(spec.spec.backend.storageSecretName);
+    const secret = (await this.secretStore.get(spec.spec.backend.storageSecretName))?.secret;
     return restoreSpec({ spec, secret, mode: this.mode, targetDir, snapshot, log: this.runLog(name), binary: this.options.binary });
   }
 

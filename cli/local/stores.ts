@@ -8,7 +8,7 @@ import type { Secret } from '../../schemas/secret';
 import { SpecStatusSchema, type SpecStatus } from '../../schemas/status';
 import { ConfigError } from '../../core/errors';
 import { parseSecretJson } from '../../core/secrets';
-import type { SecretStore, SpecDocument, SpecStore, StatusStore } from '../../core/ports';
+import type { SecretStore, SpecDocument, SpecStore, StatusStore, StoredSecret } from '../../core/ports';
 import { emptyStatus } from '../../core/status';
 
 const SPEC_FILE = /\.(ya?ml|json)$/i;
@@ -53,7 +53,7 @@ async function specFiles(path: string, explicit: boolean): Promise<string[]> {
 export class FolderSecretStore implements SecretStore {
   constructor(private readonly dir: string) {}
 
-  async get(name: string): Promise<Secret | undefined> {
+  async get(name: string): Promise<StoredSecret | undefined> {
     const folder = join(this.dir, name);
     const folderStat = await stat(folder).catch(() => undefined);
     if (folderStat?.isDirectory()) {
@@ -62,7 +62,7 @@ export class FolderSecretStore implements SecretStore {
         const st = await stat(join(folder, key));
         if (st.isFile()) secret[key] = await readFile(join(folder, key), 'utf8');
       }
-      return secret;
+      return { ref: folder, secret };
     }
     let text: string;
     try {
@@ -70,7 +70,7 @@ export class FolderSecretStore implements SecretStore {
     } catch {
       return undefined;
     }
-    return parseSecretJson(text, `${folder}.json`);
+    return { ref: `${folder}.json`, secret: parseSecretJson(text, `${folder}.json`) };
   }
 }
 

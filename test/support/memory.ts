@@ -2,7 +2,8 @@
  * In-memory stand-ins for the dispatcher's stores, with the semantics of the real ones, for
  * tests and benchmarks of the pure core.
  */
-import type { Watermark, WatermarkState } from '../../core/dispatch';
+import type { Watermark } from '../../core/ports';
+import type { WatermarkState } from '../../schemas/watermark';
 import type { StatusStore } from '../../core/ports';
 import { emptyStatus } from '../../core/status';
 import type { SpecStatus } from '../../schemas/status';

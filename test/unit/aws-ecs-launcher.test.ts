@@ -11,7 +11,8 @@ import {
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { launchRun, type LaunchRequest } from '../../core/dispatch';
+import { launchRun } from '../../core/launch';
+import { type LaunchRequest } from '../../core/ports';
 import type { LoadedSpec, StatusStore } from '../../core/ports';
 import { clientToken, EcsLauncher, type EcsLauncherConfig } from '../../aws/ecs-launcher';
 import { RatePacer, type Timer } from '../../aws/pacing';

@@ -1,7 +1,7 @@
 /**
  * The bad-input corpus (test/fixtures/bad): every invalid spec and secret gives exactly the
  * error its index (`expected.json`) names, through every door a bad input comes in by:
- * `loadSpecs`, `stash validate`, the dispatcher's tick, the validate-at-upload step, the
+ * `loadSpecs`, `stash validate`, the dispatcher's dispatchTick, the validate-at-upload step, the
  * runner's secret check and the dispatcher's. None crashes or hangs (the tier's test
  * timeout bounds each case), none is launched, and a valid spec beside them still is.
  *
@@ -16,9 +16,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type Io } from '../../cli/main';
 import { FolderSecretStore, FolderSpecStore } from '../../cli/local/stores';
 import { openTarget } from '../../runner/run';
-import { checkSecret, tick, type LaunchRequest, type LaunchResult, type Launcher, type RunningTask, type SecretResolver, type StoredDocument } from '../../core/dispatch';
+import { checkSecret } from '../../core/launch';
+import { dispatchTick } from '../../core/dispatch';
+import type { LaunchRequest, LaunchResult, Launcher, RunningTask, SecretStore, SpecDocument } from '../../core/ports';
 import { errorMessage, formatProblem, SecretError } from '../../core/errors';
-import type { SpecDocument } from '../../core/ports';
 import { loadSpecs, MAX_DOCUMENT_BYTES, MAX_YAML_NESTING, SpecCache } from '../../core/spec';
 import { recordValidation } from '../../core/validate';
 import type { Restic } from '../../schemas/restic';
@@ -180,8 +181,8 @@ class RecordingLauncher implements Launcher {
 }
 
 /** Every secret name resolves to a complete secret: only validation can keep a spec from launching. */
-const everySecret: SecretResolver = {
-  async resolve(name) {
+const everySecret: SecretStore = {
+  async get(name: string) {
     return {
       ref: `arn:aws:secretsmanager:eu-west-1:111122223333:secret:stash/${name}`,
       secret: { RESTIC_PASSWORD: `${VALUE_MARKER}-p`, AWS_ACCESS_KEY_ID: 'AKIAFIXTURE', AWS_SECRET_ACCESS_KEY: `${VALUE_MARKER}-s` },
@@ -191,7 +192,7 @@ const everySecret: SecretResolver = {
 
 describe('the dispatcher fed the corpus', () => {
   let root: string;
-  let docs: StoredDocument[];
+  let docs: SpecDocument[];
   let dir: string;
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'stash-corpus-'));
@@ -201,7 +202,7 @@ describe('the dispatcher fed the corpus', () => {
   });
   afterAll(() => rm(root, { recursive: true, force: true }));
 
-  it('launches only the valid spec, on every tick, and reports every problem', async () => {
+  it('launches only the valid spec, on every dispatchTick, and reports every problem', async () => {
     const launcher = new RecordingLauncher();
     const statuses = new MemoryStatuses();
     const deps = {
@@ -213,9 +214,9 @@ describe('the dispatcher fed the corpus', () => {
       statuses,
       clock: { now: () => new Date('2026-03-02T10:00:30Z') },
     };
-    // Every corpus spec says '@every 1m': each would be due on each tick if it were valid.
+    // Every corpus spec says '@every 1m': each would be due on each dispatchTick if it were valid.
     for (const now of ['2026-03-02T10:00:30Z', '2026-03-02T10:01:30Z']) {
-      const report = await tick(deps, new Date(now));
+      const report = await dispatchTick(deps, new Date(now));
       expect(report.lostRace).toBe(false);
       expect(report.specs).toBe(1);
       expect(report.slots.map((s) => [s.spec, s.result])).toEqual([['still-runs', 'launched']]);
@@ -282,7 +283,7 @@ describe('bad secrets', () => {
     const store = new FolderSecretStore(SECRETS);
     let message: string | undefined;
     try {
-      const secret = await store.get(name);
+      const secret = (await store.get(name))?.secret;
       await openTarget(specUsing(name, backend), secret, { kind: 'local', stateDir: join(tmpdir(), 'stash-corpus-unused') });
     } catch (err) {
       expect(err).toBeInstanceOf(SecretError);
@@ -295,13 +296,7 @@ describe('bad secrets', () => {
   it.each(secretNames)('%s: the dispatcher refuses it before launching, naming keys, never values', async (name) => {
     const { backend, dispatch } = expected.secrets[name];
     const store = new FolderSecretStore(SECRETS);
-    const resolver: SecretResolver = {
-      async resolve(n) {
-        const secret = await store.get(n);
-        return secret && { ref: n, secret };
-      },
-    };
-    const err = await checkSecret(specUsing(name, backend), resolver).then(
+    const err = await checkSecret(specUsing(name, backend), store).then(
       () => undefined,
       (e: unknown) => e,
     );

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { LaunchRequest, LaunchResult, RunningTask } from '../../core/dispatch';
+import type { LaunchRequest, LaunchResult, RunningTask } from '../../core/ports';
 import type { LoadedSpec, SpecDocument } from '../../core/ports';
-import { launchRecoveries, loadRecoveries, recordRestore, recoveryPaths, recoveryRunId, type RecoveryStatusStore } from '../../core/recovery';
+import { launchRecoveries, loadRecoveries, recordRestore, recoveryPaths, recoveryRunId } from '../../core/recovery';
+import { type RecoveryStatusStore } from '../../core/ports';
 import { recoverySnapshot, recoverySpecName, type RecoveryStatus } from '../../schemas/recovery';
 import { ResticSchema } from '../../schemas/restic';
 

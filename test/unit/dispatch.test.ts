@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderStatusStore } from '../../cli/local/stores';
-import { launchNow, slotRunId, tick, type DispatchDeps, type LaunchRequest, type LaunchResult, type Launcher, type RunningTask, type SecretResolver, type StoredDocument } from '../../core/dispatch';
+import { launchNow } from '../../core/launch';
+import { slotRunId } from '../../core/run-id';
+import { dispatchTick, type DispatchDeps } from '../../core/dispatch';
+import { type LaunchRequest, type LaunchResult, type Launcher, type RunningTask, type SecretStore, type SpecDocument } from '../../core/ports';
 import { SpecCache } from '../../core/spec';
 import type { Secret } from '../../schemas/secret';
 import { MemoryWatermark } from '../support/memory';
@@ -31,9 +34,9 @@ class MemoryLauncher implements Launcher {
   }
 }
 
-class MemorySecrets implements SecretResolver {
+class MemorySecrets implements SecretStore {
   constructor(readonly secrets: Record<string, Secret>) {}
-  async resolve(name: string) {
+  async get(name: string) {
     const secret = this.secrets[name];
     return secret && { ref: `arn:aws:secretsmanager:eu-west-1:111122223333:secret:stash/${name}-AbCdEf`, secret };
   }
@@ -60,14 +63,14 @@ spec:
     paused: true
 ${extra}`;
 
-const doc = (name: string, text: string): StoredDocument => ({ source: `s3://stash-config/specs/${name}.yaml`, version: `v-${name}-${text.length}`, text });
+const doc = (name: string, text: string): SpecDocument => ({ source: `s3://stash-config/specs/${name}.yaml`, version: `v-${name}-${text.length}`, text });
 
 describe('tick', () => {
   let dir: string;
   let statuses: FolderStatusStore;
   let watermark: MemoryWatermark;
   let launcher: MemoryLauncher;
-  let documents: StoredDocument[];
+  let documents: SpecDocument[];
   let deps: DispatchDeps;
   const at = (iso: string) => new Date(iso);
 
@@ -89,8 +92,8 @@ describe('tick', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  it('plans from the last minute on the first tick and launches what fell due', async () => {
-    const report = await tick(deps, at('2026-01-01T02:00:30Z'));
+  it('plans from the last minute on the first dispatchTick and launches what fell due', async () => {
+    const report = await dispatchTick(deps, at('2026-01-01T02:00:30Z'));
     expect(report).toMatchObject({ from: '2026-01-01T01:59:30.000Z', until: '2026-01-01T02:00:30.000Z', lostRace: false, specs: 2, problems: [] });
     expect(report.slots.map((s) => [s.spec, s.slot, s.result])).toEqual([
       ['every-minute', '2026-01-01T02:00:00.000Z', 'launched'],
@@ -112,13 +115,13 @@ describe('tick', () => {
 
   it('plans only the window since the watermark', async () => {
     watermark.state = { tick: '2026-01-01T02:00:30.000Z', pending: [] };
-    const report = await tick(deps, at('2026-01-01T02:01:30Z'));
+    const report = await dispatchTick(deps, at('2026-01-01T02:01:30Z'));
     expect(report.slots.map((s) => `${s.spec}@${s.slot}:${s.result}`)).toEqual(['every-minute@2026-01-01T02:01:00.000Z:launched']);
   });
 
   it('skips a spec whose previous task still runs, and records the skip', async () => {
     launcher.tasks.set('t1', { spec: 'hourly', run: 'hourly-20260101T010000', taskArn: 't1' });
-    const report = await tick(deps, at('2026-01-01T02:00:30Z'));
+    const report = await dispatchTick(deps, at('2026-01-01T02:00:30Z'));
     expect(report.slots.find((s) => s.spec === 'hourly')).toMatchObject({ result: 'skipped', reason: 'the previous run hourly-20260101T010000 is still running' });
     expect((await statuses.get('hourly'))?.lastSkipped).toEqual({ slot: '2026-01-01T02:00:00.000Z', reason: 'the previous run hourly-20260101T010000 is still running' });
     expect(launcher.requests.map((r) => r.run)).toEqual(['every-minute-20260101T020000']);
@@ -127,7 +130,7 @@ describe('tick', () => {
   it('records a slot later than its start window as missed, not launched', async () => {
     documents = [doc('hourly', specYaml('hourly', '0 * * * *', '  startWindow: 30m'))];
     watermark.state = { tick: '2026-01-01T01:59:00.000Z', pending: [] };
-    const report = await tick(deps, at('2026-01-01T02:45:00Z'));
+    const report = await dispatchTick(deps, at('2026-01-01T02:45:00Z'));
     expect(report.slots).toEqual([
       { spec: 'hourly', kind: 'backup', slot: '2026-01-01T02:00:00.000Z', run: 'hourly-20260101T020000', result: 'missed', reason: 'not started within the start window (30m); 45 min late' },
     ]);
@@ -142,7 +145,7 @@ describe('tick', () => {
       doc('no-secret', specYaml('no-secret', '0 * * * *', '', 'absent-secret')),
       doc('thin', specYaml('thin', '0 * * * *', '', 'thin-secret')),
     ];
-    const report = await tick(deps, at('2026-01-01T02:00:30Z'));
+    const report = await dispatchTick(deps, at('2026-01-01T02:00:30Z'));
     expect(report.problems.map((p) => `${p.source}: ${p.path}: ${p.message}`)).toContain('s3://stash-config/specs/broken.yaml: spec.filegroups: unknown field');
     expect(report.slots.filter((s) => s.result === 'failed')).toEqual([
       { spec: 'no-secret', kind: 'backup', slot: '2026-01-01T02:00:00.000Z', run: 'no-secret-20260101T020000', result: 'failed', reason: 'launch failed: secret "absent-secret" does not exist' },
@@ -156,7 +159,7 @@ describe('tick', () => {
   it('records the slots a newer one supersedes as missed, once per spec, with how many', async () => {
     documents = [doc('every-minute', specYaml('every-minute', '* * * * *'))];
     watermark.state = { tick: '2026-01-01T01:57:30.000Z', pending: [] };
-    const report = await tick(deps, at('2026-01-01T02:00:30Z'));
+    const report = await dispatchTick(deps, at('2026-01-01T02:00:30Z'));
     expect(report.slots.map((s) => `${s.slot}:${s.result}${s.reason ? `: ${s.reason}` : ''}`)).toEqual([
       '2026-01-01T01:59:00.000Z:missed: superseded by the slot at 2026-01-01T02:00:00.000Z (2 slots missed)',
       '2026-01-01T02:00:00.000Z:launched',
@@ -170,24 +173,24 @@ describe('tick', () => {
 
   it('records a launch deferred for capacity in the status', async () => {
     launcher.fail.hourly = { launched: false, reason: 'Capacity is unavailable at this time', retryable: true, throttled: 0 };
-    await tick(deps, at('2026-01-01T02:00:30Z'));
+    await dispatchTick(deps, at('2026-01-01T02:00:30Z'));
     expect((await statuses.get('hourly'))?.lastSkipped).toEqual({ slot: '2026-01-01T02:00:00.000Z', reason: 'deferred: Capacity is unavailable at this time' });
   });
 
   it('lets only one of two overlapping ticks launch', async () => {
-    const [a, b] = await Promise.all([tick(deps, at('2026-01-01T02:00:30Z')), tick(deps, at('2026-01-01T02:00:31Z'))]);
+    const [a, b] = await Promise.all([dispatchTick(deps, at('2026-01-01T02:00:30Z')), dispatchTick(deps, at('2026-01-01T02:00:31Z'))]);
     expect([a.lostRace, b.lostRace].sort()).toEqual([false, true]);
     expect(launcher.requests.map((r) => r.run).sort()).toEqual(['every-minute-20260101T020000', 'hourly-20260101T020000']);
   });
 
   it('keeps a retryable launch pending and launches it on the next tick', async () => {
     launcher.fail.hourly = { launched: false, reason: 'Capacity is unavailable at this time', retryable: true, throttled: 2 };
-    const first = await tick(deps, at('2026-01-01T02:00:30Z'));
+    const first = await dispatchTick(deps, at('2026-01-01T02:00:30Z'));
     expect(first.slots.find((s) => s.spec === 'hourly')).toMatchObject({ result: 'deferred', reason: 'Capacity is unavailable at this time' });
     expect(first.throttled).toBe(2);
     expect(watermark.state?.pending).toEqual([{ spec: 'hourly', slot: '2026-01-01T02:00:00.000Z', kind: 'backup' }]);
     delete launcher.fail.hourly;
-    const second = await tick(deps, at('2026-01-01T02:01:30Z'));
+    const second = await dispatchTick(deps, at('2026-01-01T02:01:30Z'));
     expect(second.slots.map((s) => `${s.spec}@${s.slot}:${s.result}`)).toEqual([
       'every-minute@2026-01-01T02:01:00.000Z:skipped',
       'hourly@2026-01-01T02:00:00.000Z:launched',
@@ -195,18 +198,18 @@ describe('tick', () => {
     expect(watermark.state?.pending).toEqual([]);
   });
 
-  it('finishes a tick that died after a partial launch, without a second task', async () => {
+  it('finishes a dispatchTick that died after a partial launch, without a second task', async () => {
     launcher.hang.add('hourly'); // the Lambda is cut off while this RunTask is in flight
-    void tick(deps, at('2026-01-01T02:00:30Z'));
+    void dispatchTick(deps, at('2026-01-01T02:00:30Z'));
     await expect.poll(() => launcher.requests.length).toBe(2);
     expect(watermark.state?.pending).toHaveLength(2);
     launcher.hang.clear();
 
-    // A tick within the dead tick's lease leaves its slots alone ...
-    const within = await tick(deps, at('2026-01-01T02:01:30Z'));
+    // A dispatchTick within the dead tick's lease leaves its slots alone ...
+    const within = await dispatchTick(deps, at('2026-01-01T02:01:30Z'));
     expect(within.slots.map((s) => s.slot)).not.toContain('2026-01-01T02:00:00.000Z');
     // ... and one after it adopts them: the launched one is recognised, the other launched once.
-    const after = await tick(deps, at('2026-01-01T02:06:30Z'));
+    const after = await dispatchTick(deps, at('2026-01-01T02:06:30Z'));
     expect(after.slots.filter((s) => s.slot === '2026-01-01T02:00:00.000Z').map((s) => `${s.spec}:${s.result}`)).toEqual(['hourly:launched']);
     const started = [...launcher.tasks.values()].map((t) => t.run);
     expect(started.filter((r) => r === 'every-minute-20260101T020000')).toHaveLength(1);
@@ -214,11 +217,11 @@ describe('tick', () => {
     expect(watermark.state?.pending).toEqual([]);
   });
 
-  it('recognises its own run when a retried tick finds it running', async () => {
+  it('recognises its own run when a retried dispatchTick finds it running', async () => {
     watermark.state = { tick: '2026-01-01T02:00:30.000Z', pending: [{ spec: 'hourly', slot: '2026-01-01T02:00:00.000Z', kind: 'backup' }] };
     const run = slotRunId('hourly', new Date('2026-01-01T02:00:00Z'));
     launcher.tasks.set('t', { spec: 'hourly', run, taskArn: 't' });
-    const report = await tick(deps, at('2026-01-01T02:00:40Z'));
+    const report = await dispatchTick(deps, at('2026-01-01T02:00:40Z'));
     expect(report.slots).toEqual([{ spec: 'hourly', kind: 'backup', slot: '2026-01-01T02:00:00.000Z', run, result: 'already-running', taskArn: 't' }]);
     expect(launcher.requests).toEqual([]);
     expect(await statuses.get('hourly')).toBeUndefined();
@@ -226,20 +229,20 @@ describe('tick', () => {
 
   it('leaves launches pending once past its deadline', async () => {
     deps = { ...deps, options: { deadline: new Date('2026-01-01T02:00:00Z') } };
-    const report = await tick(deps, at('2026-01-01T02:00:30Z'));
+    const report = await dispatchTick(deps, at('2026-01-01T02:00:30Z'));
     expect(report.slots.map((s) => s.result)).toEqual(['deferred', 'deferred']);
     expect(watermark.state?.pending).toHaveLength(2);
   });
 
   it('leaves the watermark alone when the specs cannot be listed', async () => {
     deps = { ...deps, specs: { documents: async () => Promise.reject(new Error('SlowDown: Please reduce your request rate.')) } };
-    await expect(tick(deps, at('2026-01-01T02:00:30Z'))).rejects.toThrow('failed to list the specs: SlowDown: Please reduce your request rate.');
+    await expect(dispatchTick(deps, at('2026-01-01T02:00:30Z'))).rejects.toThrow('failed to list the specs: SlowDown: Please reduce your request rate.');
     expect(watermark.writes).toBe(0);
   });
 
   it('reports specs overdue from their last success', async () => {
     await statuses.update('hourly', (s) => ({ ...s, lastSuccessfulBackupTime: '2025-12-31T23:00:00.000Z' }));
-    const report = await tick(deps, at('2026-01-01T02:00:30Z'));
+    const report = await dispatchTick(deps, at('2026-01-01T02:00:30Z'));
     expect(report.overdue).toEqual([{ spec: 'hourly', since: '2025-12-31T23:00:00.000Z', dueBy: '2026-01-01T01:00:00.000Z' }]);
   });
 });

@@ -77,8 +77,8 @@ describe('taskRun', () => {
       kind: 'backup',
       slot: '2026-01-01T02:00:00.000Z',
       specKey: 'specs/s3-restic.yaml',
-      recoveryKey: undefined,
-      recoveryName: undefined,
+      specVersion: '3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY',
+      secretRef: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:stash/s3-secret-AbCdEf',
     });
   });
 

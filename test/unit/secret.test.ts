@@ -96,7 +96,8 @@ describe('FolderSecretStore', () => {
     await writeFile(join(dir, 's3-secret', 'AWS_SECRET_ACCESS_KEY'), '  wJalrXUtnFEMI/K7MDENG\n\n');
     await writeFile(join(dir, 's3-secret', '.DS_Store'), 'not a key');
     await writeFile(join(dir, 's3-secret', 'nested', 'KEY'), 'not a key either');
-    expect(await store.get('s3-secret')).toEqual({
+    expect(await store.get('s3-secret')).toEqual({ ref: join(dir, 's3-secret'), secret: expect.any(Object) });
+    expect((await store.get('s3-secret'))?.secret).toEqual({
       RESTIC_PASSWORD: 'changeit',
       AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE\n',
       AWS_SECRET_ACCESS_KEY: '  wJalrXUtnFEMI/K7MDENG\n\n',
@@ -105,7 +106,8 @@ describe('FolderSecretStore', () => {
 
   it('reads <name>.json holding a flat object', async () => {
     await writeFile(join(dir, 'local-secret.json'), JSON.stringify({ RESTIC_PASSWORD: 'changeit\n', CA_CERT_DATA: '-----BEGIN CERTIFICATE-----\n' }));
-    expect(await store.get('local-secret')).toEqual({ RESTIC_PASSWORD: 'changeit\n', CA_CERT_DATA: '-----BEGIN CERTIFICATE-----\n' });
+    expect(await store.get('local-secret')).toEqual({ ref: join(dir, 'local-secret.json'), secret: expect.any(Object) });
+    expect((await store.get('local-secret'))?.secret).toEqual({ RESTIC_PASSWORD: 'changeit\n', CA_CERT_DATA: '-----BEGIN CERTIFICATE-----\n' });
   });
 
   it('reads <name>.json holding a Kubernetes Secret, data base64 and stringData plain', async () => {
@@ -123,7 +125,7 @@ describe('FolderSecretStore', () => {
       type: 'Opaque',
     };
     await writeFile(join(dir, 's3-secret.json'), JSON.stringify(k8s, null, 2));
-    expect(await store.get('s3-secret')).toEqual({
+    expect((await store.get('s3-secret'))?.secret).toEqual({
       AWS_ACCESS_KEY_ID: '<your-aws-access-key-id-here>',
       AWS_SECRET_ACCESS_KEY: '<your-aws-secret-access-key-here>',
       RESTIC_PASSWORD: 'changed-it',
