@@ -32,6 +32,7 @@ import { S3RecoveryStatusStore, S3StatusStore } from '../aws/s3-status-store';
 import { SecretsManagerSecretStore } from '../aws/secrets-manager';
 import { API_VERSION, type Restic } from '../schemas/restic';
 import { RECOVERY_KIND, RecoverySchema, type RecoveredVolume, type Recovery, type RecoveryStatus } from '../schemas/recovery';
+import { STATE_PREFIX, STATUS_PREFIX } from '../schemas/bucket';
 import { DEFAULT_SECRET_PREFIX, type Secret } from '../schemas/secret';
 import { listSnapshots, restoreSpec, type RestoredGroup, type RunLog, type Snapshot } from '../runner/run';
 import { statusRows, type StatusRow } from '../core/status';
@@ -152,12 +153,12 @@ export class RemoteStash {
 
   /** Spec statuses (`--state` + `status/`). */
   get statusStore(): S3StatusStore {
-    return new S3StatusStore({ client: this.clients.s3, bucket: this.stateAt.bucket, prefix: `${this.stateAt.prefix}status/` });
+    return new S3StatusStore({ client: this.clients.s3, bucket: this.stateAt.bucket, prefix: `${this.stateAt.prefix}${STATUS_PREFIX}` });
   }
 
   /** Recovery statuses (`--state` + `status/recoveries/`). */
   get recoveryStore(): S3RecoveryStatusStore {
-    return new S3RecoveryStatusStore({ client: this.clients.s3, bucket: this.stateAt.bucket, prefix: `${this.stateAt.prefix}status/` });
+    return new S3RecoveryStatusStore({ client: this.clients.s3, bucket: this.stateAt.bucket, prefix: `${this.stateAt.prefix}${STATUS_PREFIX}` });
   }
 
   /** The secret store (`--secrets`). */
@@ -219,7 +220,7 @@ export class RemoteStash {
   }
 
   private async launcher(): Promise<EcsLauncher> {
-    const config = await new S3LauncherConfig(this.clients.s3, this.stateAt.bucket, `${this.stateAt.prefix}state/`).read();
+    const config = await new S3LauncherConfig(this.clients.s3, this.stateAt.bucket, `${this.stateAt.prefix}${STATE_PREFIX}`).read();
     return new EcsLauncher(this.clients.ecs, ecsConfigOf(config));
   }
 

@@ -7,6 +7,7 @@
  */
 import * as z from '../schemas/zod';
 import { ConfigError } from '../core/errors';
+import { DEFAULT_SPEC_PREFIX, RUNS_PREFIX, STATE_PREFIX, STATUS_PREFIX } from '../schemas/bucket';
 import { DEFAULT_SECRET_PREFIX } from '../schemas/secret';
 
 const required = z
@@ -40,9 +41,10 @@ const arn = (service: string) =>
 /** What every Lambda of the stack reads. */
 export const CommonEnvSchema = z.object({
   CONFIG_BUCKET: required,
-  SPEC_PREFIX: prefix('specs/'),
-  STATUS_PREFIX: prefix('status/'),
-  STATE_PREFIX: prefix('state/'),
+  SPEC_PREFIX: prefix(DEFAULT_SPEC_PREFIX),
+  STATUS_PREFIX: prefix(STATUS_PREFIX),
+  STATE_PREFIX: prefix(STATE_PREFIX),
+  RUNS_PREFIX: prefix(RUNS_PREFIX),
   SECRET_PREFIX: z._default(z.string(), DEFAULT_SECRET_PREFIX),
   POWERTOOLS_SERVICE_NAME: z._default(z.string().check(z.trim(), z.minLength(1)), 'stash'),
   POWERTOOLS_METRICS_NAMESPACE: z._default(z.string().check(z.trim(), z.minLength(1)), 'Stash'),

@@ -33,7 +33,7 @@ export function createRecordHandler(rt: RecordRuntime): (event: unknown, context
     const now = rt.clock.now();
     let report: RecordReport;
     try {
-      report = await recordStoppedTask({ statuses: rt.statuses, recordRestore: rt.recordRestore, containerName: env.CONTAINER_NAME }, detail, now);
+      report = await recordStoppedTask({ statuses: rt.statuses, runs: rt.runs, recordRestore: rt.recordRestore, containerName: env.CONTAINER_NAME }, detail, now);
     } catch (err) {
       logger.error('could not record a stopped task', { taskArn: detail.taskArn, error: errorMessage(err) });
       throw err;
@@ -44,6 +44,12 @@ export function createRecordHandler(rt: RecordRuntime): (event: unknown, context
       const keys = { spec: run.spec, run: run.run, slot: run.slot, kind: run.kind, outcome: result.outcome, taskArn: detail.taskArn, durationMs: result.durationMs };
       if (result.outcome === 'succeeded') logger.info(`${run.kind} succeeded`, keys);
       else logger.error(`${run.kind} ${result.outcome}: ${result.error ?? ''}`, keys);
+      const { check } = report;
+      if (check) {
+        const checkKeys = { ...keys, run: check.run, kind: check.kind, outcome: check.outcome, durationMs: check.durationMs };
+        if (check.outcome === 'succeeded') logger.info('check succeeded', checkKeys);
+        else logger.error(`check ${check.outcome}: ${check.error ?? ''}`, checkKeys);
+      }
       if (run.kind === 'backup') {
         metrics.addMetric(result.outcome === 'succeeded' ? 'BackupSucceeded' : 'BackupFailed', MetricUnit.Count, 1);
         metrics.addMetric('BackupDuration', MetricUnit.Seconds, result.durationMs / 1000);

@@ -16,7 +16,7 @@ import { SpecCache, type SpecLoadResult } from '../../core/spec';
 import { applyRunResult, statusRows, type StatusRow } from '../../core/status';
 import { decideTick, type Launch, type TickDecision } from '../../core/tick';
 import type { VolumeMode } from '../../core/volumes';
-import { listSnapshots, restoreSpec, runBackup, runCheck, type RestoredGroup, type RunLog, type Snapshot } from '../../runner/run';
+import { listSnapshots, restoreSpec, runBackupThenCheck, runCheck, type RestoredGroup, type RunLog, type Snapshot } from '../../runner/run';
 import { FolderSecretStore, FolderSpecStore, FolderStatusStore } from './stores';
 
 /** Where local mode keeps things. */
@@ -115,6 +115,7 @@ export class LocalEngine {
     if (busy) throw new SpecError([{ source: loaded.source, path: '', message: `${name} is already running (${busy})` }]);
     const log = this.runLog(name);
     let result: RunResult;
+    let check: RunResult | undefined;
     try {
       // A secret that cannot be read is this run's configuration error, with the reason (never the content).
       const secret = (
@@ -123,18 +124,17 @@ export class LocalEngine {
         })
       )?.secret;
       const ctx = { spec, secret, mode: this.mode, run, slot: options.slot, log, signal: options.signal, binary: this.options.binary };
-      result = kind === 'check' ? await runCheck({ ...ctx, readDataSubset: options.readDataSubset ?? spec.spec.check?.readDataSubset }) : await runBackup(ctx);
-      if (kind === 'backup' && options.alsoCheck && !options.signal?.aborted) {
-        const check = await runCheck({ ...ctx, run: `${run}-check`, readDataSubset: spec.spec.check?.readDataSubset });
-        await this.statusStore.update(name, (s) => applyRunResult(s, check));
-      }
+      const readDataSubset = options.readDataSubset ?? spec.spec.check?.readDataSubset;
+      if (kind === 'check') result = await runCheck({ ...ctx, readDataSubset });
+      else ({ backup: result, check } = await runBackupThenCheck(ctx, options.alsoCheck ? { readDataSubset } : undefined));
     } catch (err) {
       const at = this.clock.now().toISOString();
       const outcome = err instanceof ConfigError ? 'config-error' : 'failed';
       result = { spec: name, run, slot: options.slot?.toISOString(), kind, outcome, startedAt: now.toISOString(), finishedAt: at, durationMs: 0, fileGroups: [], error: errorMessage(err) };
       log.error('run finished', { spec: name, run, kind, outcome, error: result.error });
     }
-    await this.statusStore.update(name, (s) => applyRunResult(s, result));
+    // The backup first (it clears the running mark), then the check that rode along with it.
+    await this.statusStore.update(name, (s) => (check ? applyRunResult(applyRunResult(s, result), check) : applyRunResult(s, result)));
     return result;
   }
 
