@@ -7,6 +7,7 @@
  */
 import * as z from '../schemas/zod';
 import { ConfigError } from '../core/errors';
+import { normalisePrefix } from '../aws/s3';
 import { DEFAULT_SPEC_PREFIX, RUNS_PREFIX, STATE_PREFIX, STATUS_PREFIX } from '../schemas/bucket';
 import { DEFAULT_SECRET_PREFIX } from '../schemas/secret';
 
@@ -18,10 +19,7 @@ const required = z
 const prefix = (fallback: string) =>
   z.pipe(
     z._default(z.string(), fallback),
-    z.transform((p: string) => {
-      const t = p.trim().replace(/^\/+/, '').replace(/\/+$/, '');
-      return t ? `${t}/` : '';
-    }),
+    z.transform((p: string) => normalisePrefix(p.trim())),
   );
 
 /** A comma-separated list; blanks are dropped. */
