@@ -27,7 +27,7 @@ import { errorMessage, StashError, type SpecProblem } from './errors';
 import { launchRun, memoSecrets, type LaunchDeps, type RecoveryContext, type SlotReport } from './launch';
 import { plan, planChecks, type PlannedRun } from './plan';
 import type { Clock, Launcher, LoadedSpec, RunningTask, SecretStore, SpecDocument, StatusStore, Watermark } from './ports';
-import { findOverdue, type OverdueSpec } from './record';
+import { appearedAt, findOverdue, type OverdueSpec } from './record';
 import { slotRunId } from './run-id';
 import type { SpecCache, SpecLoadResult } from './spec';
 import { decideTick, type Launch } from './tick';
@@ -318,17 +318,6 @@ async function launchRecoveries(state: TickState, documents: readonly SpecDocume
     state.errors.push(`recoveries: ${errorMessage(err)}`);
     return [];
   }
-}
-
-/** When each spec was created or last changed, where the store knows it (for overdue specs). */
-function appearedAt(documents: readonly SpecDocument[], loaded: SpecLoadResult): Map<string, Date> {
-  const modified = new Map(documents.map((d) => [d.source, d.modifiedAt]));
-  const appeared = new Map<string, Date>();
-  for (const s of loaded.specs) {
-    const at = modified.get(s.source.replace(/#\d+$/, ''));
-    if (at) appeared.set(s.spec.metadata.name, at);
-  }
-  return appeared;
 }
 
 /**

@@ -10,7 +10,8 @@
 import { OUTCOME_EXIT_CODES, type Outcome, type RunResult, type SpecStatus } from '../schemas/status';
 import { taskRunOf, type TaskRun } from '../schemas/task-env';
 import { errorMessage, StashError } from './errors';
-import type { LoadedSpec, RunStore, StatusStore } from './ports';
+import type { LoadedSpec, RunStore, SpecDocument, StatusStore } from './ports';
+import type { SpecLoadResult } from './spec';
 import { checkRunId } from './run-id';
 import { parseSchedule } from './schedule';
 import { applyRunResult } from './status';
@@ -223,6 +224,18 @@ export function findOverdue(
   }
   return overdue;
 }
+
+/** When each spec was created or last changed, where the store knows it (for overdue specs). */
+export function appearedAt(documents: readonly SpecDocument[], loaded: Pick<SpecLoadResult, 'specs'>): Map<string, Date> {
+  const modified = new Map(documents.map((d) => [d.source, d.modifiedAt]));
+  const appeared = new Map<string, Date>();
+  for (const s of loaded.specs) {
+    const at = modified.get(s.source.replace(/#\d+$/, ''));
+    if (at) appeared.set(s.spec.metadata.name, at);
+  }
+  return appeared;
+}
+
 
 // ---- recording -------------------------------------------------------------------------------
 

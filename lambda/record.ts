@@ -6,7 +6,7 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { errorMessage } from '../core/errors';
-import { findOverdue, recordStoppedTask, type RecordReport } from '../core/record';
+import { appearedAt, findOverdue, recordStoppedTask, type RecordReport } from '../core/record';
 import { composeRecord, restoreCompiledSpecs, type RecordRuntime } from './compose';
 import type { LambdaContext } from './dispatch';
 import { RecordEnvSchema, readEnv } from './env';
@@ -70,13 +70,7 @@ async function overdueSpecs(rt: RecordRuntime, now: Date): Promise<string[] | un
     const documents = await rt.specs.documents();
     const loaded = rt.cache.load(documents);
     const statuses = new Map((await rt.statuses.list()).map((s) => [s.name, s]));
-    const modified = new Map(documents.map((d) => [d.source, d.modifiedAt]));
-    const appeared = new Map<string, Date>();
-    for (const s of loaded.specs) {
-      const at = modified.get(s.source.replace(/#\d+$/, ''));
-      if (at) appeared.set(s.spec.metadata.name, at);
-    }
-    const overdue = findOverdue(loaded.specs, statuses, now, appeared);
+    const overdue = findOverdue(loaded.specs, statuses, now, appearedAt(documents, loaded));
     for (const o of overdue) rt.logger.warn('spec overdue: no successful backup within twice its interval', { spec: o.spec, since: o.since, dueBy: o.dueBy });
     rt.metrics.addMetric('OverdueSpecs', MetricUnit.Count, overdue.length);
     return overdue.map((o) => o.spec);
