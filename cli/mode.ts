@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { usageError, type Io } from './command';
 import { fileRunLog, LocalEngine } from './local/engine';
 import type { RemoteStash } from './remote';
+import type { Stash } from './stash';
 
 /** `--specs`, `--secrets` and `--state`: where the specs, the secrets and the statuses are. */
 export interface StoreOptions {
@@ -30,9 +31,6 @@ export function withStores(command: Command): Command {
 /** `local` (folders, restic on this machine) or `remote` (a deployed stack's stores). */
 export type Mode = 'local' | 'remote';
 
-/** Either mode, told apart by `kind`, with what each adds to `Stash` (cli/stash.ts). */
-export type AnyStash = LocalEngine | RemoteStash;
-
 /** What a command that works in one mode only says when the flags name the other. */
 const ONLY_IN: Record<Mode, string> = {
   local: 'with --specs s3://... this command runs on AWS: add --remote',
@@ -51,17 +49,18 @@ function modeOf(o: StoreOptions): Mode {
 }
 
 /**
- * The stores the flags name, in the mode they name; `only` refuses the other mode with a
- * usage error (before anything is read or the AWS SDK is loaded).
+ * The stores the flags name, in the mode they name: what both modes do, or with `only`, one
+ * mode with what it adds (`LocalEngine` runs and schedules here, `RemoteStash` launches on
+ * AWS); the other mode is then a usage error, before anything is read or the AWS SDK loaded.
  *
  * @example
  * const stash = await openStash(o, io);            // either mode: load, spec, status, snapshots, restore
  * await (await openStash(o, io, 'local')).tick();  // local mode only
  */
-export async function openStash(o: StoreOptions, io: Io): Promise<AnyStash>;
+export async function openStash(o: StoreOptions, io: Io): Promise<Stash>;
 export async function openStash(o: StoreOptions, io: Io, only: 'local'): Promise<LocalEngine>;
 export async function openStash(o: StoreOptions, io: Io, only: 'remote'): Promise<RemoteStash>;
-export async function openStash(o: StoreOptions, io: Io, only?: Mode): Promise<AnyStash> {
+export async function openStash(o: StoreOptions, io: Io, only?: Mode): Promise<LocalEngine | RemoteStash> {
   const mode = modeOf(o);
   if (only && only !== mode) throw usageError(ONLY_IN[only]);
   if (mode === 'local') return new LocalEngine({ specs: [o.specs], secrets: o.secrets, state: o.state }, io);

@@ -124,7 +124,6 @@ const silentLog: RunLog = { info: () => undefined, warn: () => undefined, error:
  * SDK clients are built once, on first use.
  */
 export class RemoteStash extends SpecStash {
-  readonly kind = 'remote';
   readonly specsAt: S3Location;
   readonly stateAt: S3Location;
   protected readonly specsSource: string;

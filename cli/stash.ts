@@ -15,8 +15,6 @@ import { listSnapshots, restoreSpec, type RestoredGroup, type RunLog, type Snaps
 
 /** The operations every command may use, in either mode. */
 export interface Stash {
-  /** `local` (folders, restic here) or `remote` (a deployed stack's stores). */
-  readonly kind: 'local' | 'remote';
   /** Where the spec documents are read from. */
   readonly specStore: SpecStore;
   /** Every spec, validated as the dispatcher validates them; unchanged documents are not parsed again. */
@@ -36,7 +34,6 @@ export interface Stash {
  * statuses and secrets are, how restic reaches the spec's volumes and where a run logs.
  */
 export abstract class SpecStash implements Stash {
-  abstract readonly kind: 'local' | 'remote';
   abstract readonly specStore: SpecStore;
   abstract readonly statusStore: StatusStore;
   /** The specs' location as errors name it: the folders, or `s3://bucket/prefix`. */

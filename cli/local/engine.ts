@@ -55,7 +55,6 @@ function isAlive(pid: number | undefined): boolean {
  * adds running a spec now ({@link runNow}) and the scheduler's tick ({@link tick}).
  */
 export class LocalEngine extends SpecStash {
-  readonly kind = 'local';
   readonly specStore: SpecStore;
   readonly secretStore: SecretStore;
   readonly statusStore: StatusStore;
