@@ -6,17 +6,19 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Restic } from '../../schemas/restic';
+import type { Secret } from '../../schemas/secret';
 import type { RunResult } from '../../schemas/status';
 import { ConfigError, errorMessage, formatProblem, SpecError, type SpecProblem } from '../../core/errors';
-import type { Clock, LoadedSpec, SecretStore, SpecStore, StatusStore } from '../../core/ports';
+import type { Clock, SecretStore, SpecStore, StatusStore } from '../../core/ports';
 import { systemClock } from '../../core/ports';
 import { manualRunId, slotRunId } from '../../core/run-id';
 import { plan, planChecks } from '../../core/plan';
-import { SpecCache, type SpecLoadResult } from '../../core/spec';
-import { applyRunResult, statusRows, type StatusRow } from '../../core/status';
+import { applyRunResult } from '../../core/status';
 import { decideTick, type Launch, type TickDecision } from '../../core/tick';
 import type { VolumeMode } from '../../core/volumes';
-import { listSnapshots, restoreSpec, runBackupThenCheck, runCheck, type RestoredGroup, type RunLog, type Snapshot } from '../../runner/run';
+import { runBackupThenCheck, runCheck, type RunLog } from '../../runner/run';
+import { SpecStash } from '../stash';
 import { FolderSecretStore, FolderSpecStore, FolderStatusStore } from './stores';
 
 /** Where local mode keeps things. */
@@ -27,8 +29,6 @@ export interface LocalOptions {
   readonly secrets: string;
   /** State folder: status, logs, the scheduler's watermark, emptyDir volumes. Default `./.stash`. */
   readonly state: string;
-  /** Stores to use instead of the folders (the CLI passes S3 and Secrets Manager ones for s3:// and sm://). */
-  readonly stores?: { readonly specs?: SpecStore; readonly secrets?: SecretStore; readonly status?: StatusStore };
   /** The restic binary. */
   readonly binary?: string;
   readonly clock?: Clock;
@@ -50,40 +50,38 @@ function isAlive(pid: number | undefined): boolean {
   }
 }
 
-export class LocalEngine {
+/**
+ * Local mode's {@link SpecStash}: specs, secrets and statuses in folders, restic run here;
+ * adds running a spec now ({@link runNow}) and the scheduler's tick ({@link tick}).
+ */
+export class LocalEngine extends SpecStash {
   readonly specStore: SpecStore;
   readonly secretStore: SecretStore;
   readonly statusStore: StatusStore;
   readonly stateDir: string;
-  private readonly cache = new SpecCache();
-  private readonly clock: Clock;
-  private readonly mode: VolumeMode;
+  protected readonly specsSource: string;
+  protected readonly clock: Clock;
+  protected readonly mode: VolumeMode;
+  protected readonly binary: string | undefined;
   private readonly reported = new Set<string>();
 
   constructor(
     private readonly options: LocalOptions,
     private readonly out: EngineOutput,
   ) {
+    super();
     this.stateDir = resolve(options.state);
-    this.specStore = options.stores?.specs ?? new FolderSpecStore(options.specs);
-    this.secretStore = options.stores?.secrets ?? new FolderSecretStore(options.secrets);
-    this.statusStore = options.stores?.status ?? new FolderStatusStore(this.stateDir);
+    this.specStore = new FolderSpecStore(options.specs);
+    this.secretStore = new FolderSecretStore(options.secrets);
+    this.statusStore = new FolderStatusStore(this.stateDir);
+    this.specsSource = options.specs.join(', ');
     this.clock = options.clock ?? systemClock;
     this.mode = { kind: 'local', stateDir: this.stateDir };
+    this.binary = options.binary;
   }
 
-  /** Loads every spec; unchanged files are not parsed again. */
-  async load(): Promise<SpecLoadResult> {
-    return this.cache.load(await this.specStore.documents());
-  }
-
-  /** One valid spec by name; a clear error when it is missing or invalid. */
-  async spec(name: string): Promise<LoadedSpec> {
-    const loaded = await this.load();
-    const found = loaded.specs.find((s) => s.spec.metadata.name === name);
-    if (found) return found;
-    const hint = loaded.problems.length ? ` (${new Set(loaded.problems.map((p) => p.source)).size} spec file(s) have errors: run stash validate)` : '';
-    throw new SpecError([{ source: this.options.specs.join(', '), path: '', message: `no valid spec named "${name}"${hint}` }]);
+  protected async secretOf(spec: Restic): Promise<Secret | undefined> {
+    return (await this.secretStore.get(spec.spec.backend.storageSecretName))?.secret;
   }
 
   /** A run log that prints for a person and keeps JSON lines in `<state>/logs/<spec>.jsonl`. */
@@ -136,26 +134,6 @@ export class LocalEngine {
     // The backup first (it clears the running mark), then the check that rode along with it.
     await this.statusStore.update(name, (s) => (check ? applyRunResult(applyRunResult(s, result), check) : applyRunResult(s, result)));
     return result;
-  }
-
-  /** The spec's snapshots. */
-  async snapshots(name: string): Promise<Snapshot[]> {
-    const { spec } = await this.spec(name);
-    const secret = (await this.secretStore.get(spec.spec.backend.storageSecretName))?.secret;
-    return listSnapshots({ spec, secret, mode: this.mode, binary: this.options.binary });
-  }
-
-  /** Restores the spec's fileGroups under `targetDir` (see {@link restoreSpec}). */
-  async restore(name: string, targetDir: string, snapshot?: string): Promise<RestoredGroup[]> {
-    const { spec } = await this.spec(name);
-    const secret = (await this.secretStore.get(spec.spec.backend.storageSecretName))?.secret;
-    return restoreSpec({ spec, secret, mode: this.mode, targetDir, snapshot, log: this.runLog(name), binary: this.options.binary });
-  }
-
-  /** Every spec with its status and next backup. */
-  async status(): Promise<StatusRow[]> {
-    const [loaded, statuses] = await Promise.all([this.load(), this.statusStore.list()]);
-    return statusRows(loaded.specs, statuses, this.clock.now());
   }
 
   private get watermarkFile(): string {
