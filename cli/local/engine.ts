@@ -10,6 +10,7 @@ import type { Restic } from '../../schemas/restic';
 import type { Secret } from '../../schemas/secret';
 import type { RunResult } from '../../schemas/status';
 import { ConfigError, errorMessage, formatProblem, SpecError, type SpecProblem } from '../../core/errors';
+import { repositoryDigest, repositoryKey } from '../../core/repository';
 import type { Clock, SecretStore, SpecStore, StatusStore } from '../../core/ports';
 import { systemClock } from '../../core/ports';
 import { manualRunId, slotRunId } from '../../core/run-id';
@@ -19,6 +20,7 @@ import { decideTick, type Launch, type TickDecision } from '../../core/tick';
 import type { VolumeMode } from '../../core/volumes';
 import { runBackupThenCheck, runCheck, type RunLog } from '../../runner/run';
 import { SpecStash } from '../stash';
+import { describeHolder, LockBusyError, LockDir, type HeldLock } from './locks';
 import { FolderSecretStore, FolderSpecStore, FolderStatusStore } from './stores';
 
 /** Where local mode keeps things. */
@@ -32,6 +34,16 @@ export interface LocalOptions {
   /** The restic binary. */
   readonly binary?: string;
   readonly clock?: Clock;
+}
+
+/**
+ * A run that was not started: its spec is already running, or its scheduled slot has run
+ * already. The scheduler records it as a skip; `stash backup` reports it and exits 1.
+ */
+export class RunRefusedError extends SpecError {
+  constructor(source: string, readonly reason: string) {
+    super([{ source, path: '', message: reason }]);
+  }
 }
 
 /** Receives what the engine has to say to a person. */
@@ -64,6 +76,8 @@ export class LocalEngine extends SpecStash {
   protected readonly mode: VolumeMode;
   protected readonly binary: string | undefined;
   private readonly reported = new Set<string>();
+  /** The locks that serialise runs across processes (`<state>/locks`). */
+  readonly locks: LockDir;
 
   constructor(
     private readonly options: LocalOptions,
@@ -78,6 +92,7 @@ export class LocalEngine extends SpecStash {
     this.clock = options.clock ?? systemClock;
     this.mode = { kind: 'local', stateDir: this.stateDir };
     this.binary = options.binary;
+    this.locks = new LockDir(this.stateDir);
   }
 
   protected async secretOf(spec: Restic): Promise<Secret | undefined> {
@@ -90,31 +105,56 @@ export class LocalEngine extends SpecStash {
   }
 
   /**
-   * Runs one backup (or check) of a spec now: marks it running, runs, records the result.
-   * A spec already running (another `stash` process, a live pid) is not started twice.
+   * Runs one backup (or check) of a spec now and records the result. Runs are serialised
+   * across processes by two locks: the spec's own (a spec already running is refused with
+   * who runs it, and a scheduled slot that already ran is not run again) and its
+   * repository's (a run of another spec on the same repository is waited for).
    */
   async runNow(
     name: string,
     options: { slot?: Date; kind?: 'backup' | 'check'; alsoCheck?: boolean; signal?: AbortSignal; readDataSubset?: string } = {},
   ): Promise<RunResult> {
     const loaded = await this.spec(name);
-    const spec = loaded.spec;
-    const now = this.clock.now();
     const kind = options.kind ?? 'backup';
-    const run = options.slot ? slotRunId(name, options.slot, kind) : manualRunId(name, now, kind);
-    let busy: string | undefined;
-    await this.statusStore.update(name, (s) => {
-      if (s.running && s.running.pid !== process.pid && isAlive(s.running.pid)) {
-        busy = s.running.run;
-        return s;
+    const run = options.slot ? slotRunId(name, options.slot, kind) : manualRunId(name, this.clock.now(), kind);
+    let specLock: HeldLock;
+    try {
+      specLock = await this.locks.acquire(`spec-${name}`, { run, spec: name }, { wait: false });
+    } catch (err) {
+      if (!(err instanceof LockBusyError)) throw err;
+      throw new RunRefusedError(loaded.source, `${name} is already running (${err.holder ? describeHolder(err.holder) : 'another stash process'})`);
+    }
+    try {
+      if (options.slot && kind === 'backup' && (await this.statusStore.get(name))?.lastRun?.run === run) {
+        throw new RunRefusedError(loaded.source, `${name}: the slot at ${options.slot.toISOString()} has run already (${run})`);
       }
-      return { ...s, running: { run, slot: options.slot?.toISOString(), startedAt: now.toISOString(), pid: process.pid } };
-    });
-    if (busy) throw new SpecError([{ source: loaded.source, path: '', message: `${name} is already running (${busy})` }]);
+      return await this.runLocked(loaded.spec, run, kind, options);
+    } finally {
+      await specLock.release();
+    }
+  }
+
+  /** {@link runNow} once the spec's lock is held: the repository's lock, the run, the status. */
+  private async runLocked(
+    spec: Restic,
+    run: string,
+    kind: 'backup' | 'check',
+    options: { slot?: Date; alsoCheck?: boolean; signal?: AbortSignal; readDataSubset?: string },
+  ): Promise<RunResult> {
+    const name = spec.metadata.name;
+    const now = this.clock.now();
+    await this.statusStore.update(name, (s) => ({ ...s, running: { run, slot: options.slot?.toISOString(), startedAt: now.toISOString(), pid: process.pid } }));
     const log = this.runLog(name);
+    let repositoryLock: HeldLock | undefined;
     let result: RunResult;
     let check: RunResult | undefined;
     try {
+      const repository = repositoryKey(spec, this.mode);
+      repositoryLock = await this.locks.acquire(`repository-${repositoryDigest(repository)}`, { run, spec: name }, {
+        wait: true,
+        signal: options.signal,
+        onWait: (holder) => log.info('waiting for the repository: another run uses it', { spec: name, run, holder: holder ? describeHolder(holder) : 'another stash process' }),
+      });
       // A secret that cannot be read is this run's configuration error, with the reason (never the content).
       const secret = (
         await this.secretStore.get(spec.spec.backend.storageSecretName).catch((err) => {
@@ -127,13 +167,27 @@ export class LocalEngine extends SpecStash {
       else ({ backup: result, check } = await runBackupThenCheck(ctx, options.alsoCheck ? { readDataSubset } : undefined));
     } catch (err) {
       const at = this.clock.now().toISOString();
-      const outcome = err instanceof ConfigError ? 'config-error' : 'failed';
+      const outcome = options.signal?.aborted ? 'interrupted' : err instanceof ConfigError ? 'config-error' : 'failed';
       result = { spec: name, run, slot: options.slot?.toISOString(), kind, outcome, startedAt: now.toISOString(), finishedAt: at, durationMs: 0, fileGroups: [], error: errorMessage(err) };
       log.error('run finished', { spec: name, run, kind, outcome, error: result.error });
+    } finally {
+      await repositoryLock?.release();
     }
     // The backup first (it clears the running mark), then the check that rode along with it.
     await this.statusStore.update(name, (s) => (check ? applyRunResult(applyRunResult(s, result), check) : applyRunResult(s, result)));
     return result;
+  }
+
+  /** A due run; one another process already runs (or ran) is recorded as skipped, not run. */
+  private async runDue(l: Launch, signal?: AbortSignal): Promise<RunResult | undefined> {
+    try {
+      return await this.runNow(l.spec, { slot: l.at, kind: l.kind, alsoCheck: l.alsoCheck, signal });
+    } catch (err) {
+      if (!(err instanceof RunRefusedError)) throw err;
+      this.out.line(`${l.spec}: skipped the ${l.kind} at ${l.at.toISOString()}: ${err.reason}`);
+      await this.statusStore.update(l.spec, (st) => ({ ...st, lastSkipped: { slot: l.at.toISOString(), reason: err.reason } }));
+      return undefined;
+    }
   }
 
   private get watermarkFile(): string {
@@ -186,7 +240,7 @@ export class LocalEngine extends SpecStash {
       this.out.line(`${m.run.spec}: missed the ${m.run.kind} at ${m.run.at.toISOString()}: ${m.reason}`);
       await this.statusStore.update(m.run.spec, (st) => ({ ...st, lastSkipped: { slot: m.run.at.toISOString(), reason: m.reason } }));
     }
-    const done = Promise.all(decision.launch.map((l: Launch) => this.runNow(l.spec, { slot: l.at, kind: l.kind, alsoCheck: l.alsoCheck, signal })));
+    const done = Promise.all(decision.launch.map((l: Launch) => this.runDue(l, signal))).then((results) => results.filter((r): r is RunResult => !!r));
     return { decision, problems: loaded.problems, done };
   }
 }
