@@ -12,6 +12,7 @@
 import type { IConstruct } from 'constructs';
 import * as z from '../schemas/zod';
 import { ConfigError } from '../core/errors';
+import { describeSizes, FARGATE_SIZES, fargateMemories } from '../core/task-size';
 
 /** Where the record and validate steps keep `status/<name>.json`. Fixed: the CLI reads it there. */
 export const STATUS_PREFIX = 'status/';
@@ -22,17 +23,6 @@ export const STATE_PREFIX = 'state/';
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
-
-/** Fargate's CPU units and, for each, the memory sizes (MiB) it accepts. */
-const FARGATE_MEMORY: Record<number, { min: number; max: number; step: number }> = {
-  256: { min: 512, max: 2048, step: 512 },
-  512: { min: 1024, max: 4096, step: 1024 },
-  1024: { min: 2048, max: 8192, step: 1024 },
-  2048: { min: 4096, max: 16384, step: 1024 },
-  4096: { min: 8192, max: 30720, step: 1024 },
-  8192: { min: 16384, max: 61440, step: 4096 },
-  16384: { min: 32768, max: 122880, step: 8192 },
-};
 
 /** How tasks reach AWS APIs and backends when the stack creates its own VPC. */
 export const EGRESS_MODES = ['endpoints', 'nat', 'public'] as const;
@@ -287,8 +277,8 @@ const RawSchema = z.object({
   taskCpu: preprocess(
     (v) => (unset(v) ? 1024 : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
     z.number().check(
-      z.refine((n) => n in FARGATE_MEMORY, {
-        error: (iss) => `${quoted(iss.input)} is not a Fargate CPU size; use one of ${Object.keys(FARGATE_MEMORY).join(', ')}`,
+      z.refine((n) => fargateMemories(n).length > 0, {
+        error: (iss) => `${quoted(iss.input)} is not a Fargate CPU size; use one of ${FARGATE_SIZES.map(([cpu]) => cpu).join(', ')}`,
       }),
     ),
   ),
@@ -338,12 +328,10 @@ export function parseStashSettings(input: StashSettingsInput = {}): StashSetting
     network = { kind: 'new', egress: raw.egress ?? 'endpoints', maxAzs: raw.maxAzs ?? 1 };
   }
 
-  const memory = FARGATE_MEMORY[raw.taskCpu];
-  const taskMemoryMiB = raw.taskMemoryMiB ?? memory.min;
-  if (taskMemoryMiB < memory.min || taskMemoryMiB > memory.max || (taskMemoryMiB - memory.min) % memory.step !== 0) {
-    problems.push(
-      `taskMemoryMiB: ${taskMemoryMiB} does not fit taskCpu ${raw.taskCpu}; Fargate accepts ${memory.min} to ${memory.max} in steps of ${memory.step}`,
-    );
+  const memories = fargateMemories(raw.taskCpu);
+  const taskMemoryMiB = raw.taskMemoryMiB ?? memories[0];
+  if (!memories.includes(taskMemoryMiB)) {
+    problems.push(`taskMemoryMiB: ${taskMemoryMiB} does not fit taskCpu ${raw.taskCpu}; Fargate accepts ${describeSizes(memories)}`);
   }
 
   if (problems.length > 0) throw new StashSettingsError(problems);
