@@ -12,6 +12,7 @@
 import type { IConstruct } from 'constructs';
 import * as z from '../schemas/zod';
 import { ConfigError } from '../core/errors';
+import { isTickMinutes, TICK_MINUTES_RULE } from '../core/limits';
 import { describeSizes, FARGATE_SIZES, fargateMemories } from '../core/task-size';
 
 /** Where the record and validate steps keep `status/<name>.json`. Fixed: the CLI reads it there. */
@@ -166,10 +167,13 @@ const list = (item: z.ZodType<string>) =>
     z.array(item, { error: 'must be a comma-separated list' }),
   );
 
+/** `'5'` as 5 (as `-c` passes numbers); anything else as it is, for the schema to judge. */
+const numeric = (v: unknown) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v);
+
 /** A whole number given as `5` or `'5'`. */
 const whole = (message: string, min: number, max: number) =>
   preprocess(
-    (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    numeric,
     z.number({ error: message }).check(z.int({ error: message }), z.gte(min, { error: message }), z.lte(max, { error: message })),
   );
 
@@ -225,13 +229,16 @@ const secretPrefix = z.pipe(z.string(), z.transform((s: string) => s.trim())).ch
 const RawSchema = z.object({
   secretPrefix: preprocess((v) => (unset(v) ? 'stash/' : v), secretPrefix),
   specPrefix: preprocess((v) => (unset(v) ? 'specs/' : v), specPrefix),
-  tickMinutes: preprocess((v) => (unset(v) ? 1 : v), whole('must be a whole number of minutes from 1 to 60', 1, 60)),
+  tickMinutes: preprocess(
+    (v) => (unset(v) ? 1 : numeric(v)),
+    z.number({ error: `must be ${TICK_MINUTES_RULE}` }).check(z.refine(isTickMinutes, { error: `must be ${TICK_MINUTES_RULE}` })),
+  ),
   alarmEmail: preprocess(
     (v) => (unset(v) ? undefined : text(v)),
     z.optional(z.email({ error: (iss) => `${quoted(iss.input)} is not an e-mail address` })),
   ),
   logRetentionDays: preprocess(
-    (v) => (unset(v) ? 90 : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    (v) => (unset(v) ? 90 : numeric(v)),
     z.number().check(
       z.refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
         error: (iss) => `${quoted(iss.input)} is not a retention CloudWatch Logs accepts; use one of ${LOG_RETENTION_DAYS.join(', ')}`,
@@ -275,7 +282,7 @@ const RawSchema = z.object({
     ),
   ),
   taskCpu: preprocess(
-    (v) => (unset(v) ? 1024 : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    (v) => (unset(v) ? 1024 : numeric(v)),
     z.number().check(
       z.refine((n) => fargateMemories(n).length > 0, {
         error: (iss) => `${quoted(iss.input)} is not a Fargate CPU size; use one of ${FARGATE_SIZES.map(([cpu]) => cpu).join(', ')}`,
@@ -283,7 +290,7 @@ const RawSchema = z.object({
     ),
   ),
   taskMemoryMiB: preprocess(
-    (v) => (unset(v) ? undefined : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    (v) => (unset(v) ? undefined : numeric(v)),
     z.optional(z.number({ error: 'must be a number of MiB' }).check(z.int({ error: 'must be a whole number of MiB' }))),
   ),
 });

@@ -62,9 +62,6 @@ export class Functions extends Construct {
     super(scope, id);
     const secretPrefix = props.secretPrefix ?? 'stash/';
     const tickMinutes = props.tickMinutes ?? 1;
-    if (!Number.isInteger(tickMinutes) || tickMinutes < 1 || tickMinutes > 60) {
-      throw new Error(`Functions: tickMinutes ${tickMinutes} must be a whole number from 1 to 60`);
-    }
     const handlers = props.handlersDirectory ?? join(props.projectRoot, 'lambda');
     const { configBucket: bucket, runner, network } = props;
     const stack = Stack.of(this);

@@ -7,6 +7,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ConfigBucket } from './config-bucket';
 import type { Functions } from './functions';
+import { checkTickMinutes } from '../core/limits';
 
 /** Properties of {@link Rules}. */
 export interface RulesProps {
@@ -44,10 +45,7 @@ export class Rules extends Construct {
 
   constructor(scope: Construct, id: string, props: RulesProps) {
     super(scope, id);
-    const tickMinutes = props.tickMinutes ?? 1;
-    if (!Number.isInteger(tickMinutes) || tickMinutes < 1 || tickMinutes > 60) {
-      throw new Error(`Rules: tickMinutes ${tickMinutes} must be a whole number from 1 to 60`);
-    }
+    const tickMinutes = checkTickMinutes(props.tickMinutes ?? 1);
     const { functions, configBucket } = props;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
