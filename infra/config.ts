@@ -14,6 +14,9 @@ import * as z from '../schemas/zod';
 import { ConfigError } from '../core/errors';
 import { isTickMinutes, TICK_MINUTES_RULE } from '../core/limits';
 import { describeSizes, FARGATE_SIZES, fargateMemories } from '../core/task-size';
+import { DEFAULT_SECRET_PREFIX } from '../schemas/secret';
+import { isMetricsNamespace, METRICS_NAMESPACE_RULE } from './metrics';
+import { isSecretPrefix, SECRET_PREFIX_RULE } from './secrets';
 
 /** Where the record and validate steps keep `status/<name>.json`. Fixed: the CLI reads it there. */
 export const STATUS_PREFIX = 'status/';
@@ -82,7 +85,7 @@ export interface StashSettings {
  * them), or numbers, booleans and arrays (as `cdk.json` or code may).
  */
 export interface StashSettingsInput {
-  /** @default 'stash/' */
+  /** @default DEFAULT_SECRET_PREFIX ('stash/') */
   readonly secretPrefix?: unknown;
   /** @default 'specs/' */
   readonly specPrefix?: unknown;
@@ -214,20 +217,13 @@ const specPrefix = z.pipe(z.string(), z.transform((s: string) => s.trim())).chec
   }),
 );
 
-/**
- * A Secrets Manager name prefix. Must not be empty (the grant would cover every secret of
- * the account) nor hold a wildcard; secret names allow letters, digits and `/_+=.@-`.
- */
+/** A Secrets Manager name prefix (see {@link SECRET_PREFIX_RULE}). */
 const secretPrefix = z.pipe(z.string(), z.transform((s: string) => s.trim())).check(
-  z.refine((s) => /^[A-Za-z0-9/_+=.@-]{1,256}$/.test(s), {
-    error: (iss) =>
-      `${quoted(iss.input)} must be a non-empty Secrets Manager name prefix (letters, digits and /_+=.@-), such as "stash/"; ` +
-      'an empty prefix would let tasks read every secret of the account',
-  }),
+  z.refine(isSecretPrefix, { error: (iss) => `${quoted(iss.input)} must be ${SECRET_PREFIX_RULE}` }),
 );
 
 const RawSchema = z.object({
-  secretPrefix: preprocess((v) => (unset(v) ? 'stash/' : v), secretPrefix),
+  secretPrefix: preprocess((v) => (unset(v) ? DEFAULT_SECRET_PREFIX : v), secretPrefix),
   specPrefix: preprocess((v) => (unset(v) ? 'specs/' : v), specPrefix),
   tickMinutes: preprocess(
     (v) => (unset(v) ? 1 : numeric(v)),
@@ -275,11 +271,7 @@ const RawSchema = z.object({
   efsRestoreTargets: list(fsId),
   metricsNamespace: preprocess(
     (v) => (unset(v) ? 'Stash' : text(v)),
-    z.string().check(
-      z.refine((s) => /^[A-Za-z0-9._\/#:-]{1,255}$/.test(s) && !s.startsWith('AWS/'), {
-        error: (iss) => `${quoted(iss.input)} must be a CloudWatch namespace (letters, digits and ._/#:-), not starting with "AWS/"`,
-      }),
-    ),
+    z.string().check(z.refine(isMetricsNamespace, { error: (iss) => `${quoted(iss.input)} must be ${METRICS_NAMESPACE_RULE}` })),
   ),
   taskCpu: preprocess(
     (v) => (unset(v) ? 1024 : numeric(v)),
