@@ -66,62 +66,54 @@ describe('Runner grants', () => {
     };
   }
 
-  it('grantRunTask: RunTask of our two family patterns, on our cluster only', () => {
-    const { statements, cluster } = grantedBy('grantRunTask');
-    expect(statements).toEqual([
-      {
+  type Ids = ReturnType<typeof grantedBy>;
+  it.each<[Grant, string, (ids: Ids) => unknown]>([
+    [
+      'grantRunTask',
+      'RunTask of our two family patterns, on our cluster only',
+      ({ cluster }) => ({
         Sid: 'RunOurFamilyOnOurCluster',
         Effect: 'Allow',
         Action: 'ecs:RunTask',
         Resource: [accountArn('ecs', [':task-definition/Test-runner:*']), accountArn('ecs', [':task-definition/Test-runner-*:*'])],
         Condition: { ArnEquals: { 'ecs:cluster': arn(cluster) } },
-      },
-    ]);
-  });
-
-  it('grantDescribeTasks: DescribeTasks of our cluster\'s tasks only', () => {
-    const { statements, cluster } = grantedBy('grantDescribeTasks');
-    expect(statements).toEqual([
-      {
+      }),
+    ],
+    [
+      'grantDescribeTasks',
+      "DescribeTasks of our cluster's tasks only",
+      ({ cluster }) => ({
         Sid: 'DescribeOurTasks',
         Effect: 'Allow',
         Action: 'ecs:DescribeTasks',
         Resource: accountArn('ecs', [':task/', { Ref: cluster }, '/*']),
         Condition: { ArnEquals: { 'ecs:cluster': arn(cluster) } },
-      },
-    ]);
-  });
-
-  it('grantListTasks: ListTasks under the cluster condition', () => {
-    const { statements, cluster } = grantedBy('grantListTasks');
-    expect(statements).toEqual([
-      { Sid: 'ListTasksOfOurCluster', Effect: 'Allow', Action: 'ecs:ListTasks', Resource: '*', Condition: { ArnEquals: { 'ecs:cluster': arn(cluster) } } },
-    ]);
-  });
-
-  it('grantRegisterRevisions: registering and reading task definitions, which take no resource', () => {
-    const { statements } = grantedBy('grantRegisterRevisions');
-    expect(statements).toEqual([
-      {
-        Sid: 'RegisterRevisionsWithEfsVolumes',
-        Effect: 'Allow',
-        Action: ['ecs:RegisterTaskDefinition', 'ecs:DescribeTaskDefinition'],
-        Resource: '*',
-      },
-    ]);
-  });
-
-  it('grantPassRoles: our task and execution roles, to ECS tasks only', () => {
-    const { statements, taskRole, executionRole } = grantedBy('grantPassRoles');
-    expect(statements).toEqual([
-      {
+      }),
+    ],
+    [
+      'grantListTasks',
+      'ListTasks under the cluster condition',
+      ({ cluster }) => ({ Sid: 'ListTasksOfOurCluster', Effect: 'Allow', Action: 'ecs:ListTasks', Resource: '*', Condition: { ArnEquals: { 'ecs:cluster': arn(cluster) } } }),
+    ],
+    [
+      'grantRegisterRevisions',
+      'registering and reading task definitions, which take no resource',
+      () => ({ Sid: 'RegisterRevisionsWithEfsVolumes', Effect: 'Allow', Action: ['ecs:RegisterTaskDefinition', 'ecs:DescribeTaskDefinition'], Resource: '*' }),
+    ],
+    [
+      'grantPassRoles',
+      'our task and execution roles, to ECS tasks only',
+      ({ taskRole, executionRole }) => ({
         Sid: 'PassOnlyOurRolesToEcsTasks',
         Effect: 'Allow',
         Action: 'iam:PassRole',
         Resource: [arn(taskRole), arn(executionRole)],
         Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
-      },
-    ]);
+      }),
+    ],
+  ])('%s gives %s, and nothing else', (grant, _what, expected) => {
+    const ids = grantedBy(grant);
+    expect(ids.statements).toEqual([expected(ids)]);
   });
 });
 
