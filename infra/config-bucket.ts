@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { COMPILED_SPECS_NAME } from '../aws/s3-compiled-specs';
-import { STATE_PREFIX, STATUS_PREFIX } from './config';
+import { DEFAULT_SPEC_PREFIX, RUNS_PREFIX, STATE_PREFIX, STATUS_PREFIX } from '../schemas/bucket';
 
 /** Properties of {@link ConfigBucket}. */
 export interface ConfigBucketProps {
@@ -19,6 +19,11 @@ export interface ConfigBucketProps {
    */
   readonly noncurrentVersionDays?: number;
   /**
+   * Days a run's result (`runs/<spec>/<run>.json`, a spec's history) is kept.
+   * @default 90
+   */
+  readonly runHistoryDays?: number;
+  /**
    * What happens to the bucket (and every spec in it) when the stack is deleted.
    * @default RemovalPolicy.RETAIN
    */
@@ -27,8 +32,9 @@ export interface ConfigBucketProps {
 
 /**
  * The config bucket: `specs/` (the user's `Restic` YAML), `status/` (one JSON per spec,
- * written by the record and validate steps) and `state/` (the dispatcher's watermark and
- * compiled specs).
+ * written by the record and validate steps), `state/` (the dispatcher's watermark and
+ * compiled specs) and `runs/` (one result per run, written by the task, or by the record
+ * step for a task that died; expired after `runHistoryDays`).
  *
  * Versioned (a task loads the exact version it was launched for), SSE-S3 encrypted, all
  * public access blocked, TLS-only, and with EventBridge notifications on, so a spec upload
@@ -40,11 +46,16 @@ export class ConfigBucket extends Construct {
   public readonly specPrefix: string;
   public readonly statusPrefix = STATUS_PREFIX;
   public readonly statePrefix = STATE_PREFIX;
+  public readonly runsPrefix = RUNS_PREFIX;
 
   constructor(scope: Construct, id: string, props: ConfigBucketProps = {}) {
     super(scope, id);
-    const specPrefix = props.specPrefix ?? 'specs/';
+    const specPrefix = props.specPrefix ?? DEFAULT_SPEC_PREFIX;
     const noncurrentVersionDays = props.noncurrentVersionDays ?? 30;
+    const runHistoryDays = props.runHistoryDays ?? 90;
+    if (!Number.isInteger(runHistoryDays) || runHistoryDays < 1) {
+      throw new Error(`ConfigBucket: runHistoryDays ${runHistoryDays} must be a whole number of days, at least 1`);
+    }
     if (!specPrefix.endsWith('/') || specPrefix.startsWith('/')) {
       throw new Error(`ConfigBucket: specPrefix "${specPrefix}" must be a key prefix ending with "/"`);
     }
@@ -68,6 +79,7 @@ export class ConfigBucket extends Construct {
           expiredObjectDeleteMarker: true,
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
+        { id: 'expire-run-history', prefix: RUNS_PREFIX, expiration: Duration.days(runHistoryDays) },
       ],
     });
     // EventBridge delivery set on the bucket itself: `eventBridgeEnabled: true` would add a
@@ -117,6 +129,17 @@ export class ConfigBucket extends Construct {
   /** Read the dispatcher's compiled specs (`state/compiled-specs.json`), and nothing else under `state/`. */
   public grantReadCompiledSpecs(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.bucket.arnForObjects(`${this.statePrefix}${COMPILED_SPECS_NAME}`)] });
+  }
+
+  /** Store run results: the task writes its own (`runs/<spec>/<run>.json`), nothing else. */
+  public grantWriteRuns(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['s3:PutObject'], resourceArns: [this.arnForPrefix(this.runsPrefix)] });
+  }
+
+  /** Read run results, and store one for a task that died before it could. */
+  public grantReadWriteRuns(grantee: iam.IGrantable): iam.Grant {
+    this.grantList(grantee);
+    return iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject', 's3:PutObject'], resourceArns: [this.arnForPrefix(this.runsPrefix)] });
   }
 
   private grantReadWritePrefix(grantee: iam.IGrantable, prefix: string): iam.Grant {

@@ -18,10 +18,7 @@ import { DEFAULT_SECRET_PREFIX } from '../schemas/secret';
 import { isMetricsNamespace, METRICS_NAMESPACE_RULE } from './metrics';
 import { isSecretPrefix, SECRET_PREFIX_RULE } from './secrets';
 
-/** Where the record and validate steps keep `status/<name>.json`. Fixed: the CLI reads it there. */
-export const STATUS_PREFIX = 'status/';
-/** Where the dispatcher keeps its watermark. Fixed: nothing outside the stack reads it. */
-export const STATE_PREFIX = 'state/';
+import { RUNS_PREFIX, STATE_PREFIX, STATUS_PREFIX } from '../schemas/bucket';
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -209,7 +206,7 @@ const specPrefix = z.pipe(z.string(), z.transform((s: string) => s.trim())).chec
       ctx.addIssue({ code: 'custom', message: `${quoted(s)} must be a key prefix such as "specs/": folder names ending with "/"` });
       return;
     }
-    for (const fixed of [STATUS_PREFIX, STATE_PREFIX]) {
+    for (const fixed of [STATUS_PREFIX, STATE_PREFIX, RUNS_PREFIX]) {
       if (s.startsWith(fixed) || fixed.startsWith(s)) {
         ctx.addIssue({ code: 'custom', message: `${quoted(s)} overlaps "${fixed}", which the stack uses for its own objects` });
       }

@@ -1,3 +1,4 @@
+import { Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { Runner } from './runner';
 import { CONTAINER_NAME } from './runner-task-definition';
@@ -11,7 +12,8 @@ export interface RecordFunctionProps extends StashFunctionCommonProps {
 
 /**
  * The recorder, woken by a stopped runner task: it reads specs and the compiled specs the
- * dispatcher saved, reads and writes status, and describes tasks of our cluster only.
+ * dispatcher saved, reads and writes status, reads the run results the task stored (and stores one for a task that
+ * died), and describes tasks of our cluster only.
  */
 export class RecordFunction extends StashFunction {
   constructor(scope: Construct, id: string, props: RecordFunctionProps) {
@@ -22,6 +24,11 @@ export class RecordFunction extends StashFunction {
       environment: { CLUSTER_ARN: props.runner.cluster.clusterArn, CONTAINER_NAME },
     });
     props.configBucket.grantReadCompiledSpecs(this.role);
+    props.configBucket.grantReadWriteRuns(this.role);
+    Validations.of(this.role).acknowledge({
+      id: props.configBucket.wildcardFinding(props.configBucket.runsPrefix),
+      reason: 'Reads runs/<spec>/<run>.json of the task that stopped, and stores it for a task that died; spec and run names are not known at deploy time.',
+    });
     props.runner.grantDescribeTasks(this.role);
   }
 }

@@ -50,13 +50,13 @@ export class RunnerTaskRole extends iam.Role {
     }
     super(scope, id, {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
-      description: 'Stash runner: read specs and secrets under the prefix, write status, mount the allowed EFS',
+      description: 'Stash runner: read specs and secrets under the prefix, store run results, mount the allowed EFS',
     });
     this.efsFileSystemIds = [...new Set([...sources, ...writable])];
 
     const bucket = props.configBucket;
     bucket.grantReadSpecs(this);
-    bucket.grantReadWriteStatus(this);
+    bucket.grantWriteRuns(this);
     grantReadSecrets(this, secretPrefix, `Only secrets named ${secretPrefix}<storageSecretName>; the names come from the specs, not known at deploy time.`);
     this.grantMount('MountEfsSources', sources, ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientRootAccess']);
     this.grantMount('MountEfsRepositoriesAndRestoreTargets', writable, [
@@ -70,8 +70,8 @@ export class RunnerTaskRole extends iam.Role {
       reason: 'Any spec may be run: the task loads the spec object (at its version) that the dispatcher names.',
     });
     Validations.of(this).acknowledge({
-      id: bucket.wildcardFinding(bucket.statusPrefix),
-      reason: 'The task updates status/<spec>.json of the spec it runs; spec names are not known at deploy time.',
+      id: bucket.wildcardFinding(bucket.runsPrefix),
+      reason: 'The task stores the results of its run as runs/<spec>/<run>.json; spec names are not known at deploy time.',
     });
   }
 

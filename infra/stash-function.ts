@@ -152,6 +152,7 @@ function commonEnvironment(props: StashFunctionCommonProps): Record<string, stri
     SPEC_PREFIX: bucket.specPrefix,
     STATUS_PREFIX: bucket.statusPrefix,
     STATE_PREFIX: bucket.statePrefix,
+    RUNS_PREFIX: bucket.runsPrefix,
     SECRET_PREFIX: props.secretPrefix ?? DEFAULT_SECRET_PREFIX,
     POWERTOOLS_SERVICE_NAME: 'stash',
     POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Stash',

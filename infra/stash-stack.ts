@@ -58,6 +58,7 @@ export class StashStack extends Stack {
     this.configBucket = new ConfigBucket(this, 'Config', {
       specPrefix: settings.specPrefix,
       noncurrentVersionDays: settings.noncurrentVersionDays,
+      runHistoryDays: settings.logRetentionDays,
     });
     this.network = new Network(this, 'Network', { settings: settings.network, flowLogRetention: logRetention });
     this.runner = new Runner(this, 'Runner', {

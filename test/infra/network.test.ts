@@ -111,7 +111,9 @@ describe('other settings reach the template', () => {
     const template = synth.template();
     for (const g of Object.values(template.findResources('AWS::Logs::LogGroup'))) expect(g.Properties.RetentionInDays).toBe(30);
     template.hasResourceProperties('AWS::S3::Bucket', {
-      LifecycleConfiguration: { Rules: [Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 7 } })] },
+      LifecycleConfiguration: {
+        Rules: [Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 7 } }), { Id: 'expire-run-history', Prefix: 'runs/', ExpirationInDays: 30, Status: 'Enabled' }],
+      },
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'Backups', MetricName: 'BackupFailed' });
     template.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '512', Memory: '2048' });

@@ -213,6 +213,7 @@ describe('functions', () => {
     SPEC_PREFIX: 'specs/',
     STATUS_PREFIX: 'status/',
     STATE_PREFIX: 'state/',
+    RUNS_PREFIX: 'runs/',
     SECRET_PREFIX: 'stash/',
     POWERTOOLS_SERVICE_NAME: 'stash',
     POWERTOOLS_METRICS_NAMESPACE: 'Stash',
@@ -332,8 +333,14 @@ describe('IAM', () => {
     }
   });
 
-  it('never grants the whole config bucket: every object grant is under specs/, status/ or state/', () => {
-    const allowed = [objects(ids.bucket, 'specs/'), objects(ids.bucket, 'status/'), objects(ids.bucket, 'state/'), object(ids.bucket, 'state/compiled-specs.json')];
+  it('never grants the whole config bucket: every object grant is under specs/, status/, state/ or runs/', () => {
+    const allowed = [
+      objects(ids.bucket, 'specs/'),
+      objects(ids.bucket, 'status/'),
+      objects(ids.bucket, 'state/'),
+      objects(ids.bucket, 'runs/'),
+      object(ids.bucket, 'state/compiled-specs.json'),
+    ];
     const onBucket = policyStatements(template).filter(({ statement }) => JSON.stringify(statement.Resource).includes(ids.bucket));
     expect(onBucket.length).toBeGreaterThan(0);
     for (const { statement } of onBucket) {
@@ -349,9 +356,9 @@ describe('IAM', () => {
   });
 
   it.each([
-    ['taskRole', ['specs/:read', 'status/:write']],
+    ['taskRole', ['specs/:read', 'runs/:write']],
     ['dispatchRole', ['specs/:read', 'status/:write', 'state/:write']],
-    ['recordRole', ['specs/:read', 'status/:write', 'state/compiled-specs.json:read']],
+    ['recordRole', ['specs/:read', 'status/:write', 'state/compiled-specs.json:read', 'runs/:write']],
     ['validateRole', ['specs/:read', 'status/:write']],
   ] as const)('gives the %s exactly its prefixes', (role, expected) => {
     const got = statementsOf(ids[role])
