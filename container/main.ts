@@ -24,16 +24,16 @@ const BucketEnvSchema = z.object({ CONFIG_BUCKET: z.string().check(z.minLength(1
 export function awsTaskInputs(bucket: string, s3 = new S3Client({}), secrets = new SecretsManagerClient({})): TaskInputs {
   return {
     async specDocument(env) {
-      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: env.STASH_SPEC_KEY, VersionId: env.STASH_SPEC_VERSION }));
-      return { source: `s3://${bucket}/${env.STASH_SPEC_KEY}`, version: out.VersionId ?? env.STASH_SPEC_VERSION, text: (await out.Body?.transformToString('utf8')) ?? '' };
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: env.specKey, VersionId: env.specVersion }));
+      return { source: `s3://${bucket}/${env.specKey}`, version: out.VersionId ?? env.specVersion, text: (await out.Body?.transformToString('utf8')) ?? '' };
     },
     async recoveryDocument(env) {
-      const key = env.STASH_RECOVERY_KEY ?? '';
+      const key = env.recoveryKey ?? '';
       const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return { source: `s3://${bucket}/${key}`, version: out.VersionId, text: (await out.Body?.transformToString('utf8')) ?? '' };
     },
     async secret(env) {
-      return (await readSecret(secrets, env.STASH_SECRET_ID))?.secret;
+      return (await readSecret(secrets, env.secretRef))?.secret;
     },
   };
 }
@@ -49,7 +49,7 @@ async function main(): Promise<number> {
     logger.error('cannot start', { outcome: 'config-error', error: err instanceof Error ? err.message : String(err) });
     return OUTCOME_EXIT_CODES['config-error'];
   }
-  logger.appendKeys({ spec: env.STASH_SPEC_NAME, run: env.STASH_RUN_ID, slot: env.STASH_SLOT });
+  logger.appendKeys({ spec: env.spec, run: env.run, slot: env.slot });
   const controller = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.once(sig, () => {

@@ -32,7 +32,7 @@ export interface TaskInputs {
   specDocument(env: TaskEnv): Promise<SpecDocument>;
   /** The backend's secret, or undefined when it does not exist. */
   secret(env: TaskEnv): Promise<Secret | undefined>;
-  /** The Recovery document (`STASH_RECOVERY_KEY`) of a restore run. */
+  /** The Recovery document (its key: {@link TaskEnv.recoveryKey}) of a restore run. */
   recoveryDocument(env: TaskEnv): Promise<SpecDocument>;
 }
 
@@ -43,7 +43,7 @@ export interface TaskInputs {
  * (for metrics and the run records the record function reads).
  */
 export async function runTask(env: TaskEnv, inputs: TaskInputs, log: RunLog, signal?: AbortSignal, onResult?: (result: RunResult) => void | Promise<void>): Promise<number> {
-  const base = { spec: env.STASH_SPEC_NAME, run: env.STASH_RUN_ID };
+  const base = { spec: env.spec, run: env.run };
   let doc: SpecDocument;
   let secret: Secret | undefined;
   try {
@@ -54,13 +54,13 @@ export async function runTask(env: TaskEnv, inputs: TaskInputs, log: RunLog, sig
     return OUTCOME_EXIT_CODES['config-error'];
   }
   const loaded = parseSpecDocument(doc);
-  const found = loaded.specs.find((s) => s.spec.metadata.name === env.STASH_SPEC_NAME);
+  const found = loaded.specs.find((s) => s.spec.metadata.name === env.spec);
   if (!found) {
     const problems = loaded.problems.map(formatProblem);
     log.error('the spec is not valid at this version', {
       ...base,
       outcome: 'config-error',
-      error: problems.length ? problems.join('; ') : `${doc.source} holds no spec named ${env.STASH_SPEC_NAME}`,
+      error: problems.length ? problems.join('; ') : `${doc.source} holds no spec named ${env.spec}`,
     });
     return OUTCOME_EXIT_CODES['config-error'];
   }
@@ -68,33 +68,33 @@ export async function runTask(env: TaskEnv, inputs: TaskInputs, log: RunLog, sig
     spec: found.spec,
     secret,
     mode: { kind: 'aws' } as const,
-    run: env.STASH_RUN_ID,
-    slot: env.STASH_SLOT ? new Date(env.STASH_SLOT) : undefined,
+    run: env.run,
+    slot: env.slot ? new Date(env.slot) : undefined,
     log,
     signal,
   };
-  if (env.STASH_RUN_KIND === 'restore') return restoreTask(env, inputs, { ...ctx, spec: found.spec }, signal);
-  const readDataSubset = env.STASH_READ_DATA_SUBSET ?? found.spec.spec.check?.readDataSubset;
-  if (env.STASH_RUN_KIND === 'check') {
+  if (env.kind === 'restore') return restoreTask(env, inputs, { ...ctx, spec: found.spec }, signal);
+  const readDataSubset = env.readDataSubset ?? found.spec.spec.check?.readDataSubset;
+  if (env.kind === 'check') {
     const check = await runCheck({ ...ctx, readDataSubset });
     await onResult?.(check);
     return OUTCOME_EXIT_CODES[check.outcome];
   }
-  const { backup, check } = await runBackupThenCheck(ctx, env.STASH_ALSO_CHECK === 'true' ? { readDataSubset } : undefined);
+  const { backup, check } = await runBackupThenCheck(ctx, env.alsoCheck ? { readDataSubset } : undefined);
   await onResult?.(backup);
   if (check) await onResult?.(check);
   return OUTCOME_EXIT_CODES[backup.outcome];
 }
 
-/** Restores what a Recovery asks for (snapshot, paths) under STASH_RESTORE_ROOT. */
+/** Restores what a Recovery asks for (snapshot, paths) under {@link TaskEnv.restoreRoot}. */
 async function restoreTask(env: TaskEnv, inputs: TaskInputs, ctx: RunContext, signal?: AbortSignal): Promise<number> {
   const { log } = ctx;
-  const base = { spec: env.STASH_SPEC_NAME, run: env.STASH_RUN_ID, recovery: env.STASH_RECOVERY_NAME };
+  const base = { spec: env.spec, run: env.run, recovery: env.recoveryName };
   const fail = (outcome: Outcome, error: string) => {
     log.error('run finished', { ...base, kind: 'restore', outcome, error });
     return OUTCOME_EXIT_CODES[outcome];
   };
-  if (!env.STASH_RECOVERY_KEY) return fail('config-error', 'a restore needs STASH_RECOVERY_KEY');
+  if (!env.recoveryKey) return fail('config-error', 'a restore needs the key of its Recovery document');
   let recovery: Recovery;
   try {
     const doc = await inputs.recoveryDocument(env);
@@ -103,16 +103,16 @@ async function restoreTask(env: TaskEnv, inputs: TaskInputs, ctx: RunContext, si
     if (!loaded.recoveries.length) return fail('config-error', `${doc.source} holds no Recovery`);
     recovery = loaded.recoveries[0].recovery;
   } catch (err) {
-    return fail('config-error', `failed to read the Recovery ${env.STASH_RECOVERY_KEY}: ${errorMessage(err)}`);
+    return fail('config-error', `failed to read the Recovery ${env.recoveryKey}: ${errorMessage(err)}`);
   }
   const wanted = recovery.spec.paths ?? [];
   const groups = wanted.length ? ctx.spec.spec.fileGroups.filter((g) => wanted.includes(g.path)) : ctx.spec.spec.fileGroups;
   const unknown = wanted.filter((p) => !ctx.spec.spec.fileGroups.some((g) => g.path === p));
-  if (unknown.length) return fail('config-error', `spec.paths: ${unknown.join(', ')} ${unknown.length > 1 ? 'are not fileGroups' : 'is not a fileGroup'} of ${env.STASH_SPEC_NAME}`);
+  if (unknown.length) return fail('config-error', `spec.paths: ${unknown.join(', ')} ${unknown.length > 1 ? 'are not fileGroups' : 'is not a fileGroup'} of ${env.spec}`);
   const spec = { ...ctx.spec, spec: { ...ctx.spec.spec, fileGroups: groups } };
   const startedAt = Date.now();
   try {
-    const restored = await restoreSpec({ ...ctx, spec, targetDir: env.STASH_RESTORE_ROOT, snapshot: recoverySnapshot(recovery) });
+    const restored = await restoreSpec({ ...ctx, spec, targetDir: env.restoreRoot, snapshot: recoverySnapshot(recovery) });
     log.info('run finished', { ...base, kind: 'restore', outcome: 'succeeded', durationMs: Date.now() - startedAt, restored });
     return OUTCOME_EXIT_CODES.succeeded;
   } catch (err) {

@@ -198,7 +198,7 @@ export async function launchRecovery(
 
 /**
  * The record step for a stopped restore task: the Recovery's phase and per-path stats.
- * The Recovery is found by name (`STASH_RECOVERY_NAME`) or, failing that, by run id.
+ * The Recovery is found by name (the task's `recoveryName`) or, failing that, by run id.
  */
 export function recordRestore(store: RecoveryStatusStore): (run: TaskRun, result: RunResult) => Promise<void> {
   return async (run, result) => {

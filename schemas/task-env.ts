@@ -7,30 +7,6 @@
 import type { RunKind } from './status';
 import * as z from './zod';
 
-/** The task's environment as the task parses it. */
-export const TaskEnvSchema = z.object({
-  STASH_SPEC_NAME: z.string().check(z.minLength(1)),
-  STASH_SPEC_KEY: z.string().check(z.minLength(1)),
-  STASH_SPEC_VERSION: z.optional(z.string()),
-  STASH_SECRET_ID: z.string().check(z.minLength(1)),
-  STASH_RUN_ID: z.string().check(z.minLength(1)),
-  STASH_SLOT: z.optional(z.iso.datetime()),
-  STASH_RUN_KIND: z._default(z.enum(['backup', 'check', 'restore']), 'backup'),
-  /** Run `restic check` after the backup (a check fell due in the same tick). */
-  STASH_ALSO_CHECK: z._default(z.enum(['true', 'false']), 'false'),
-  /** `restic check --read-data-subset` for check runs. */
-  STASH_READ_DATA_SUBSET: z.optional(z.string()),
-  /** Restore: the Recovery object (its key in the config bucket) and its name. */
-  STASH_RECOVERY_KEY: z.optional(z.string()),
-  STASH_RECOVERY_NAME: z.optional(z.string()),
-  /**
-   * Restore: the root the fileGroup paths are restored under. On AWS `/`: each recovered volume
-   * is mounted at its `mountPath`, so fileGroup `/source/data` lands in the volume mounted there.
-   */
-  STASH_RESTORE_ROOT: z._default(z.string(), '/'),
-});
-export type TaskEnv = z.infer<typeof TaskEnvSchema>;
-
 /** One run, as the dispatcher describes it to its task. */
 export interface TaskRun {
   readonly spec: string;
@@ -47,6 +23,51 @@ export interface TaskRun {
   readonly recoveryKey?: string;
   readonly recoveryName?: string;
 }
+
+/** What the task knows of its run once its environment is read: every reference it needs is there. */
+export interface TaskEnv extends TaskRun {
+  readonly specKey: string;
+  readonly secretRef: string;
+  /**
+   * Restore: the root the fileGroup paths are restored under. On AWS `/`: each recovered volume
+   * is mounted at its `mountPath`, so fileGroup `/source/data` lands in the volume mounted there.
+   */
+  readonly restoreRoot: string;
+}
+
+/** The task's environment, as the task parses it into a {@link TaskEnv}. */
+export const TaskEnvSchema = z.pipe(
+  z.object({
+    STASH_SPEC_NAME: z.string().check(z.minLength(1)),
+    STASH_SPEC_KEY: z.string().check(z.minLength(1)),
+    STASH_SPEC_VERSION: z.optional(z.string()),
+    STASH_SECRET_ID: z.string().check(z.minLength(1)),
+    STASH_RUN_ID: z.string().check(z.minLength(1)),
+    STASH_SLOT: z.optional(z.iso.datetime()),
+    STASH_RUN_KIND: z._default(z.enum(['backup', 'check', 'restore']), 'backup'),
+    STASH_ALSO_CHECK: z._default(z.enum(['true', 'false']), 'false'),
+    STASH_READ_DATA_SUBSET: z.optional(z.string()),
+    STASH_RECOVERY_KEY: z.optional(z.string()),
+    STASH_RECOVERY_NAME: z.optional(z.string()),
+    STASH_RESTORE_ROOT: z._default(z.string(), '/'),
+  }),
+  z.transform(
+    (e): TaskEnv => ({
+      spec: e.STASH_SPEC_NAME,
+      run: e.STASH_RUN_ID,
+      kind: e.STASH_RUN_KIND,
+      slot: e.STASH_SLOT,
+      specKey: e.STASH_SPEC_KEY,
+      specVersion: e.STASH_SPEC_VERSION,
+      secretRef: e.STASH_SECRET_ID,
+      alsoCheck: e.STASH_ALSO_CHECK === 'true',
+      readDataSubset: e.STASH_READ_DATA_SUBSET,
+      recoveryKey: e.STASH_RECOVERY_KEY,
+      recoveryName: e.STASH_RECOVERY_NAME,
+      restoreRoot: e.STASH_RESTORE_ROOT,
+    }),
+  ),
+);
 
 /** A name and value, as RunTask's `environment` takes them. */
 export interface EnvironmentVariable {

@@ -137,7 +137,7 @@ describe('a backup whose check fails', () => {
         exitCode = await runTask(
           readTaskEnv(Object.fromEntries(environment.map((e) => [e.name, e.value]))),
           {
-            specDocument: async (env) => ({ source: `s3://${BUCKET}/${env.STASH_SPEC_KEY}`, text: stringify(spec('efs', data, repo, { efs: { fileSystemId: 'fs-0123abcd' } })) }),
+            specDocument: async (env) => ({ source: `s3://${BUCKET}/${env.specKey}`, text: stringify(spec('efs', data, repo, { efs: { fileSystemId: 'fs-0123abcd' } })) }),
             secret: async () => ({ RESTIC_PASSWORD: PASSWORD }),
             recoveryDocument: async () => {
               throw new Error('not a restore');

@@ -37,9 +37,9 @@ describe('the Fargate task entry', () => {
     });
   let recoveryText = '';
   const inputs = (secret: Record<string, string> | undefined, text = () => specText): TaskInputs => ({
-    specDocument: async (e) => ({ source: `s3://config/${e.STASH_SPEC_KEY}`, version: e.STASH_SPEC_VERSION, text: text() }),
+    specDocument: async (e) => ({ source: `s3://config/${e.specKey}`, version: e.specVersion, text: text() }),
     secret: async () => secret,
-    recoveryDocument: async (e) => ({ source: `s3://config/${e.STASH_RECOVERY_KEY}`, text: recoveryText }),
+    recoveryDocument: async (e) => ({ source: `s3://config/${e.recoveryKey}`, text: recoveryText }),
   });
   const recovery = (paths?: string[]) =>
     stringify({
