@@ -14,6 +14,7 @@ import * as z from '../schemas/zod';
 import { ConfigError } from '../core/errors';
 import { isTickMinutes, TICK_MINUTES_RULE } from '../core/limits';
 import { describeSizes, FARGATE_SIZES, fargateMemories } from '../core/task-size';
+import { isEfsId } from '../schemas/restic';
 import { DEFAULT_SECRET_PREFIX } from '../schemas/secret';
 import { isMetricsNamespace, METRICS_NAMESPACE_RULE } from './metrics';
 import { isSecretPrefix, SECRET_PREFIX_RULE } from './secrets';
@@ -179,8 +180,11 @@ const whole = (message: string, min: number, max: number) =>
 
 const quoted = (v: unknown) => JSON.stringify(v);
 
+/** An e-mail address for the alarm topic's subscription. */
+export const EmailSchema = z.email({ error: (iss) => `${quoted(iss.input)} is not an e-mail address` });
+
 const fsId = z.string().check(
-  z.refine((s) => /^fs-[0-9a-f]{8,40}$/.test(s), {
+  z.refine(isEfsId, {
     error: (iss) => `${quoted(iss.input)} is not an EFS file system id (fs-0123abcd...)`,
   }),
 );
@@ -226,10 +230,7 @@ const RawSchema = z.object({
     (v) => (unset(v) ? 1 : numeric(v)),
     z.number({ error: `must be ${TICK_MINUTES_RULE}` }).check(z.refine(isTickMinutes, { error: `must be ${TICK_MINUTES_RULE}` })),
   ),
-  alarmEmail: preprocess(
-    (v) => (unset(v) ? undefined : text(v)),
-    z.optional(z.email({ error: (iss) => `${quoted(iss.input)} is not an e-mail address` })),
-  ),
+  alarmEmail: preprocess((v) => (unset(v) ? undefined : text(v)), z.optional(EmailSchema)),
   logRetentionDays: preprocess(
     (v) => (unset(v) ? 90 : numeric(v)),
     z.number().check(

@@ -8,6 +8,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Functions } from './functions';
+import { EmailSchema } from './config';
 import { StashMetrics } from './metrics';
 import { RunnerQueries } from './queries';
 import { StashAlarm } from './stash-alarm';
@@ -57,7 +58,7 @@ export class Observability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
+    if (props.alarmEmail !== undefined && !EmailSchema.safeParse(props.alarmEmail).success) {
       throw new Error(`Observability: alarmEmail "${props.alarmEmail}" is not an e-mail address`);
     }
     this.metrics = new StashMetrics(props.metricsNamespace);

@@ -2,6 +2,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { ConfigError } from '../core/errors';
+import { isEfsId } from '../schemas/restic';
 import { DEFAULT_SECRET_PREFIX } from '../schemas/secret';
 import type { ConfigBucket } from './config-bucket';
 import { checkSecretPrefix, grantReadSecrets } from './secrets';
@@ -46,7 +47,7 @@ export class RunnerTaskRole extends iam.Role {
     const sources = props.efsSources ?? [];
     const writable = [...new Set([...(props.efsRepositories ?? []), ...(props.efsRestoreTargets ?? [])])];
     for (const fs of [...sources, ...writable]) {
-      if (!/^fs-[0-9a-f]{8,40}$/.test(fs)) throw new ConfigError(`RunnerTaskRole: "${fs}" is not an EFS file system id (fs-0123abcd...)`);
+      if (!isEfsId(fs)) throw new ConfigError(`RunnerTaskRole: "${fs}" is not an EFS file system id (fs-0123abcd...)`);
     }
     super(scope, id, {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),

@@ -93,8 +93,11 @@ const HostPathSchema = z.strictObject({
   type: z.optional(z.string()),
 });
 
+/** An EFS file system id, as specs, Recoveries and the stack's settings name one. */
+export const isEfsId = (id: string): boolean => /^fs-[0-9a-f]{8,40}$/.test(id);
+
 const EfsSchema = z.strictObject({
-  fileSystemId: z.string().check(z.regex(/^fs-[0-9a-f]{8,40}$/, { error: 'must be an EFS file system id (fs-0123abcd...)' })),
+  fileSystemId: z.string().check(z.refine(isEfsId, { error: 'must be an EFS file system id (fs-0123abcd...)' })),
   rootDirectory: z.optional(AbsolutePathSchema),
   accessPointId: z.optional(
     z.string().check(z.regex(/^fsap-[0-9a-f]{8,40}$/, { error: 'must be an EFS access point id (fsap-0123abcd...)' })),
