@@ -11,7 +11,8 @@ import { statusRows, type StatusRow } from '../core/status';
 import type { VolumeMode } from '../core/volumes';
 import type { Restic } from '../schemas/restic';
 import type { Secret } from '../schemas/secret';
-import { listSnapshots, restoreSpec, type RestoredGroup, type RunLog, type Snapshot } from '../runner/run';
+import { restoreSpec, type RestoredGroup } from '../runner/restore';
+import { listSnapshots, type RunLog, type Snapshot } from '../runner/run';
 
 /** The operations every command may use, in either mode. */
 export interface Stash {
