@@ -305,11 +305,13 @@ function kindOf(s: Stats): string {
   return 'a file';
 }
 
+/** What is at `path`, not following a link; undefined when nothing is (or a parent is a file). */
 async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
   try {
     return await lstat(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw err;
   }
 }

@@ -158,6 +158,17 @@ describe('restore into a target that is not empty', () => {
     expect(r.io.err[0]).toContain(`  ${join(target, 'source')}: a folder would replace a file\n`);
     expect(r.code).toBe(1);
   });
+
+  it('with --overwrite replaces a file at TARGET/source by the folders the restore needs', async () => {
+    await mkdir(target);
+    await writeFile(join(target, 'source'), "the user's file named source\n");
+
+    const r = await ws.stash(['restore', 'home', '--target', target, '--overwrite']);
+
+    expect(r.io.err).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(await tree(dest)).toEqual(await tree(ws.data));
+  });
 });
 
 describe('restore interrupted while restic writes', () => {
