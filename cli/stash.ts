@@ -11,7 +11,16 @@ import { statusRows, type StatusRow } from '../core/status';
 import type { VolumeMode } from '../core/volumes';
 import type { Restic } from '../schemas/restic';
 import type { Secret } from '../schemas/secret';
-import { listSnapshots, restoreSpec, type RestoredGroup, type RunLog, type Snapshot } from '../runner/run';
+import { restoreSpec, type RestoredGroup, type RestoreRequest } from '../runner/restore';
+import { listSnapshots, type RunLog, type Snapshot } from '../runner/run';
+
+/** How a restore on this machine runs. */
+export interface RestoreRunOptions {
+  /** Stops restic; the target is left as it was. */
+  readonly signal?: AbortSignal;
+  /** @default the mode's {@link SpecStash.runLog} */
+  readonly log?: RunLog;
+}
 
 /** The operations every command may use, in either mode. */
 export interface Stash {
@@ -25,8 +34,8 @@ export interface Stash {
   status(): Promise<StatusRow[]>;
   /** The spec's snapshots, read by restic on this machine. */
   snapshots(name: string): Promise<Snapshot[]>;
-  /** Restores the spec's fileGroups under `targetDir` on this machine (see {@link restoreSpec}). */
-  restore(name: string, targetDir: string, snapshot?: string): Promise<RestoredGroup[]>;
+  /** Restores the spec's fileGroups on this machine as `request` asks (see {@link restoreSpec}). */
+  restore(name: string, request: RestoreRequest, options?: RestoreRunOptions): Promise<RestoredGroup[]>;
 }
 
 /**
@@ -74,10 +83,9 @@ export abstract class SpecStash implements Stash {
     return listSnapshots({ spec, secret: await this.secretOf(spec), mode: this.mode, binary: this.binary });
   }
 
-  /** As {@link Stash.restore}; `log` defaults to the mode's {@link runLog}. */
-  async restore(name: string, targetDir: string, snapshot?: string, log?: RunLog): Promise<RestoredGroup[]> {
+  async restore(name: string, request: RestoreRequest, options: RestoreRunOptions = {}): Promise<RestoredGroup[]> {
     const { spec } = await this.spec(name);
     const secret = await this.secretOf(spec);
-    return restoreSpec({ spec, secret, mode: this.mode, targetDir, snapshot, log: log ?? this.runLog(name), binary: this.binary });
+    return restoreSpec({ ...request, spec, secret, mode: this.mode, log: options.log ?? this.runLog(name), signal: options.signal, binary: this.binary });
   }
 }

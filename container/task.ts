@@ -14,7 +14,8 @@ import type { SpecDocument } from '../core/ports';
 import { parseSpecDocument } from '../core/spec';
 import { recoverySnapshot, type Recovery } from '../schemas/recovery';
 import { loadRecoveries } from '../core/recovery';
-import { restoreSpec, runBackupThenCheck, runCheck, type RunContext, type RunLog } from '../runner/run';
+import { restoreSpec } from '../runner/restore';
+import { runBackupThenCheck, runCheck, type RunContext, type RunLog } from '../runner/run';
 
 /** Reads the task's environment once; the error names every missing or malformed variable. */
 export function readTaskEnv(env: NodeJS.ProcessEnv): TaskEnv {

@@ -12,6 +12,8 @@ export interface RestoreOptions extends StoreOptions {
   readonly target?: string;
   /** A snapshot id, or `latest`. */
   readonly snapshot: string;
+  /** Replace what conflicts with the snapshot (a folder where it has a file, ...) instead of stopping. */
+  readonly overwrite?: boolean;
   readonly remote?: boolean;
   /** With `--remote`: `MOUNTPATH=efs:fs-...[:/dir][@fsap-...]` or `MOUNTPATH=emptyDir`, one a flag. */
   readonly volume?: string[];
@@ -26,6 +28,7 @@ export function registerRestore(program: Command, ctx: CommandContext): void {
     .argument('<name>', 'the spec (metadata.name)')
     .option('--target <dir>', 'folder to restore into (on this machine)')
     .option('--snapshot <id>', 'a snapshot id, or latest', 'latest')
+    .option('--overwrite', 'replace what is in the way (a folder where the snapshot has a file, a file where it has a folder) instead of stopping')
     .option('--remote', 'restore on AWS into EFS volumes (needs --specs s3://... and --volume)')
     .option('--volume <mount=source>', 'with --remote: MOUNTPATH=efs:fs-...[:/dir][@fsap-...], repeatable', (v: string, all: string[] = []) => [...all, v])
     .option('--name <name>', 'with --remote: the Recovery name (default <spec>-<time>)')
@@ -35,6 +38,7 @@ export function registerRestore(program: Command, ctx: CommandContext): void {
 /** Where to restore: `--target DIR` here, or `--remote` into the `--volume`s; a usage error when the options name neither. */
 export function verifyRestoreOptions(o: RestoreOptions): { readonly target: string } | { readonly volumes: readonly string[] } {
   if (o.remote) {
+    if (o.overwrite) throw usageError('--overwrite is for a restore on this machine (--target DIR); a remote restore stops at a conflict');
     if (!o.volume?.length) throw usageError('restore --remote needs at least one --volume MOUNTPATH=efs:fs-...');
     return { volumes: o.volume };
   }
@@ -43,7 +47,7 @@ export function verifyRestoreOptions(o: RestoreOptions): { readonly target: stri
 }
 
 /** Restores here and prints each fileGroup restored, or starts the Recovery on AWS and prints its phase (exit 1 when it failed). */
-export async function runRestore({ io, setExit }: CommandContext, name: string, o: RestoreOptions): Promise<void> {
+export async function runRestore({ io, setExit, signal }: CommandContext, name: string, o: RestoreOptions): Promise<void> {
   const where = verifyRestoreOptions(o);
   if ('volumes' in where) {
     const remote = await openStash(o, io, 'remote');
@@ -53,6 +57,6 @@ export async function runRestore({ io, setExit }: CommandContext, name: string, 
     setExit(started.phase === 'Failed' ? 1 : 0);
     return;
   }
-  const restored = await (await openStash(o, io)).restore(name, where.target, o.snapshot);
+  const restored = await (await openStash(o, io)).restore(name, { targetDir: where.target, snapshot: o.snapshot, overwrite: o.overwrite }, { signal });
   for (const r of restored) io.line(`${name}: restored ${r.path} from ${r.snapshot} to ${r.restoredTo}`);
 }

@@ -842,7 +842,7 @@ spec:
 
         const snapshots = await remote().snapshots('laptop');
         expect(snapshots.map((sn) => sn.paths)).toEqual([[data]]);
-        const restored = await remote().restore('laptop', join(work, 'restored'), 'latest', quiet);
+        const restored = await remote().restore('laptop', { targetDir: join(work, 'restored'), snapshot: 'latest' }, { log: quiet });
         expect(restored.map((r) => r.restoredTo)).toEqual([join(work, 'restored', data)]);
         expect(await readFile(join(work, 'restored', data, 'hello.txt'), 'utf8')).toBe('hello from the stack\n');
         expect(out.join('')).not.toContain(SECRET_VALUE);

@@ -40,6 +40,7 @@ describe('stash usage errors', () => {
     [['plan', '--from', '2026-01-02T00:00:00Z', '--until', '2026-01-01T00:00:00Z'], '--until must not be before --from'],
     [['restore', 'db'], 'restore needs --target DIR (or --remote with --volume)'],
     [['restore', 'db', '--remote', '--specs', 's3://stash-config/specs'], 'restore --remote needs at least one --volume MOUNTPATH=efs:fs-...'],
+    [['restore', 'db', '--remote', '--overwrite', '--volume', '/data=emptyDir'], '--overwrite is for a restore on this machine (--target DIR); a remote restore stops at a conflict'],
     [['restore', 'db', '--remote', '--volume', '/data=emptyDir'], "--remote needs --specs s3://bucket/prefix (the deployed stack's config bucket)"],
     [['backup', 'db', '--remote'], "--remote needs --specs s3://bucket/prefix (the deployed stack's config bucket)"],
     [['check', 'db', '--remote', '--secrets', 'sm://stash/'], '--secrets sm:// and --state s3:// go with --specs s3://bucket/prefix'],

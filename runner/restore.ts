@@ -1,0 +1,317 @@
+/**
+ * Restoring a spec's fileGroups from restic snapshots into a folder on this machine (or the
+ * task's EFS volumes). A restore only adds: it never deletes what it was not told to replace
+ * and never writes outside the target.
+ *
+ *   snapshots  restic snapshots --host <spec>; one snapshot per fileGroup (pickSnapshots)
+ *   stage      per fileGroup: restic restore <id> --target <staging>, the staging folder made
+ *              in the deepest folder of <target>/<fileGroup path> that exists, so it is on the
+ *              destination's file system (an EFS mount) and every move is a rename
+ *   plan       every change, found with lstat only (links are never followed): a symbolic link
+ *              on the way to a destination is refused; a file where a folder is, a folder
+ *              where a file is, or a link where either would go is a conflict
+ *   apply      only when every fileGroup is staged, the plan has no conflict (or overwrite was
+ *              asked for) and the restore was not interrupted
+ *   cleanup    the staging folders, on every way out; a target folder the restore created is
+ *              removed again when nothing was applied
+ */
+import type { Stats } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { ResticError, StashError } from '../core/errors';
+import { isUnder } from '../core/spec';
+import { resolvePath } from '../core/volumes';
+import { outputTail, runRestic } from './restic';
+import { openTarget, type RunContext, type Snapshot } from './run';
+
+/** What a restore did for one fileGroup. */
+export interface RestoredGroup {
+  readonly path: string;
+  readonly snapshot: string;
+  /** Where the fileGroup's tree now is: `<target>/<fileGroup path>`. */
+  readonly restoredTo: string;
+}
+
+/** What to restore, and where. */
+export interface RestoreRequest {
+  /** The folder the fileGroups are restored under (created when missing). */
+  readonly targetDir: string;
+  /** A snapshot id (or its prefix), or `latest`. @default latest */
+  readonly snapshot?: string;
+  /**
+   * Replace what conflicts with the snapshot (a folder where it has a file, a file or link
+   * where it has a folder, a link where it has a file) instead of stopping.
+   * @default false
+   */
+  readonly overwrite?: boolean;
+}
+
+/** A restore that would delete, or write outside its target: nothing was changed. */
+export class RestoreRefusedError extends StashError {
+  constructor(
+    message: string,
+    /** The paths in the way. */
+    readonly paths: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/** One change a restore makes to the target. */
+export interface RestoreChange {
+  /**
+   * - `folder`: a missing folder on the way to a fileGroup's destination is created, empty;
+   * - `add`: nothing is at `path`; `from` (a staged file, link or whole tree) is moved there;
+   * - `replace`: `from` replaces the file or link at `path`;
+   * - `merge`: the folder at `path` gets `from`'s entries (the changes that follow) and its mode.
+   */
+  readonly action: 'folder' | 'add' | 'replace' | 'merge';
+  /** The destination, under the target. */
+  readonly path: string;
+  /** The staged entry moved to `path`; absent for `folder`. */
+  readonly from?: string;
+  /** The mode a merged folder gets. */
+  readonly mode?: number;
+  /** Set when what is at `path` would be removed, e.g. `a file would replace a folder`. */
+  readonly conflict?: string;
+}
+
+/** A fileGroup and the snapshot it is restored from. */
+export interface SnapshotPick {
+  /** The fileGroup path, as written in the spec. */
+  readonly path: string;
+  readonly snapshot: Snapshot;
+}
+
+/**
+ * Which snapshot restores which fileGroup. A fileGroup's snapshots are those of its one path,
+ * as backed up (`source`, where the path was read on that machine) or as written. `wanted`
+ * (an id, a prefix of one, or a short id) restores only the fileGroup it belongs to; without
+ * it every fileGroup gets its newest snapshot by parsed time: restic writes a snapshot's time
+ * with the UTC offset of the machine that took it, so the strings do not sort by time.
+ *
+ * @example pickSnapshots('db', [{ path: '/data', source: '/data' }], snapshots) // [{ path: '/data', snapshot: <newest of /data> }]
+ */
+export function pickSnapshots(
+  spec: string,
+  groups: readonly { readonly path: string; readonly source: string }[],
+  snapshots: readonly Snapshot[],
+  wanted?: string,
+): SnapshotPick[] {
+  const picks: SnapshotPick[] = [];
+  for (const group of groups) {
+    const mine = snapshots.filter((s) => s.paths.length === 1 && (s.paths[0] === group.source || s.paths[0] === group.path));
+    const snapshot = wanted
+      ? mine.find((s) => s.id.startsWith(wanted) || s.short_id === wanted)
+      : mine.reduce<Snapshot | undefined>((newest, s) => (!newest || Date.parse(s.time) >= Date.parse(newest.time) ? s : newest), undefined);
+    if (snapshot) picks.push({ path: group.path, snapshot });
+    else if (!wanted) throw new StashError(`no snapshot of ${group.path} for ${spec}`);
+  }
+  if (wanted && !picks.length) throw new StashError(`snapshot ${wanted} is not a snapshot of ${spec}'s fileGroups`);
+  return picks;
+}
+
+/**
+ * Restores the spec's fileGroups under `targetDir`, each at `<targetDir>/<fileGroup path>`
+ * (so `/source/data/a.txt` lands at `<targetDir>/source/data/a.txt`, wherever the data was
+ * read from on the machine that backed it up), merging into folders that are there. Files
+ * keep their modes; links are restored as links.
+ *
+ * Nothing in the target changes until every fileGroup is staged and the plan
+ * ({@link planRestore}) has no conflict: a conflict throws {@link RestoreRefusedError}
+ * listing the paths (unless `overwrite`), as does a symbolic link on the way to a
+ * destination (always: the restore would write through it). An interrupted restore
+ * (`signal`) leaves the target as it was.
+ */
+export async function restoreSpec(ctx: Omit<RunContext, 'run'> & RestoreRequest): Promise<RestoredGroup[]> {
+  const name = ctx.spec.metadata.name;
+  const interrupted = () => new StashError(`restore of ${name} was interrupted: nothing in ${ctx.targetDir} was changed`);
+  const target = await openTarget(ctx.spec, ctx.secret, ctx.mode);
+  const root = posix.resolve(ctx.targetDir);
+  const stagings: string[] = [];
+  let createdRoot: string | undefined;
+  let applying = false;
+  try {
+    const r = await runRestic(target, ['snapshots', '--json', '--host', name], { binary: ctx.binary, signal: ctx.signal });
+    if (r.aborted) throw interrupted();
+    if (r.exitCode !== 0) throw new ResticError(`restic snapshots failed for ${name}: ${outputTail(r)}`, r.exitCode, r.output);
+    const groups = ctx.spec.spec.fileGroups.map((g) => ({ path: g.path, source: resolvePath(ctx.spec, g.path, ctx.mode) }));
+    const wanted = ctx.snapshot && ctx.snapshot !== 'latest' ? ctx.snapshot : undefined;
+    const picks = pickSnapshots(name, groups, (r.json.find(Array.isArray) ?? []) as Snapshot[], wanted);
+
+    if ((await stat(root).catch(() => undefined))?.isDirectory() === false) throw new StashError(`the restore target ${ctx.targetDir} is not a folder`);
+    createdRoot = await mkdir(root, { recursive: true });
+    const staged: { pick: SnapshotPick; dest: string; from: string }[] = [];
+    for (const pick of picks) {
+      const dest = posix.join(root, pick.path);
+      const { changes, deepest } = await planParents(root, dest);
+      const inTheWay = changes.filter((c) => c.conflict);
+      if (inTheWay.length && !ctx.overwrite) throw conflictError(name, ctx.targetDir, inTheWay);
+      const staging = await mkdtemp(posix.join(deepest, '.stash-restore-'));
+      stagings.push(staging);
+      const res = await runRestic(target, ['restore', pick.snapshot.id, '--target', staging], { binary: ctx.binary, signal: ctx.signal });
+      if (res.aborted) throw interrupted();
+      if (res.exitCode !== 0) throw new ResticError(`restic restore of ${pick.snapshot.short_id} failed: ${outputTail(res)}`, res.exitCode, res.output);
+      staged.push({ pick, dest, from: posix.join(staging, pick.snapshot.paths[0]) });
+    }
+
+    const changes = (await Promise.all(staged.map((s) => planRestore(root, s.dest, s.from)))).flat();
+    const conflicts = changes.filter((c) => c.conflict);
+    if (conflicts.length && !ctx.overwrite) throw conflictError(name, ctx.targetDir, conflicts);
+    if (ctx.signal?.aborted) throw interrupted();
+
+    applying = true;
+    const restored: RestoredGroup[] = [];
+    for (const s of staged) {
+      // Planned again: an earlier fileGroup may have filled in a folder this one restores into.
+      const plan = staged.length > 1 ? await planRestore(root, s.dest, s.from) : changes;
+      const late = plan.filter((c) => c.conflict);
+      if (late.length && !ctx.overwrite) throw conflictError(name, ctx.targetDir, late, restored);
+      await applyChanges(plan);
+      restored.push({ path: s.pick.path, snapshot: s.pick.snapshot.short_id, restoredTo: s.dest });
+      ctx.log.info('fileGroup restored', { spec: name, fileGroup: s.pick.path, snapshot: s.pick.snapshot.short_id, restoredTo: s.dest });
+    }
+    return restored;
+  } finally {
+    for (const staging of stagings) await rm(staging, { recursive: true, force: true });
+    if (createdRoot && !applying) await removeEmptyFolders(root, createdRoot);
+    await target.cleanup();
+  }
+}
+
+/**
+ * The error for conflicts: every path (the first 20), what is in the way, and how to proceed.
+ * `restored`: the fileGroups already restored when a later one met a conflict (only fileGroups
+ * nested in each other can do that).
+ */
+function conflictError(spec: string, targetDir: string, conflicts: readonly RestoreChange[], restored: readonly RestoredGroup[] = []): RestoreRefusedError {
+  const shown = conflicts.slice(0, 20).map((c) => `  ${c.path}: ${c.conflict}`);
+  if (conflicts.length > shown.length) shown.push(`  and ${conflicts.length - shown.length} more`);
+  const stopped = restored.length ? `after restoring ${restored.map((r) => r.path).join(', ')}` : 'before changing anything';
+  return new RestoreRefusedError(
+    [
+      `restore of ${spec} stopped ${stopped} in ${targetDir}: ${conflicts.length} path(s) conflict with the snapshot:`,
+      ...shown,
+      'Restore into another folder, or overwrite (stash restore --overwrite) to replace them.',
+    ].join('\n'),
+    conflicts.map((c) => c.path),
+  );
+}
+
+/**
+ * Every change that restoring the staged tree `from` to `dest` (under `root`) makes, in the
+ * order they are applied: the folders to create on the way, then the tree, entry by entry
+ * where folders merge. Reads only; never follows a link.
+ */
+export async function planRestore(root: string, dest: string, from: string): Promise<RestoreChange[]> {
+  const { changes } = await planParents(root, dest);
+  await planTree(from, dest, changes);
+  return changes;
+}
+
+/**
+ * The folders from `root` down to `dest`, each lstat'ed: a missing one is a `folder` change, a
+ * file in the way a conflicting one. A symbolic link there (including at `dest`), or a folder
+ * whose real path is outside the root's, is refused. `deepest` is the deepest folder that is
+ * there: where a fileGroup is staged.
+ */
+async function planParents(root: string, dest: string): Promise<{ changes: RestoreChange[]; deepest: string }> {
+  const changes: RestoreChange[] = [];
+  let deepest = root;
+  let missing = false;
+  const parts = posix.relative(root, dest).split('/').filter(Boolean);
+  for (let i = 0; i < parts.length; i++) {
+    const path = posix.join(root, ...parts.slice(0, i + 1));
+    const isDest = i === parts.length - 1;
+    const there = missing ? undefined : await lstatOrUndefined(path);
+    if (there?.isSymbolicLink()) {
+      throw new RestoreRefusedError(
+        `${path} is a symbolic link (to ${await readlink(path)}): a restore never writes through a link, it could leave the target. Restore into the folder it points to, or remove the link.`,
+        [path],
+      );
+    }
+    if (isDest) break;
+    if (!there) {
+      missing = true;
+      changes.push({ action: 'folder', path });
+    } else if (!there.isDirectory()) {
+      missing = true;
+      changes.push({ action: 'folder', path, conflict: `a folder would replace ${kindOf(there)}` });
+    } else deepest = path;
+  }
+  const [realRoot, realDeepest] = await Promise.all([realpath(root), realpath(deepest)]);
+  if (!isUnder(realDeepest, realRoot)) {
+    throw new RestoreRefusedError(`${deepest} is ${realDeepest}, outside the target ${realRoot}: a restore never writes outside its target`, [deepest]);
+  }
+  return { changes, deepest: !missing && (await lstatOrUndefined(dest))?.isDirectory() ? dest : deepest };
+}
+
+/** Adds the changes that move the staged entry `from` to `path`, merging into folders. */
+async function planTree(from: string, path: string, changes: RestoreChange[]): Promise<void> {
+  const source = await lstat(from);
+  const there = await lstatOrUndefined(path);
+  if (!there) {
+    changes.push({ action: 'add', path, from });
+    return;
+  }
+  if (source.isDirectory() && there.isDirectory()) {
+    changes.push({ action: 'merge', path, from, mode: source.mode & 0o7777 });
+    for (const entry of (await readdir(from)).sort()) await planTree(posix.join(from, entry), posix.join(path, entry), changes);
+    return;
+  }
+  const conflict = source.isDirectory() || there.isDirectory() || (there.isSymbolicLink() && !source.isSymbolicLink());
+  changes.push({ action: 'replace', path, from, ...(conflict ? { conflict: `${kindOf(source)} would replace ${kindOf(there)}` } : {}) });
+}
+
+/**
+ * Applies planned changes: folders made, entries renamed into place (a conflicting entry is
+ * removed first), then merged folders given their restored modes, deepest first.
+ */
+async function applyChanges(changes: readonly RestoreChange[]): Promise<void> {
+  for (const c of changes) {
+    if (c.conflict) await rm(c.path, { recursive: true, force: true });
+    if (c.action === 'folder') await mkdirHere(c.path);
+    else if (c.action === 'add') {
+      if (await lstatOrUndefined(c.path)) throw new StashError(`${c.path} appeared while the restore ran: not replaced`);
+      await rename(c.from!, c.path);
+    } else if (c.action === 'replace') await rename(c.from!, c.path);
+  }
+  for (const c of [...changes].reverse()) if (c.action === 'merge') await chmod(c.path, c.mode!);
+}
+
+/** Creates one folder; one that is there must be a real folder, not a link to one. */
+async function mkdirHere(path: string): Promise<void> {
+  try {
+    await mkdir(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await lstat(path)).isDirectory()) throw err;
+  }
+}
+
+/** Removes `dir` and its parents up to `top` while they are empty (folders this restore created). */
+async function removeEmptyFolders(dir: string, top: string): Promise<void> {
+  for (let d = dir; isUnder(d, top); d = posix.dirname(d)) {
+    const removed = await rmdir(d).then(
+      () => true,
+      () => false,
+    );
+    if (!removed || d === top) return;
+  }
+}
+
+function kindOf(s: Stats): string {
+  if (s.isDirectory()) return 'a folder';
+  if (s.isSymbolicLink()) return 'a symbolic link';
+  return 'a file';
+}
+
+/** What is at `path`, not following a link; undefined when nothing is (or a parent is a file). */
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
