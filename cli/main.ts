@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { formatProblem, StashError, errorMessage } from '../core/errors';
 import { plan } from '../core/plan';
-import { loadSpecs } from '../core/spec';
+import { validateDocuments } from '../core/validate';
 import { FolderSpecStore } from './local/stores';
 import { isRemote } from './uri';
 import { fileRunLog, LocalEngine, type EngineOutput } from './local/engine';
@@ -89,7 +89,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, signal?: A
 
   program
     .command('validate')
-    .description('check Restic specs (files or folders of .yaml, .yml, .json; multi-document YAML allowed)')
+    .description('check Restic specs and Recoveries (files or folders of .yaml, .yml, .json; multi-document YAML allowed)')
     .argument('<paths...>', 'spec files or folders, or s3://bucket/prefix')
     .action(async (paths: string[]) => {
       const docs = [];
@@ -97,12 +97,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void, signal?: A
         const r = await remote({ specs: path, secrets: '', state: '' });
         docs.push(...(r ? await r.specStore.documents() : await new FolderSpecStore([path]).documents()));
       }
-      const result = loadSpecs(docs);
+      const result = validateDocuments(docs);
       for (const w of result.warnings) io.error(`warning: ${formatProblem(w)}`);
       for (const p of result.problems) io.error(formatProblem(p));
       for (const s of result.specs) io.line(`ok ${s.source}: ${s.spec.metadata.name}`);
+      for (const r of result.recoveries) io.line(`ok ${r.source}: ${r.recovery.metadata.name}`);
       if (docs.length === 0) io.error(`no .yaml, .yml or .json files in ${paths.join(', ')}`);
-      io.line(`${result.specs.length} valid, ${new Set(result.problems.map((p) => p.source)).size} invalid, ${result.warnings.length} warning(s)`);
+      io.line(`${result.specs.length + result.recoveries.length} valid, ${new Set(result.problems.map((p) => p.source)).size} invalid, ${result.warnings.length} warning(s)`);
       setExit(result.problems.length || docs.length === 0 ? 1 : 0);
     });
 
