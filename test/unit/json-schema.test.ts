@@ -237,6 +237,25 @@ describe('resticJsonSchema', () => {
   });
 });
 
+/** Every Restic of Stash's documents (test/fixtures/stash-docs) that `stash validate` accepts. */
+function stashDocsRestics(): [string, unknown][] {
+  const dir = fileURLToPath(new URL('../fixtures/stash-docs', import.meta.url));
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { file: string; kind: string; expected: { valid: string[] } }[];
+  return index
+    .filter((e) => e.kind === 'Restic' && e.expected.valid.length)
+    .map((e) => [e.file, parseAllDocuments(readFileSync(join(dir, e.file), 'utf8'))[0].toJS()]);
+}
+
+describe("the Restics of Stash's documents against the JSON Schema", () => {
+  const documents = stashDocsRestics();
+  it('are many, of every release line', () => {
+    expect(documents.length).toBeGreaterThan(50);
+  });
+  it.each(documents)('accepts %s', (_name, value) => {
+    expect(violations(schema, value)).toEqual([]);
+  });
+});
+
 describe('the example specs against the JSON Schema', () => {
   const documents = fixtureDocuments();
 
