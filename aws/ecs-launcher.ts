@@ -22,7 +22,7 @@ import { taskGroup, taskRun } from '../core/record';
 import { backoffMs, RatePacer, realTimer, type Timer } from './pacing';
 import { objectOfSource, versionIdOf } from './s3';
 import { TaskDefinitions, type TaskDefinitionConfig } from './task-definitions';
-import { fargateSize } from './task-size';
+import { fargateSize } from '../core/task-size';
 import { taskVolumes } from './task-volumes';
 
 /** `startedBy` of every task we start; ListTasks filters on it. */

@@ -8,11 +8,11 @@
  * path itself, in wall-clock time.
  *
  * Two ways to run it:
- *   - one dispatchTick with no deadline: how close the launch path gets to the 50 s that 1,000
+ *   - one tick with no deadline: how close the launch path gets to the 50 s that 1,000
  *     launches need at 20 a second;
- *   - as deployed: the dispatch function's timeout (58 s for a 1-minute dispatchTick) and the
- *     handler's 20 s margin give the dispatchTick a deadline; what is left is deferred to the next
- *     dispatchTick, a minute after the first (its bucket refilled meanwhile).
+ *   - as deployed: the dispatch function's timeout (58 s for a 1-minute tick) and the
+ *     handler's 20 s margin give the tick a deadline; what is left is deferred to the next
+ *     tick, a minute after the first (its bucket refilled meanwhile).
  * Lost: slots neither launched nor still pending in the watermark for a later tick.
  */
 import { DescribeTaskDefinitionCommand, ECSClient, ListTasksCommand, RunTaskCommand, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
@@ -28,7 +28,7 @@ import { MemoryStatuses, MemoryWatermark } from '../test/support/memory';
 
 const SPECS = 1_000;
 const RATE = 20;
-/** The dispatch function's timeout for a 1-minute dispatchTick and the handler's margin, as deployed. */
+/** The dispatch function's timeout for a 1-minute tick and the handler's margin, as deployed. */
 const FUNCTION_TIMEOUT_MS = dispatchTimeoutSeconds(1) * 1000;
 const DEADLINE_MARGIN_MS = DISPATCH_DEADLINE_MARGIN_MS;
 const TICK_MS = 60_000;
@@ -186,7 +186,7 @@ export async function fanout(options: { specs?: number; runs?: number } = {}): P
     }
     const med = (key: keyof Scenario) => median(results.map((r) => r[key]));
     rows.push([
-      deployed ? `as deployed (deadline ${(FUNCTION_TIMEOUT_MS - DEADLINE_MARGIN_MS) / 1000} s into a dispatchTick, the rest on the next)` : 'one dispatchTick, no deadline',
+      deployed ? `as deployed (deadline ${(FUNCTION_TIMEOUT_MS - DEADLINE_MARGIN_MS) / 1000} s into a tick, the rest on the next)` : 'one tick, no deadline',
       ms(med('allLaunchedMs')),
       `${(med('allLaunchedMs') / floor).toFixed(3)}×`,
       String(med('launched')),

@@ -18,11 +18,10 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { stringify } from 'yaml';
 import { launchNow, launchRun } from '../core/launch';
-import { ConfigError, errorMessage, SpecError, StashError } from '../core/errors';
-import { systemClock, type Clock, type LoadedSpec } from '../core/ports';
+import { ConfigError, errorMessage, StashError } from '../core/errors';
+import { systemClock, type Clock } from '../core/ports';
 import { launchRecovery, loadRecoveries, pendingStatus, type RecoveryLoadResult } from '../core/recovery';
 import { parseSchedule } from '../core/schedule';
-import { SpecCache, type SpecLoadResult } from '../core/spec';
 import type { VolumeMode } from '../core/volumes';
 import { EcsLauncher } from '../aws/ecs-launcher';
 import { ecsConfigOf, S3LauncherConfig } from '../aws/launcher-config';
@@ -32,11 +31,10 @@ import { S3RecoveryStatusStore, S3StatusStore } from '../aws/s3-status-store';
 import { SecretsManagerSecretStore } from '../aws/secrets-manager';
 import { API_VERSION, type Restic } from '../schemas/restic';
 import { RECOVERY_KIND, RecoverySchema, type RecoveredVolume, type Recovery, type RecoveryStatus } from '../schemas/recovery';
+import { STATE_PREFIX, STATUS_PREFIX } from '../schemas/bucket';
 import { DEFAULT_SECRET_PREFIX, type Secret } from '../schemas/secret';
-import { listSnapshots, restoreSpec, type RestoredGroup, type RunLog, type Snapshot } from '../runner/run';
-import { statusRows, type StatusRow } from '../core/status';
-
-export { isRemote } from './uri';
+import type { RunLog } from '../runner/run';
+import { SpecStash } from './stash';
 
 /** `--secrets` when none is given: the stack's own prefix. */
 const DEFAULT_SECRETS_URI = `sm://${DEFAULT_SECRET_PREFIX}`;
@@ -92,6 +90,8 @@ export interface RemoteOptions {
   readonly clock?: Clock;
   /** The restic binary for snapshots and local restores. */
   readonly binary?: string;
+  /** The log of a restore on this machine. @default none: nothing is logged */
+  readonly runLog?: (name: string) => RunLog;
 }
 
 /** What `stash restore NAME --remote` asks for. */
@@ -116,23 +116,33 @@ export interface RemoteRestore {
   readonly reason?: string;
 }
 
+/** A run log that drops what it is told. */
+const silentLog: RunLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
 /**
- * The remote stores of a deployed stack, with what the CLI does on them. SDK clients are
- * built once, on first use.
+ * The remote stores of a deployed stack as a {@link SpecStash}, with what the CLI does on
+ * them; adds launching a run ({@link backupNow}) or a restore ({@link restoreNow}) on AWS now.
+ * SDK clients are built once, on first use.
  */
-export class RemoteStash {
+export class RemoteStash extends SpecStash {
   readonly specsAt: S3Location;
   readonly stateAt: S3Location;
+  protected readonly specsSource: string;
+  protected readonly clock: Clock;
+  /** On this machine, paths are the spec's as written (its volumes are the stack's EFS). */
+  protected readonly mode: VolumeMode = { kind: 'aws' };
+  protected readonly binary: string | undefined;
   private clientsBuilt?: Required<RemoteClients>;
-  private readonly cache = new SpecCache();
-  private readonly clock: Clock;
   private specStoreInstance?: S3SpecStore;
 
   constructor(private readonly options: RemoteOptions) {
+    super();
     this.specsAt = parseS3Uri(options.specs, '--specs');
     this.stateAt = options.state ? parseS3Uri(options.state, '--state') : { bucket: this.specsAt.bucket, prefix: '' };
     if (options.secrets) parseSecretsUri(options.secrets);
+    this.specsSource = s3Uri(this.specsAt.bucket, this.specsAt.prefix);
     this.clock = options.clock ?? systemClock;
+    this.binary = options.binary;
   }
 
   private get clients(): Required<RemoteClients> {
@@ -152,12 +162,12 @@ export class RemoteStash {
 
   /** Spec statuses (`--state` + `status/`). */
   get statusStore(): S3StatusStore {
-    return new S3StatusStore({ client: this.clients.s3, bucket: this.stateAt.bucket, prefix: `${this.stateAt.prefix}status/` });
+    return new S3StatusStore({ client: this.clients.s3, bucket: this.stateAt.bucket, prefix: `${this.stateAt.prefix}${STATUS_PREFIX}` });
   }
 
   /** Recovery statuses (`--state` + `status/recoveries/`). */
   get recoveryStore(): S3RecoveryStatusStore {
-    return new S3RecoveryStatusStore({ client: this.clients.s3, bucket: this.stateAt.bucket, prefix: `${this.stateAt.prefix}status/` });
+    return new S3RecoveryStatusStore({ client: this.clients.s3, bucket: this.stateAt.bucket, prefix: `${this.stateAt.prefix}${STATUS_PREFIX}` });
   }
 
   /** The secret store (`--secrets`). */
@@ -165,61 +175,30 @@ export class RemoteStash {
     return new SecretsManagerSecretStore(this.clients.secrets, parseSecretsUri(this.options.secrets ?? DEFAULT_SECRETS_URI));
   }
 
-  /** Every spec, validated as the dispatcher validates them. */
-  async load(): Promise<SpecLoadResult> {
-    return this.cache.load(await this.specStore.documents());
-  }
-
   /** Every Recovery next to the specs, and the problems of invalid ones. */
   async loadRecoveries(): Promise<RecoveryLoadResult> {
     return loadRecoveries(await this.specStore.documents());
   }
-
-  /** One valid spec; SpecError naming the store when there is none of that name. */
-  async spec(name: string): Promise<LoadedSpec> {
-    const loaded = await this.load();
-    const found = loaded.specs.find((s) => s.spec.metadata.name === name);
-    if (found) return found;
-    const hint = loaded.problems.length ? ` (${new Set(loaded.problems.map((p) => p.source)).size} spec file(s) have errors: run stash validate)` : '';
-    throw new SpecError([{ source: s3Uri(this.specsAt.bucket, this.specsAt.prefix), path: '', message: `no valid spec named "${name}"${hint}` }]);
-  }
-
-  /** Every spec with its status and next backup, and statuses whose spec is gone. */
-  async status(): Promise<StatusRow[]> {
-    const [loaded, statuses] = await Promise.all([this.load(), this.statusStore.list()]);
-    return statusRows(loaded.specs, statuses, this.clock.now());
-  }
-
 
   /** The Recoveries' statuses. */
   recoveries(): Promise<RecoveryStatus[]> {
     return this.recoveryStore.list();
   }
 
-  private async secretOf(spec: Restic): Promise<Secret> {
+  /** The secret from Secrets Manager; a ConfigError naming the prefix when there is none. */
+  protected async secretOf(spec: Restic): Promise<Secret> {
     const name = spec.spec.backend.storageSecretName;
     const found = await this.secretStore.get(name);
     if (!found) throw new ConfigError(`secret "${name}" does not exist under ${this.options.secrets ?? DEFAULT_SECRETS_URI}`);
     return found.secret;
   }
 
-  /** On this machine, paths are the spec's as written (its volumes are the stack's EFS). */
-  private readonly mode: VolumeMode = { kind: 'aws' };
-
-  /** The spec's snapshots, read by the local restic with the secret from Secrets Manager. */
-  async snapshots(name: string): Promise<Snapshot[]> {
-    const { spec } = await this.spec(name);
-    return listSnapshots({ spec, secret: await this.secretOf(spec), mode: this.mode, binary: this.options.binary });
-  }
-
-  /** Restores the spec's fileGroups under `targetDir` on this machine. */
-  async restore(name: string, targetDir: string, snapshot: string | undefined, log: RunLog): Promise<RestoredGroup[]> {
-    const { spec } = await this.spec(name);
-    return restoreSpec({ spec, secret: await this.secretOf(spec), mode: this.mode, targetDir, snapshot, log, binary: this.options.binary });
+  runLog(name: string): RunLog {
+    return this.options.runLog?.(name) ?? silentLog;
   }
 
   private async launcher(): Promise<EcsLauncher> {
-    const config = await new S3LauncherConfig(this.clients.s3, this.stateAt.bucket, `${this.stateAt.prefix}state/`).read();
+    const config = await new S3LauncherConfig(this.clients.s3, this.stateAt.bucket, `${this.stateAt.prefix}${STATE_PREFIX}`).read();
     return new EcsLauncher(this.clients.ecs, ecsConfigOf(config));
   }
 

@@ -10,7 +10,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import * as z from '../schemas/zod';
+import { S3RunStore } from '../aws/s3-run-store';
 import { readSecret } from '../aws/secrets-manager';
+import { errorMessage } from '../core/errors';
+import { RUNS_PREFIX } from '../schemas/bucket';
 import { OUTCOME_EXIT_CODES, type RunResult } from '../schemas/status';
 import type { RunLog } from '../runner/run';
 import { readTaskEnv, runTask, type TaskInputs } from './task';
@@ -62,12 +65,20 @@ async function main(): Promise<number> {
   };
   // BytesAdded comes from restic's own summary, which only the runner sees: one EMF line.
   const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Stash', serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'stash' });
-  const onResult = (result: RunResult) => {
+  // Each result goes to runs/<spec>/<run>.json, where the record function reads it when the task stops.
+  const s3 = new S3Client({});
+  const runs = new S3RunStore({ client: s3, bucket, prefix: RUNS_PREFIX });
+  const onResult = async (result: RunResult) => {
+    try {
+      await runs.put(result);
+    } catch (err) {
+      logger.warn('could not store the run result; the record function goes by the exit code', { run: result.run, error: errorMessage(err) });
+    }
     if (result.kind !== 'backup') return;
     metrics.addMetric('BytesAdded', MetricUnit.Bytes, result.fileGroups.reduce((n, g) => n + (g.dataAdded ?? 0), 0));
     metrics.publishStoredMetrics();
   };
-  return runTask(env, awsTaskInputs(bucket), log, controller.signal, onResult);
+  return runTask(env, awsTaskInputs(bucket, s3), log, controller.signal, onResult);
 }
 
 process.exitCode = await main();

@@ -14,7 +14,7 @@ import type { SpecDocument } from '../core/ports';
 import { parseSpecDocument } from '../core/spec';
 import { recoverySnapshot, type Recovery } from '../schemas/recovery';
 import { loadRecoveries } from '../core/recovery';
-import { restoreSpec, runBackup, runCheck, type RunContext, type RunLog } from '../runner/run';
+import { restoreSpec, runBackupThenCheck, runCheck, type RunContext, type RunLog } from '../runner/run';
 
 /** Reads the task's environment once; the error names every missing or malformed variable. */
 export function readTaskEnv(env: NodeJS.ProcessEnv): TaskEnv {
@@ -37,10 +37,12 @@ export interface TaskInputs {
 }
 
 /**
- * Runs the task described by `env`; returns the process exit code. Never throws.
- * `onResult` receives a backup's or check's result (for metrics).
+ * Runs the task described by `env`; returns the process exit code: the outcome of the run
+ * the task was launched for (a backup's, even when the check that rode along with it
+ * failed). Never throws. `onResult` receives every result, the backup's and its check's
+ * (for metrics and the run records the record function reads).
  */
-export async function runTask(env: TaskEnv, inputs: TaskInputs, log: RunLog, signal?: AbortSignal, onResult?: (result: RunResult) => void): Promise<number> {
+export async function runTask(env: TaskEnv, inputs: TaskInputs, log: RunLog, signal?: AbortSignal, onResult?: (result: RunResult) => void | Promise<void>): Promise<number> {
   const base = { spec: env.STASH_SPEC_NAME, run: env.STASH_RUN_ID };
   let doc: SpecDocument;
   let secret: Secret | undefined;
@@ -72,18 +74,16 @@ export async function runTask(env: TaskEnv, inputs: TaskInputs, log: RunLog, sig
     signal,
   };
   if (env.STASH_RUN_KIND === 'restore') return restoreTask(env, inputs, { ...ctx, spec: found.spec }, signal);
-  let result: RunResult;
+  const readDataSubset = env.STASH_READ_DATA_SUBSET ?? found.spec.spec.check?.readDataSubset;
   if (env.STASH_RUN_KIND === 'check') {
-    result = await runCheck({ ...ctx, readDataSubset: env.STASH_READ_DATA_SUBSET ?? found.spec.spec.check?.readDataSubset });
-  } else {
-    result = await runBackup(ctx);
-    if (env.STASH_ALSO_CHECK === 'true' && !signal?.aborted) {
-      const check = await runCheck({ ...ctx, run: `${ctx.run}-check`, readDataSubset: found.spec.spec.check?.readDataSubset });
-      if (check.outcome !== 'succeeded' && result.outcome === 'succeeded') return OUTCOME_EXIT_CODES.failed;
-    }
+    const check = await runCheck({ ...ctx, readDataSubset });
+    await onResult?.(check);
+    return OUTCOME_EXIT_CODES[check.outcome];
   }
-  onResult?.(result);
-  return OUTCOME_EXIT_CODES[result.outcome];
+  const { backup, check } = await runBackupThenCheck(ctx, env.STASH_ALSO_CHECK === 'true' ? { readDataSubset } : undefined);
+  await onResult?.(backup);
+  if (check) await onResult?.(check);
+  return OUTCOME_EXIT_CODES[backup.outcome];
 }
 
 /** Restores what a Recovery asks for (snapshot, paths) under STASH_RESTORE_ROOT. */

@@ -27,7 +27,8 @@ import { errorMessage, StashError, type SpecProblem } from './errors';
 import { launchRun, memoSecrets, type LaunchDeps, type RecoveryContext, type SlotReport } from './launch';
 import { plan, planChecks, type PlannedRun } from './plan';
 import type { Clock, Launcher, LoadedSpec, RunningTask, SecretStore, SpecDocument, StatusStore, Watermark } from './ports';
-import { findOverdue, type OverdueSpec } from './record';
+import { appearedAt, findOverdue, type OverdueSpec } from './record';
+import { repositoryKey } from './repository';
 import { slotRunId } from './run-id';
 import type { SpecCache, SpecLoadResult } from './spec';
 import { decideTick, type Launch } from './tick';
@@ -152,7 +153,9 @@ export async function dispatchTick(deps: DispatchDeps, now: Date): Promise<TickR
     isRunning: (s) => state.runningBySpec.has(s.name),
   });
   slots.push(...(await recordSkipped(state, decision.skipped)), ...(await recordMissed(state, decision.missed)));
-  const launches = await launchDue(state, decision.launch);
+  const { go, wait } = oneRunPerRepository(state, decision.launch);
+  slots.push(...(await recordWaiting(state, wait)));
+  const launches = await launchDue(state, go);
   slots.push(...launches.slots, ...(await launchRecoveries(state, documents, loaded)));
   await commit(deps.watermark, claim.id, state.decided, errors);
   const overdue = findOverdue(loaded.specs, new Map(statuses.map((s) => [s.name, s])), now, appearedAt(documents, loaded));
@@ -259,6 +262,50 @@ async function recordMissed(state: TickState, missed: readonly { run: PlannedRun
 }
 
 /**
+ * One run per repository at a time: a due run whose repository another spec's task is using,
+ * or that another launch of this tick takes, waits for a later tick (its slot stays pending,
+ * within its start window), so two runs never `restic init` or prune one repository at once.
+ */
+function oneRunPerRepository(state: TickState, due: readonly Launch[]): { go: Launch[]; wait: { run: Launch; reason: string }[] } {
+  const keyOf = (name: string) => {
+    const spec = state.byName.get(name);
+    try {
+      return spec ? repositoryKey(spec.spec, { kind: 'aws' }) : undefined;
+    } catch {
+      return undefined; // a spec whose repository cannot be resolved fails at its own launch
+    }
+  };
+  const taken = new Map<string, string>();
+  for (const task of state.runningBySpec.values()) {
+    const key = keyOf(task.spec);
+    if (key) taken.set(key, `${task.run ?? task.taskArn} of ${task.spec}`);
+  }
+  const go: Launch[] = [];
+  const wait: { run: Launch; reason: string }[] = [];
+  for (const l of due) {
+    const key = keyOf(l.spec);
+    const holder = key ? taken.get(key) : undefined;
+    if (key && holder) {
+      wait.push({ run: l, reason: `waiting for ${holder} on the same repository; a later tick launches it` });
+      continue;
+    }
+    if (key) taken.set(key, `${slotRunId(l.spec, l.at, l.kind)} of ${l.spec}`);
+    go.push(l);
+  }
+  return { go, wait };
+}
+
+/** Runs waiting for their repository: deferred (still pending), the reason in the spec's status. */
+async function recordWaiting(state: TickState, wait: readonly { run: Launch; reason: string }[]): Promise<SlotReport[]> {
+  const slots: SlotReport[] = [];
+  for (const w of wait) {
+    slots.push({ spec: w.run.spec, kind: w.run.kind, slot: w.run.at.toISOString(), run: slotRunId(w.run.spec, w.run.at, w.run.kind), result: 'deferred', reason: w.reason });
+    await noteSkip(state, w.run, `deferred: ${w.reason}`);
+  }
+  return slots;
+}
+
+/**
  * Launches what is due, a few at a time, until the deadline; what cannot start now stays
  * pending (deferred) unless it can never start (failed, with the reason in the status).
  */
@@ -318,17 +365,6 @@ async function launchRecoveries(state: TickState, documents: readonly SpecDocume
     state.errors.push(`recoveries: ${errorMessage(err)}`);
     return [];
   }
-}
-
-/** When each spec was created or last changed, where the store knows it (for overdue specs). */
-function appearedAt(documents: readonly SpecDocument[], loaded: SpecLoadResult): Map<string, Date> {
-  const modified = new Map(documents.map((d) => [d.source, d.modifiedAt]));
-  const appeared = new Map<string, Date>();
-  for (const s of loaded.specs) {
-    const at = modified.get(s.source.replace(/#\d+$/, ''));
-    if (at) appeared.set(s.spec.metadata.name, at);
-  }
-  return appeared;
 }
 
 /**

@@ -6,11 +6,35 @@
  *   |---- launching (20 RunTask a second) ----|-- margin --|-|
  *                                   deadline ^    timeout ^
  */
+import { ConfigError } from './errors';
+
+/**
+ * The tick lengths the stack accepts, in minutes: EventBridge schedules in whole minutes, and
+ * a schedule is checked at most an hour late.
+ */
+export const TICK_MINUTES = { min: 1, max: 60 } as const;
+
+/** What {@link checkTickMinutes} requires, as error messages say it. */
+export const TICK_MINUTES_RULE = `a whole number of minutes from ${TICK_MINUTES.min} to ${TICK_MINUTES.max}`;
+
+/** Whether `tickMinutes` is a tick length the stack accepts. */
+export function isTickMinutes(tickMinutes: unknown): tickMinutes is number {
+  return Number.isInteger(tickMinutes) && (tickMinutes as number) >= TICK_MINUTES.min && (tickMinutes as number) <= TICK_MINUTES.max;
+}
+
+/** `tickMinutes`, or a ConfigError when it is not {@link TICK_MINUTES_RULE}. */
+export function checkTickMinutes(tickMinutes: number): number {
+  if (!isTickMinutes(tickMinutes)) throw new ConfigError(`tickMinutes ${tickMinutes} must be ${TICK_MINUTES_RULE}`);
+  return tickMinutes;
+}
 
 /** Time kept back from the Lambda's deadline for the watermark commit and metrics. */
 export const DISPATCH_DEADLINE_MARGIN_MS = 5_000;
 
-/** The dispatch function's timeout: it ends before the next tick starts (at most Lambda's useful 300 s here). */
+/**
+ * The dispatch function's timeout: it ends before the next tick starts (at most Lambda's
+ * useful 300 s here). Throws ConfigError for a tick length the stack does not accept.
+ */
 export function dispatchTimeoutSeconds(tickMinutes: number): number {
-  return Math.min(60 * tickMinutes - 2, 300);
+  return Math.min(60 * checkTickMinutes(tickMinutes) - 2, 300);
 }

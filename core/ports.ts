@@ -7,7 +7,7 @@ import type { RecoveredVolume } from '../schemas/recovery';
 import type { RecoveryStatus } from '../schemas/recovery';
 import type { Restic } from '../schemas/restic';
 import type { Secret } from '../schemas/secret';
-import type { RunKind, SpecStatus } from '../schemas/status';
+import type { RunKind, RunResult, SpecStatus } from '../schemas/status';
 import type { WatermarkState } from '../schemas/watermark';
 
 // ---- specs -------------------------------------------------------------------------------------
@@ -82,6 +82,13 @@ export interface RecoveryStatusStore {
   list(): Promise<RecoveryStatus[]>;
   /** Read-modify-write; `change` gets undefined when there is no status yet. */
   update(name: string, change: (current: RecoveryStatus | undefined) => RecoveryStatus): Promise<RecoveryStatus>;
+}
+
+/** One result per run (`runs/<spec>/<run>.json`): what the task reports and the history of a spec. */
+export interface RunStore {
+  /** Stores a run's result; with `ifAbsent`, only when none is stored yet. */
+  put(result: RunResult, options?: { readonly ifAbsent?: boolean }): Promise<void>;
+  get(spec: string, run: string): Promise<RunResult | undefined>;
 }
 
 // ---- time --------------------------------------------------------------------------------------

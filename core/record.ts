@@ -10,7 +10,9 @@
 import { OUTCOME_EXIT_CODES, type Outcome, type RunResult, type SpecStatus } from '../schemas/status';
 import { taskRunOf, type TaskRun } from '../schemas/task-env';
 import { errorMessage, StashError } from './errors';
-import type { LoadedSpec, StatusStore } from './ports';
+import type { LoadedSpec, RunStore, SpecDocument, StatusStore } from './ports';
+import type { SpecLoadResult } from './spec';
+import { checkRunId } from './run-id';
 import { parseSchedule } from './schedule';
 import { applyRunResult } from './status';
 
@@ -223,6 +225,18 @@ export function findOverdue(
   return overdue;
 }
 
+/** When each spec was created or last changed, where the store knows it (for overdue specs). */
+export function appearedAt(documents: readonly SpecDocument[], loaded: Pick<SpecLoadResult, 'specs'>): Map<string, Date> {
+  const modified = new Map(documents.map((d) => [d.source, d.modifiedAt]));
+  const appeared = new Map<string, Date>();
+  for (const s of loaded.specs) {
+    const at = modified.get(s.source.replace(/#\d+$/, ''));
+    if (at) appeared.set(s.spec.metadata.name, at);
+  }
+  return appeared;
+}
+
+
 // ---- recording -------------------------------------------------------------------------------
 
 /** Raised when a stopped task's outcome cannot be stored. */
@@ -233,13 +247,18 @@ export interface RecordReport {
   /** False when the task was not one of ours (no `stash:` group, no overrides). */
   readonly recorded: boolean;
   readonly run?: TaskRun;
+  /** The result of the run the task was launched for. */
   readonly result?: RunResult;
+  /** The check that rode along with a backup, when it reported or the task died during it. */
+  readonly check?: RunResult;
   readonly status?: SpecStatus;
 }
 
 /** Ports the record step needs. */
 export interface RecordDeps {
   readonly statuses: StatusStore;
+  /** The results the task reported before it exited; without it, the exit code alone tells. */
+  readonly runs?: RunStore;
   /** Stores a restore run's outcome in its Recovery's status; restores are ignored without it. */
   readonly recordRestore?: (run: TaskRun, result: RunResult) => Promise<void>;
   /** The container that runs the runner (default `runner`). */
@@ -247,29 +266,49 @@ export interface RecordDeps {
 }
 
 /**
- * Records a stopped task: maps its outcome and applies it to `status/<spec>.json` (or, for
- * a restore, to its Recovery's status). Idempotent: applying the same stopped task twice
- * leaves the same status apart from `backupCount`, so a redelivered event is recognised by
- * its run id and skipped.
+ * Records a stopped task: its results as the task reported them (`runs/`), or as its exit
+ * code tells when it reported none, applied to `status/<spec>.json` (or, for a restore, to
+ * its Recovery's status): the backup first, then the check that rode along with it. A result
+ * derived from the exit code is stored in `runs/` too, so a spec's history has every run.
+ * Idempotent: a redelivered event is recognised by its run id and finish time and skipped.
  */
 export async function recordStoppedTask(deps: RecordDeps, task: StoppedTask, now: Date): Promise<RecordReport> {
   const containerName = deps.containerName ?? 'runner';
   const run = taskRun(task, containerName);
   if (!run) return { recorded: false };
-  const result = runResultOf(task, run, now, containerName);
+  const fromTask = runResultOf(task, run, now, containerName);
   try {
     if (run.kind === 'restore') {
-      await deps.recordRestore?.(run, result);
-      const status = await deps.statuses.update(run.spec, (current) => applyRunResult(current, result));
-      return { recorded: true, run, result, status };
+      await deps.recordRestore?.(run, fromTask);
+      const status = await deps.statuses.update(run.spec, (current) => applyRunResult(current, fromTask));
+      return { recorded: true, run, result: fromTask, status };
     }
+    const { result, check, reported } = await reportedResults(deps.runs, run, fromTask);
     const status = await deps.statuses.update(run.spec, (current) => {
       const seen = run.kind === 'check' ? undefined : current.lastRun;
       if (seen && seen.run === result.run && seen.finishedAt === result.finishedAt) return current; // redelivered event
-      return applyRunResult(current, result);
+      const next = applyRunResult(current, result);
+      return check ? applyRunResult(next, check) : next;
     });
-    return { recorded: true, run, result, status };
+    if (!reported) await deps.runs?.put(result, { ifAbsent: true });
+    return { recorded: true, run, result, check, status };
   } catch (err) {
     throw new RecordError(`failed to record ${run.kind} ${run.run} of ${run.spec}: ${errorMessage(err)}`, { cause: err });
   }
+}
+
+/**
+ * The task's own results where it reported them (with its fileGroups, snapshots and bytes),
+ * else the one its exit code stands for. A check that was due with the backup and did not
+ * report is recorded only when the task did not end cleanly (it died during the check).
+ */
+async function reportedResults(runs: RunStore | undefined, run: TaskRun, fromTask: RunResult): Promise<{ result: RunResult; check?: RunResult; reported: boolean }> {
+  const reported = await runs?.get(run.spec, run.run);
+  if (!reported) return { result: fromTask, reported: false };
+  if (!run.alsoCheck || run.kind !== 'backup') return { result: reported, reported: true };
+  const checkRun = checkRunId(run.run);
+  const check =
+    (await runs?.get(run.spec, checkRun)) ??
+    (fromTask.outcome === 'succeeded' ? undefined : { ...fromTask, run: checkRun, kind: 'check' as const, fileGroups: [], error: fromTask.error ?? 'the check did not finish' });
+  return { result: reported, check, reported: true };
 }

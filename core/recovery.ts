@@ -13,14 +13,18 @@
  */
 import { createHash } from 'node:crypto';
 import { RECOVERY_KIND, RecoverySchema, recoverySpecName, type Recovery, type RecoveryStatus } from '../schemas/recovery';
-import { backendKind, mountedVolume, unsupportedVolumeSource, type Backend } from '../schemas/restic';
+import { mountedVolume, unsupportedVolumeSource } from '../schemas/restic';
 import type { RunResult } from '../schemas/status';
 import type { TaskRun } from '../schemas/task-env';
 import type { RecoveryContext, SlotReport } from './launch';
 import { formatGoDuration } from './duration';
 import { errorMessage, formatProblem, StashError, type SpecProblem } from './errors';
 import type { LoadedSpec, RecoveryStatusStore, SpecDocument } from './ports';
+import { repositoryKey } from './repository';
 import { isUnder, issueProblems, yamlValues } from './spec';
+
+/** Repositories compared where a Recovery runs: by their location, whatever machine reads them. */
+const ON_AWS = { kind: 'aws' } as const;
 
 /** A Recovery that passed validation, with where it came from. */
 export interface LoadedRecovery {
@@ -98,14 +102,6 @@ export function loadRecoveries(docs: readonly SpecDocument[]): RecoveryLoadResul
   return { recoveries, problems, warnings };
 }
 
-/** The repository a backend names, for comparing a Stash 0.6 Recovery's `backend` with its Restic's. */
-function repositoryOf(backend: Backend): string {
-  const kind = backendKind(backend);
-  if (kind === 'local') return 'local';
-  const { prefix, ...where } = backend[kind] as Record<string, string | undefined>;
-  return JSON.stringify([kind, where, prefix?.replace(/^\/+|\/+$/g, '') ?? '']);
-}
-
 /**
  * Checks a Recovery against its spec: the spec exists and is valid, a Stash 0.6 `backend` is
  * its repository, and every path is one of its fileGroups under a recovered volume. Returns
@@ -115,7 +111,8 @@ export function recoveryPaths(recovery: Recovery, specs: readonly LoadedSpec[]):
   const specName = recoverySpecName(recovery);
   const spec = specs.find((s) => s.spec.metadata.name === specName);
   if (!spec) throw new RecoveryError(`no valid spec named "${specName}" to restore from`);
-  if (recovery.spec.backend && repositoryOf(recovery.spec.backend) !== repositoryOf(spec.spec.spec.backend)) {
+  const backend = recovery.spec.backend;
+  if (backend && repositoryKey({ ...spec.spec, spec: { ...spec.spec.spec, backend } }, ON_AWS) !== repositoryKey(spec.spec, ON_AWS)) {
     throw new RecoveryError(`spec.backend: is not the repository of ${specName} (spec.backend of the Restic): a Recovery restores from its Restic's repository`);
   }
   const groups = spec.spec.spec.fileGroups.map((g) => g.path);

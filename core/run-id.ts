@@ -20,3 +20,8 @@ export function slotRunId(name: string, slot: Date, kind: RunKind = 'backup'): s
 export function manualRunId(name: string, now: Date, kind: RunKind = 'backup'): string {
   return `${name}-${kind === 'backup' ? '' : `${kind}-`}${compact(now)}-${randomBytes(3).toString('hex')}`;
 }
+
+/** The run id of the check that rides along with backup run `run` (a check due in the same tick). */
+export function checkRunId(run: string): string {
+  return `${run}-check`;
+}

@@ -12,6 +12,11 @@
 import type { IConstruct } from 'constructs';
 import * as z from '../schemas/zod';
 import { ConfigError } from '../core/errors';
+import { isTickMinutes, TICK_MINUTES_RULE } from '../core/limits';
+import { describeSizes, FARGATE_SIZES, fargateMemories } from '../core/task-size';
+import { DEFAULT_SECRET_PREFIX } from '../schemas/secret';
+import { isMetricsNamespace, METRICS_NAMESPACE_RULE } from './metrics';
+import { isSecretPrefix, SECRET_PREFIX_RULE } from './secrets';
 
 /** Where the record and validate steps keep `status/<name>.json`. Fixed: the CLI reads it there. */
 export const STATUS_PREFIX = 'status/';
@@ -22,17 +27,6 @@ export const STATE_PREFIX = 'state/';
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
-
-/** Fargate's CPU units and, for each, the memory sizes (MiB) it accepts. */
-const FARGATE_MEMORY: Record<number, { min: number; max: number; step: number }> = {
-  256: { min: 512, max: 2048, step: 512 },
-  512: { min: 1024, max: 4096, step: 1024 },
-  1024: { min: 2048, max: 8192, step: 1024 },
-  2048: { min: 4096, max: 16384, step: 1024 },
-  4096: { min: 8192, max: 30720, step: 1024 },
-  8192: { min: 16384, max: 61440, step: 4096 },
-  16384: { min: 32768, max: 122880, step: 8192 },
-};
 
 /** How tasks reach AWS APIs and backends when the stack creates its own VPC. */
 export const EGRESS_MODES = ['endpoints', 'nat', 'public'] as const;
@@ -91,7 +85,7 @@ export interface StashSettings {
  * them), or numbers, booleans and arrays (as `cdk.json` or code may).
  */
 export interface StashSettingsInput {
-  /** @default 'stash/' */
+  /** @default DEFAULT_SECRET_PREFIX ('stash/') */
   readonly secretPrefix?: unknown;
   /** @default 'specs/' */
   readonly specPrefix?: unknown;
@@ -176,10 +170,13 @@ const list = (item: z.ZodType<string>) =>
     z.array(item, { error: 'must be a comma-separated list' }),
   );
 
+/** `'5'` as 5 (as `-c` passes numbers); anything else as it is, for the schema to judge. */
+const numeric = (v: unknown) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v);
+
 /** A whole number given as `5` or `'5'`. */
 const whole = (message: string, min: number, max: number) =>
   preprocess(
-    (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    numeric,
     z.number({ error: message }).check(z.int({ error: message }), z.gte(min, { error: message }), z.lte(max, { error: message })),
   );
 
@@ -220,28 +217,24 @@ const specPrefix = z.pipe(z.string(), z.transform((s: string) => s.trim())).chec
   }),
 );
 
-/**
- * A Secrets Manager name prefix. Must not be empty (the grant would cover every secret of
- * the account) nor hold a wildcard; secret names allow letters, digits and `/_+=.@-`.
- */
+/** A Secrets Manager name prefix (see {@link SECRET_PREFIX_RULE}). */
 const secretPrefix = z.pipe(z.string(), z.transform((s: string) => s.trim())).check(
-  z.refine((s) => /^[A-Za-z0-9/_+=.@-]{1,256}$/.test(s), {
-    error: (iss) =>
-      `${quoted(iss.input)} must be a non-empty Secrets Manager name prefix (letters, digits and /_+=.@-), such as "stash/"; ` +
-      'an empty prefix would let tasks read every secret of the account',
-  }),
+  z.refine(isSecretPrefix, { error: (iss) => `${quoted(iss.input)} must be ${SECRET_PREFIX_RULE}` }),
 );
 
 const RawSchema = z.object({
-  secretPrefix: preprocess((v) => (unset(v) ? 'stash/' : v), secretPrefix),
+  secretPrefix: preprocess((v) => (unset(v) ? DEFAULT_SECRET_PREFIX : v), secretPrefix),
   specPrefix: preprocess((v) => (unset(v) ? 'specs/' : v), specPrefix),
-  tickMinutes: preprocess((v) => (unset(v) ? 1 : v), whole('must be a whole number of minutes from 1 to 60', 1, 60)),
+  tickMinutes: preprocess(
+    (v) => (unset(v) ? 1 : numeric(v)),
+    z.number({ error: `must be ${TICK_MINUTES_RULE}` }).check(z.refine(isTickMinutes, { error: `must be ${TICK_MINUTES_RULE}` })),
+  ),
   alarmEmail: preprocess(
     (v) => (unset(v) ? undefined : text(v)),
     z.optional(z.email({ error: (iss) => `${quoted(iss.input)} is not an e-mail address` })),
   ),
   logRetentionDays: preprocess(
-    (v) => (unset(v) ? 90 : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    (v) => (unset(v) ? 90 : numeric(v)),
     z.number().check(
       z.refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
         error: (iss) => `${quoted(iss.input)} is not a retention CloudWatch Logs accepts; use one of ${LOG_RETENTION_DAYS.join(', ')}`,
@@ -278,22 +271,18 @@ const RawSchema = z.object({
   efsRestoreTargets: list(fsId),
   metricsNamespace: preprocess(
     (v) => (unset(v) ? 'Stash' : text(v)),
-    z.string().check(
-      z.refine((s) => /^[A-Za-z0-9._\/#:-]{1,255}$/.test(s) && !s.startsWith('AWS/'), {
-        error: (iss) => `${quoted(iss.input)} must be a CloudWatch namespace (letters, digits and ._/#:-), not starting with "AWS/"`,
-      }),
-    ),
+    z.string().check(z.refine(isMetricsNamespace, { error: (iss) => `${quoted(iss.input)} must be ${METRICS_NAMESPACE_RULE}` })),
   ),
   taskCpu: preprocess(
-    (v) => (unset(v) ? 1024 : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    (v) => (unset(v) ? 1024 : numeric(v)),
     z.number().check(
-      z.refine((n) => n in FARGATE_MEMORY, {
-        error: (iss) => `${quoted(iss.input)} is not a Fargate CPU size; use one of ${Object.keys(FARGATE_MEMORY).join(', ')}`,
+      z.refine((n) => fargateMemories(n).length > 0, {
+        error: (iss) => `${quoted(iss.input)} is not a Fargate CPU size; use one of ${FARGATE_SIZES.map(([cpu]) => cpu).join(', ')}`,
       }),
     ),
   ),
   taskMemoryMiB: preprocess(
-    (v) => (unset(v) ? undefined : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    (v) => (unset(v) ? undefined : numeric(v)),
     z.optional(z.number({ error: 'must be a number of MiB' }).check(z.int({ error: 'must be a whole number of MiB' }))),
   ),
 });
@@ -338,12 +327,10 @@ export function parseStashSettings(input: StashSettingsInput = {}): StashSetting
     network = { kind: 'new', egress: raw.egress ?? 'endpoints', maxAzs: raw.maxAzs ?? 1 };
   }
 
-  const memory = FARGATE_MEMORY[raw.taskCpu];
-  const taskMemoryMiB = raw.taskMemoryMiB ?? memory.min;
-  if (taskMemoryMiB < memory.min || taskMemoryMiB > memory.max || (taskMemoryMiB - memory.min) % memory.step !== 0) {
-    problems.push(
-      `taskMemoryMiB: ${taskMemoryMiB} does not fit taskCpu ${raw.taskCpu}; Fargate accepts ${memory.min} to ${memory.max} in steps of ${memory.step}`,
-    );
+  const memories = fargateMemories(raw.taskCpu);
+  const taskMemoryMiB = raw.taskMemoryMiB ?? memories[0];
+  if (!memories.includes(taskMemoryMiB)) {
+    problems.push(`taskMemoryMiB: ${taskMemoryMiB} does not fit taskCpu ${raw.taskCpu}; Fargate accepts ${describeSizes(memories)}`);
   }
 
   if (problems.length > 0) throw new StashSettingsError(problems);

@@ -89,28 +89,28 @@ export class Network extends Construct {
     ];
 
     if (newVpc !== undefined && settings.kind === 'new' && settings.egress === 'endpoints') {
-      // HTTPS from the tasks only, not from the whole VPC.
-      this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
-        vpc: newVpc,
-        description: 'Stash VPC interface endpoints: HTTPS from the runner tasks',
-        allowAllOutbound: false,
-      });
-      this.endpointSecurityGroup.addIngressRule(this.taskSecurityGroup, ec2.Port.tcp(443), 'HTTPS from Stash runner tasks');
-      const services: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
-        EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
-        EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
-        Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-        SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-      };
-      for (const [name, service] of Object.entries(services)) {
-        newVpc.addInterfaceEndpoint(name, {
-          service,
-          privateDnsEnabled: true,
-          open: false,
-          securityGroups: [this.endpointSecurityGroup],
-        });
-      }
+      this.endpointSecurityGroup = this.addInterfaceEndpoints(newVpc);
     }
+  }
+
+  /** The interface endpoints the tasks need without a NAT gateway, open to HTTPS from the tasks only (not the whole VPC). */
+  private addInterfaceEndpoints(vpc: ec2.Vpc): ec2.SecurityGroup {
+    const group = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+      vpc,
+      description: 'Stash VPC interface endpoints: HTTPS from the runner tasks',
+      allowAllOutbound: false,
+    });
+    group.addIngressRule(this.taskSecurityGroup, ec2.Port.tcp(443), 'HTTPS from Stash runner tasks');
+    const services: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
+      EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
+      EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+      Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+      SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+    };
+    for (const [name, service] of Object.entries(services)) {
+      vpc.addInterfaceEndpoint(name, { service, privateDnsEnabled: true, open: false, securityGroups: [group] });
+    }
+    return group;
   }
 
   private newVpc(egress: 'endpoints' | 'nat' | 'public', maxAzs: number, flowLogRetention: logs.RetentionDays): ec2.Vpc {

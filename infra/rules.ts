@@ -2,11 +2,13 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ConfigBucket } from './config-bucket';
 import type { Functions } from './functions';
+import { checkTickMinutes } from '../core/limits';
 
 /** Properties of {@link Rules}. */
 export interface RulesProps {
@@ -44,10 +46,7 @@ export class Rules extends Construct {
 
   constructor(scope: Construct, id: string, props: RulesProps) {
     super(scope, id);
-    const tickMinutes = props.tickMinutes ?? 1;
-    if (!Number.isInteger(tickMinutes) || tickMinutes < 1 || tickMinutes > 60) {
-      throw new Error(`Rules: tickMinutes ${tickMinutes} must be a whole number from 1 to 60`);
-    }
+    const tickMinutes = checkTickMinutes(props.tickMinutes ?? 1);
     const { functions, configBucket } = props;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -64,13 +63,7 @@ export class Rules extends Construct {
       description: 'Stash: wake the dispatcher',
       schedule: events.Schedule.rate(Duration.minutes(tickMinutes)),
     });
-    this.tick.addTarget(
-      new targets.LambdaFunction(functions.dispatch.function, {
-        retryAttempts: 2,
-        maxEventAge: Duration.minutes(Math.max(1, tickMinutes)),
-        deadLetterQueue: this.deadLetterQueue,
-      }),
-    );
+    this.tick.addTarget(this.target(functions.dispatch.function, 2, Duration.minutes(tickMinutes)));
 
     this.taskStopped = new events.Rule(this, 'TaskStopped', {
       description: 'Stash: record a runner task that stopped',
@@ -80,13 +73,7 @@ export class Rules extends Construct {
         detail: { clusterArn: [props.cluster.clusterArn], lastStatus: ['STOPPED'] },
       },
     });
-    this.taskStopped.addTarget(
-      new targets.LambdaFunction(functions.record.function, {
-        retryAttempts: 8,
-        maxEventAge: Duration.hours(24),
-        deadLetterQueue: this.deadLetterQueue,
-      }),
-    );
+    this.taskStopped.addTarget(this.target(functions.record.function, 8, Duration.hours(24)));
 
     this.specChanged = new events.Rule(this, 'SpecChanged', {
       description: 'Stash: validate a spec as soon as it is uploaded or deleted',
@@ -99,18 +86,17 @@ export class Rules extends Construct {
         },
       },
     });
-    this.specChanged.addTarget(
-      new targets.LambdaFunction(functions.validate.function, {
-        retryAttempts: 4,
-        maxEventAge: Duration.hours(1),
-        deadLetterQueue: this.deadLetterQueue,
-      }),
-    );
+    this.specChanged.addTarget(this.target(functions.validate.function, 4, Duration.hours(1)));
 
     // Lambda's own async retries: EventBridge hands an event over once the function accepts it.
     functions.dispatch.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
     for (const fn of [functions.record.function, functions.validate.function]) {
       fn.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(this.deadLetterQueue) });
     }
+  }
+
+  /** `fn` as a rule target: EventBridge retries delivery, then leaves the event in the dead-letter queue. */
+  private target(fn: lambda.IFunction, retryAttempts: number, maxEventAge: Duration): targets.LambdaFunction {
+    return new targets.LambdaFunction(fn, { retryAttempts, maxEventAge, deadLetterQueue: this.deadLetterQueue });
   }
 }

@@ -1,14 +1,12 @@
-import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { type CfnResource, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ConfigBucket } from './config-bucket';
-
-/** The runner's container name; the dispatcher's overrides refer to it. */
-export const CONTAINER_NAME = 'runner';
+import { RunnerTaskDefinition } from './runner-task-definition';
+import { RunnerTaskRole } from './runner-task-role';
 
 /** Properties of {@link Runner}. */
 export interface RunnerProps {
@@ -18,7 +16,7 @@ export interface RunnerProps {
   readonly configBucket: ConfigBucket;
   /**
    * Secrets Manager name prefix; the task may read only secrets under it.
-   * @default 'stash/'
+   * @default DEFAULT_SECRET_PREFIX ('stash/')
    */
   readonly secretPrefix?: string;
   /**
@@ -69,162 +67,161 @@ export interface RunnerProps {
 }
 
 /**
- * The ECS cluster (Container Insights on) and the runner's Fargate task definition, with
- * its two roles:
+ * Where backups run: the ECS cluster (Container Insights on), the runner's log group, its two
+ * roles and its Fargate task definition:
  *
- * - the task role (what the runner may do): read specs, read and write status, read secrets
- *   under the secret prefix, and mount the configured EFS file systems: sources without
- *   `ClientWrite` (a backup cannot change what it backs up), repositories and restore
- *   targets with it;
- * - the execution role (what ECS does to start it): pull the image, write the log stream.
+ * - the task role ({@link RunnerTaskRole}): what the runner may do;
+ * - the execution role: what ECS does to start it (pull the image, write the log stream);
+ * - the task definition ({@link RunnerTaskDefinition}): the base revision, without volumes.
  *
- * The task definition is the base revision: no volumes. The dispatcher registers a revision
- * per distinct EFS volume set in the same family, with the same two roles.
+ * The `grant*` methods give the dispatcher and the recorder exactly what they need of it.
  */
 export class Runner extends Construct {
   public readonly cluster: ecs.Cluster;
-  public readonly taskDefinition: ecs.FargateTaskDefinition;
-  public readonly container: ecs.ContainerDefinition;
-  public readonly taskRole: iam.Role;
-  public readonly executionRole: iam.Role;
   public readonly logGroup: logs.LogGroup;
+  public readonly taskRole: RunnerTaskRole;
+  public readonly executionRole: iam.Role;
+  public readonly taskDefinition: RunnerTaskDefinition;
+  public readonly container: ecs.ContainerDefinition;
   public readonly family: string;
   /** Every EFS file system a spec or a Recovery may name. */
   public readonly allowedEfsIds: readonly string[];
 
   constructor(scope: Construct, id: string, props: RunnerProps) {
     super(scope, id);
-    const secretPrefix = props.secretPrefix ?? 'stash/';
-    const efsSources = props.efsSources ?? [];
-    const efsRepositories = props.efsRepositories ?? [];
-    const efsRestoreTargets = props.efsRestoreTargets ?? [];
-    const writable = [...new Set([...efsRepositories, ...efsRestoreTargets])];
-    if (secretPrefix === '' || /[*?]/.test(secretPrefix)) {
-      throw new Error(`Runner: secretPrefix "${secretPrefix}" must be a non-empty name prefix without wildcards`);
-    }
-    for (const fs of [...efsSources, ...writable]) {
-      if (!/^fs-[0-9a-f]{8,40}$/.test(fs)) throw new Error(`Runner: "${fs}" is not an EFS file system id (fs-0123abcd...)`);
-    }
-    const stack = Stack.of(this);
-    this.family = props.family ?? `${stack.stackName}-runner`;
-    this.allowedEfsIds = [...new Set([...efsSources, ...writable])];
+    this.family = props.family ?? `${Stack.of(this).stackName}-runner`;
 
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       vpc: props.vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
-
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-
-    this.taskRole = new iam.Role(this, 'TaskRole', {
-      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
-      description: 'Stash runner: read specs and secrets under the prefix, write status, mount the allowed EFS',
+    this.taskRole = new RunnerTaskRole(this, 'TaskRole', {
+      configBucket: props.configBucket,
+      secretPrefix: props.secretPrefix,
+      efsSources: props.efsSources,
+      efsRepositories: props.efsRepositories,
+      efsRestoreTargets: props.efsRestoreTargets,
     });
+    this.allowedEfsIds = this.taskRole.efsFileSystemIds;
     this.executionRole = new iam.Role(this, 'ExecutionRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: 'Stash runner task execution: pull the image, write the log stream',
     });
-
-    const bucket = props.configBucket;
-    bucket.grantReadSpecs(this.taskRole);
-    bucket.grantReadWriteStatus(this.taskRole);
-    this.taskRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadSecretsUnderPrefix',
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        resources: [secretArnPattern(this, secretPrefix)],
-      }),
-    );
-    const efsArn = (fs: string) => stack.formatArn({ service: 'elasticfilesystem', resource: 'file-system', resourceName: fs });
-    const viaMountTarget = { Bool: { 'elasticfilesystem:AccessedViaMountTarget': 'true' } };
-    if (efsSources.length > 0) {
-      this.taskRole.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'MountEfsSources',
-          actions: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientRootAccess'],
-          resources: efsSources.map(efsArn),
-          conditions: viaMountTarget,
-        }),
-      );
-    }
-    if (writable.length > 0) {
-      this.taskRole.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'MountEfsRepositoriesAndRestoreTargets',
-          actions: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite', 'elasticfilesystem:ClientRootAccess'],
-          resources: writable.map(efsArn),
-          conditions: viaMountTarget,
-        }),
-      );
-    }
-
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+    this.taskDefinition = new RunnerTaskDefinition(this, 'TaskDefinition', {
       family: this.family,
-      cpu: props.cpu ?? 1024,
-      memoryLimitMiB: props.memoryLimitMiB ?? 2048,
-      // Graviton: about 20% cheaper than x86 for the same vCPU, and restic ships arm64 builds.
-      runtimePlatform: {
-        cpuArchitecture: ecs.CpuArchitecture.ARM64,
-        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
-      },
       taskRole: this.taskRole,
       executionRole: this.executionRole,
+      logGroup: this.logGroup,
+      configBucketName: props.configBucket.bucket.bucketName,
+      imageDirectory: props.imageDirectory,
+      cpu: props.cpu,
+      memoryLimitMiB: props.memoryLimitMiB,
+      metricsNamespace: props.metricsNamespace,
     });
-    this.container = this.taskDefinition.addContainer('Runner', {
-      containerName: CONTAINER_NAME,
-      image: ecs.ContainerImage.fromAsset(props.imageDirectory ?? 'container', { platform: Platform.LINUX_ARM64 }),
-      essential: true,
-      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'runner' }),
-      environment: {
-        CONFIG_BUCKET: bucket.bucket.bucketName,
-        SPEC_PREFIX: bucket.specPrefix,
-        STATUS_PREFIX: bucket.statusPrefix,
-        SECRET_PREFIX: secretPrefix,
-        STASH_MODE: 'aws',
-        POWERTOOLS_SERVICE_NAME: 'stash',
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Stash',
-      },
-    });
+    this.container = this.taskDefinition.container;
 
-    Validations.of(this.taskDefinition).acknowledge({
-      id: 'AwsSolutions-ECS2',
-      reason:
-        'The environment holds names only (bucket, prefixes, mode), never a secret: the runner reads its ' +
-        'backend secret from Secrets Manager itself, so it never appears in the task definition or in overrides.',
-    });
     Validations.of(this.executionRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'ecr:GetAuthorizationToken supports no resource-level permissions; image pulls are scoped to the asset repository.',
     });
-    Validations.of(this.taskRole).acknowledge({
-      id: bucket.wildcardFinding(bucket.specPrefix),
-      reason: 'Any spec may be run: the task loads the spec object (at its version) that the dispatcher names.',
-    });
-    Validations.of(this.taskRole).acknowledge({
-      id: bucket.wildcardFinding(bucket.statusPrefix),
-      reason: 'The task updates status/<spec>.json of the spec it runs; spec names are not known at deploy time.',
-    });
-    Validations.of(this.taskRole).acknowledge({
-      id: secretWildcardFinding(secretPrefix),
-      reason: `Only secrets named ${secretPrefix}<storageSecretName>; the names come from the specs, not known at deploy time.`,
+  }
+
+  /** Lets `grantee` run only our families, the base and the `<family>-<hash>` copies the dispatcher registers, on our cluster. */
+  public grantRunTask(grantee: iam.Role): void {
+    grantee.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RunOurFamilyOnOurCluster',
+        actions: ['ecs:RunTask'],
+        resources: [this.taskDefinitionArnPattern(`${this.family}:*`), this.taskDefinitionArnPattern(`${this.family}-*:*`)],
+        conditions: this.onOurCluster(),
+      }),
+    );
+    const finding = (name: string) =>
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/${name}]`;
+    Validations.of(grantee).acknowledge(
+      {
+        id: finding(`${this.family}:*`),
+        reason: 'Every revision of the base family: revision numbers change with each deploy of a new runner image.',
+      },
+      {
+        id: finding(`${this.family}-*:*`),
+        reason: 'The families the dispatcher registers per distinct EFS volume set, named <family>-<content hash>; hashes depend on the specs.',
+      },
+    );
+  }
+
+  /** Lets `grantee` describe the tasks of our cluster, and no other. */
+  public grantDescribeTasks(grantee: iam.Role): void {
+    grantee.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeOurTasks',
+        actions: ['ecs:DescribeTasks'],
+        resources: [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${this.cluster.clusterName}/*` })],
+        conditions: this.onOurCluster(),
+      }),
+    );
+    const cluster = Stack.of(this).getLogicalId(this.cluster.node.defaultChild as CfnResource);
+    Validations.of(grantee).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<${cluster}>/*]`,
+      reason: 'Any task of our cluster only (task ids are assigned at launch); the ecs:cluster condition pins the cluster too.',
     });
   }
-}
 
-/** `arn:<partition>:secretsmanager:<region>:<account>:secret:<prefix>*` */
-export function secretArnPattern(scope: Construct, secretPrefix: string): string {
-  return Stack.of(scope).formatArn({
-    service: 'secretsmanager',
-    resource: 'secret',
-    resourceName: `${secretPrefix}*`,
-    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-  });
-}
+  /** Lets `grantee` list the tasks of our cluster. */
+  public grantListTasks(grantee: iam.Role): void {
+    grantee.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ListTasksOfOurCluster', actions: ['ecs:ListTasks'], resources: ['*'], conditions: this.onOurCluster() }),
+    );
+    Validations.of(grantee).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ecs:ListTasks names no task in its resource; the ecs:cluster condition scopes it to our cluster.',
+    });
+  }
 
-/** The IAM5 finding cdk-nag reports for {@link secretArnPattern}. */
-export function secretWildcardFinding(secretPrefix: string): string {
-  return `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secretPrefix}*]`;
+  /**
+   * Lets `grantee` register and read revisions of the task definition (those with EFS volumes).
+   * Neither action supports resource-level permissions; what a revision can do is bounded by
+   * {@link grantPassRoles} and {@link grantRunTask}.
+   */
+  public grantRegisterRevisions(grantee: iam.Role): void {
+    grantee.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RegisterRevisionsWithEfsVolumes',
+        actions: ['ecs:RegisterTaskDefinition', 'ecs:DescribeTaskDefinition'],
+        resources: ['*'],
+      }),
+    );
+    Validations.of(grantee).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition support no resource-level permissions. What a registered ' +
+        'revision can do is bounded elsewhere: iam:PassRole allows only our task and execution roles, and ecs:RunTask only ' +
+        'our families (<family> and <family>-<hash>) on our cluster.',
+    });
+  }
+
+  /** Lets `grantee` pass the task and execution roles, to ECS tasks only. */
+  public grantPassRoles(grantee: iam.Role): void {
+    grantee.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'PassOnlyOurRolesToEcsTasks',
+        actions: ['iam:PassRole'],
+        resources: [this.taskRole.roleArn, this.executionRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      }),
+    );
+  }
+
+  private onOurCluster() {
+    return { ArnEquals: { 'ecs:cluster': this.cluster.clusterArn } };
+  }
+
+  /** `arn:<partition>:ecs:<region>:<account>:task-definition/<name>` */
+  private taskDefinitionArnPattern(name: string): string {
+    return Stack.of(this).formatArn({ service: 'ecs', resource: 'task-definition', resourceName: name });
+  }
 }

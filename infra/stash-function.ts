@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -6,17 +6,48 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_SECRET_PREFIX } from '../schemas/secret';
+import type { ConfigBucket } from './config-bucket';
 
-/** Properties of {@link StashFunction}. */
-export interface StashFunctionProps {
-  /** The handler file (TypeScript), exporting `handler`. */
-  readonly entry: string;
+/** What every Stash function is built from: where its code is, the config bucket, and the names it reads. */
+export interface StashFunctionCommonProps {
   /** Directory holding `package-lock.json`; esbuild runs there. */
   readonly projectRoot: string;
+  /**
+   * Directory of the handler entry files `dispatch.ts`, `record.ts` and `validate.ts`.
+   * @default `${projectRoot}/lambda`
+   */
+  readonly handlersDirectory?: string;
+  /** The config bucket: every function reads specs there and keeps `status/`. */
+  readonly configBucket: ConfigBucket;
+  /**
+   * Secrets Manager name prefix the specs' secrets are named under.
+   * @default DEFAULT_SECRET_PREFIX ('stash/')
+   */
+  readonly secretPrefix?: string;
+  /**
+   * CloudWatch namespace of the EMF metrics.
+   * @default 'Stash'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Properties of {@link StashFunction}. */
+export interface StashFunctionProps extends StashFunctionCommonProps {
+  /** The handler entry file in `handlersDirectory`, without `.ts`; it exports `handler`. */
+  readonly handler: 'dispatch' | 'record' | 'validate';
   /** What the function is for, shown in the console. */
   readonly description: string;
-  /** Environment variables (names and non-secret values only). */
-  readonly environment: Record<string, string>;
+  /**
+   * Environment variables besides those every function reads (names and non-secret values only).
+   * @default - only those every function reads
+   */
+  readonly environment?: Record<string, string>;
   /**
    * How long one invocation may run.
    * @default Duration.seconds(30)
@@ -32,18 +63,15 @@ export interface StashFunctionProps {
    * @default - unreserved
    */
   readonly reservedConcurrentExecutions?: number;
-  /**
-   * Retention of the function's log group.
-   * @default logs.RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
  * One of Stash's Lambda functions, the same way for all three: bundled by the local esbuild
  * (ESM, minified, source maps; no Docker), latest Node.js runtime on ARM64, its own log
- * group with retention, and its own role that starts with nothing but writing that log
- * group (no managed policy: each function gets exactly its grants).
+ * group with retention, and its own role (no managed policy: each function gets exactly its
+ * grants) that starts with what every function does: write that log group, read specs, and
+ * read and write `status/`. The environment names the bucket, its prefixes, the secret prefix
+ * and the metrics namespace.
  */
 export class StashFunction extends Construct {
   public readonly function: NodejsFunction;
@@ -68,9 +96,10 @@ export class StashFunction extends Construct {
       description: `Stash ${id} function`,
     });
     this.logGroup.grantWrite(this.role);
+    this.grantReadSpecsAndKeepStatus(props.configBucket);
 
     this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry,
+      entry: join(props.handlersDirectory ?? join(props.projectRoot, 'lambda'), `${props.handler}.ts`),
       handler: 'handler',
       projectRoot: props.projectRoot,
       depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
@@ -82,7 +111,7 @@ export class StashFunction extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role: this.role,
       logGroup: this.logGroup,
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment: { ...commonEnvironment(props), ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
       bundling: {
         format: OutputFormat.ESM,
         mainFields: ['module', 'main'],
@@ -98,4 +127,33 @@ export class StashFunction extends Construct {
       },
     });
   }
+
+  private grantReadSpecsAndKeepStatus(bucket: ConfigBucket): void {
+    bucket.grantReadSpecs(this.role);
+    bucket.grantReadWriteStatus(this.role);
+    Validations.of(this.role).acknowledge(
+      {
+        id: bucket.wildcardFinding(bucket.specPrefix),
+        reason: 'Reads whichever specs the user uploads; their names are not known at deploy time.',
+      },
+      {
+        id: bucket.wildcardFinding(bucket.statusPrefix),
+        reason: 'Keeps status/<spec>.json for every spec; spec names are not known at deploy time.',
+      },
+    );
+  }
+}
+
+/** What every function reads: the bucket and its prefixes, the secret prefix, Powertools' service and namespace. */
+function commonEnvironment(props: StashFunctionCommonProps): Record<string, string> {
+  const bucket = props.configBucket;
+  return {
+    CONFIG_BUCKET: bucket.bucket.bucketName,
+    SPEC_PREFIX: bucket.specPrefix,
+    STATUS_PREFIX: bucket.statusPrefix,
+    STATE_PREFIX: bucket.statePrefix,
+    SECRET_PREFIX: props.secretPrefix ?? DEFAULT_SECRET_PREFIX,
+    POWERTOOLS_SERVICE_NAME: 'stash',
+    POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Stash',
+  };
 }

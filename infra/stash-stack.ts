@@ -2,7 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { parseStashSettings, type StashSettingsInput } from './config';
+import { parseStashSettings, type StashSettings, type StashSettingsInput } from './config';
 import { ConfigBucket } from './config-bucket';
 import { Functions } from './functions';
 import { Network } from './network';
@@ -97,7 +97,11 @@ export class StashStack extends Stack {
       metricsNamespace: settings.metricsNamespace,
       alarmEmail: settings.alarmEmail,
     });
+    this.addOutputs(settings);
+  }
 
+  /** What a user needs after `cdk deploy`: where to upload specs and secrets, and what to watch. */
+  private addOutputs(settings: StashSettings): void {
     new CfnOutput(this, 'ConfigBucketName', {
       description: `Upload Restic specs under s3://<bucket>/${settings.specPrefix}; status appears under status/`,
       value: this.configBucket.bucket.bucketName,

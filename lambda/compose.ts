@@ -22,6 +22,7 @@ import { COMPILED_SPECS_NAME, S3CompiledSpecs } from '../aws/s3-compiled-specs';
 import { S3SpecStore } from '../aws/s3-spec-store';
 import { S3RecoveryStatusStore, S3StatusStore } from '../aws/s3-status-store';
 import { S3Watermark } from '../aws/s3-watermark';
+import { S3RunStore } from '../aws/s3-run-store';
 import type { CommonEnv, DispatchEnv, RecordEnv, ValidateEnv } from './env';
 
 /** The SDK clients a runtime uses; any not given is built with the defaults. */
@@ -158,6 +159,7 @@ export function composeDispatch(
 /** The record Lambda's runtime. */
 export interface RecordRuntime extends StoreRuntime {
   readonly env: RecordEnv;
+  readonly runs: S3RunStore;
   readonly recordRestore: ReturnType<typeof recordRestore>;
   readonly compiled: S3CompiledSpecs;
 }
@@ -165,7 +167,8 @@ export interface RecordRuntime extends StoreRuntime {
 /** Builds the recorder: the status stores and the spec store (for overdue specs). */
 export function composeRecord(env: RecordEnv, clients: AwsClients = {}, options: { clock?: Clock; /** @default codeRelease() */ release?: string } = {}): RecordRuntime {
   const base = stores(env, clients, options.clock ?? systemClock);
-  return { ...base, env, recordRestore: recordRestore(base.recoveries), compiled: compiledSpecs(env, base, options.release) };
+  const runs = new S3RunStore({ client: base.s3, bucket: env.CONFIG_BUCKET, prefix: env.RUNS_PREFIX });
+  return { ...base, env, runs, recordRestore: recordRestore(base.recoveries), compiled: compiledSpecs(env, base, options.release) };
 }
 
 /** The validate Lambda's runtime. */

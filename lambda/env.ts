@@ -7,6 +7,8 @@
  */
 import * as z from '../schemas/zod';
 import { ConfigError } from '../core/errors';
+import { normalisePrefix } from '../aws/s3';
+import { DEFAULT_SPEC_PREFIX, RUNS_PREFIX, STATE_PREFIX, STATUS_PREFIX } from '../schemas/bucket';
 import { DEFAULT_SECRET_PREFIX } from '../schemas/secret';
 
 const required = z
@@ -17,10 +19,7 @@ const required = z
 const prefix = (fallback: string) =>
   z.pipe(
     z._default(z.string(), fallback),
-    z.transform((p: string) => {
-      const t = p.trim().replace(/^\/+/, '').replace(/\/+$/, '');
-      return t ? `${t}/` : '';
-    }),
+    z.transform((p: string) => normalisePrefix(p.trim())),
   );
 
 /** A comma-separated list; blanks are dropped. */
@@ -40,9 +39,10 @@ const arn = (service: string) =>
 /** What every Lambda of the stack reads. */
 export const CommonEnvSchema = z.object({
   CONFIG_BUCKET: required,
-  SPEC_PREFIX: prefix('specs/'),
-  STATUS_PREFIX: prefix('status/'),
-  STATE_PREFIX: prefix('state/'),
+  SPEC_PREFIX: prefix(DEFAULT_SPEC_PREFIX),
+  STATUS_PREFIX: prefix(STATUS_PREFIX),
+  STATE_PREFIX: prefix(STATE_PREFIX),
+  RUNS_PREFIX: prefix(RUNS_PREFIX),
   SECRET_PREFIX: z._default(z.string(), DEFAULT_SECRET_PREFIX),
   POWERTOOLS_SERVICE_NAME: z._default(z.string().check(z.trim(), z.minLength(1)), 'stash'),
   POWERTOOLS_METRICS_NAMESPACE: z._default(z.string().check(z.trim(), z.minLength(1)), 'Stash'),

@@ -6,7 +6,7 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { errorMessage } from '../core/errors';
-import { findOverdue, recordStoppedTask, type RecordReport } from '../core/record';
+import { appearedAt, findOverdue, recordStoppedTask, type RecordReport } from '../core/record';
 import { composeRecord, restoreCompiledSpecs, type RecordRuntime } from './compose';
 import type { LambdaContext } from './dispatch';
 import { RecordEnvSchema, readEnv } from './env';
@@ -33,7 +33,7 @@ export function createRecordHandler(rt: RecordRuntime): (event: unknown, context
     const now = rt.clock.now();
     let report: RecordReport;
     try {
-      report = await recordStoppedTask({ statuses: rt.statuses, recordRestore: rt.recordRestore, containerName: env.CONTAINER_NAME }, detail, now);
+      report = await recordStoppedTask({ statuses: rt.statuses, runs: rt.runs, recordRestore: rt.recordRestore, containerName: env.CONTAINER_NAME }, detail, now);
     } catch (err) {
       logger.error('could not record a stopped task', { taskArn: detail.taskArn, error: errorMessage(err) });
       throw err;
@@ -44,6 +44,12 @@ export function createRecordHandler(rt: RecordRuntime): (event: unknown, context
       const keys = { spec: run.spec, run: run.run, slot: run.slot, kind: run.kind, outcome: result.outcome, taskArn: detail.taskArn, durationMs: result.durationMs };
       if (result.outcome === 'succeeded') logger.info(`${run.kind} succeeded`, keys);
       else logger.error(`${run.kind} ${result.outcome}: ${result.error ?? ''}`, keys);
+      const { check } = report;
+      if (check) {
+        const checkKeys = { ...keys, run: check.run, kind: check.kind, outcome: check.outcome, durationMs: check.durationMs };
+        if (check.outcome === 'succeeded') logger.info('check succeeded', checkKeys);
+        else logger.error(`check ${check.outcome}: ${check.error ?? ''}`, checkKeys);
+      }
       if (run.kind === 'backup') {
         metrics.addMetric(result.outcome === 'succeeded' ? 'BackupSucceeded' : 'BackupFailed', MetricUnit.Count, 1);
         metrics.addMetric('BackupDuration', MetricUnit.Seconds, result.durationMs / 1000);
@@ -64,13 +70,7 @@ async function overdueSpecs(rt: RecordRuntime, now: Date): Promise<string[] | un
     const documents = await rt.specs.documents();
     const loaded = rt.cache.load(documents);
     const statuses = new Map((await rt.statuses.list()).map((s) => [s.name, s]));
-    const modified = new Map(documents.map((d) => [d.source, d.modifiedAt]));
-    const appeared = new Map<string, Date>();
-    for (const s of loaded.specs) {
-      const at = modified.get(s.source.replace(/#\d+$/, ''));
-      if (at) appeared.set(s.spec.metadata.name, at);
-    }
-    const overdue = findOverdue(loaded.specs, statuses, now, appeared);
+    const overdue = findOverdue(loaded.specs, statuses, now, appearedAt(documents, loaded));
     for (const o of overdue) rt.logger.warn('spec overdue: no successful backup within twice its interval', { spec: o.spec, since: o.since, dueBy: o.dueBy });
     rt.metrics.addMetric('OverdueSpecs', MetricUnit.Count, overdue.length);
     return overdue.map((o) => o.spec);

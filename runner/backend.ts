@@ -61,7 +61,7 @@ interface CredentialFile {
 }
 
 /** `/a//b/` → `a/b`: no leading, trailing or doubled slashes, no `.` segments. */
-function normalizePrefix(prefix: string | undefined): string {
+function repositoryPrefix(prefix: string | undefined): string {
   return (prefix ?? '')
     .split('/')
     .filter((part) => part !== '' && part !== '.')
@@ -179,13 +179,13 @@ export async function prepareTarget(backend: Backend, secret: Secret, options: P
       break;
     case 's3': {
       const s3 = backend.s3!;
-      repository = s3Repository(s3.endpoint, s3.bucket, normalizePrefix(s3.prefix));
+      repository = s3Repository(s3.endpoint, s3.bucket, repositoryPrefix(s3.prefix));
       passThrough(env, secret, ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_REGION']);
       break;
     }
     case 'gcs': {
       const gcs = backend.gcs!;
-      repository = `gs:${gcs.bucket}:/${normalizePrefix(gcs.prefix)}`;
+      repository = `gs:${gcs.bucket}:/${repositoryPrefix(gcs.prefix)}`;
       env.GOOGLE_PROJECT_ID = secret.GOOGLE_PROJECT_ID;
       files.push({ name: 'google-service-account.json', what: 'the Google service account key', content: secret.GOOGLE_SERVICE_ACCOUNT_JSON_KEY });
       fileEnv.GOOGLE_APPLICATION_CREDENTIALS = 'google-service-account.json';
@@ -193,19 +193,19 @@ export async function prepareTarget(backend: Backend, secret: Secret, options: P
     }
     case 'azure': {
       const azure = backend.azure!;
-      repository = `azure:${azure.container}:/${normalizePrefix(azure.prefix)}`;
+      repository = `azure:${azure.container}:/${repositoryPrefix(azure.prefix)}`;
       passThrough(env, secret, ['AZURE_ACCOUNT_NAME', 'AZURE_ACCOUNT_KEY']);
       break;
     }
     case 'swift': {
       const swift = backend.swift!;
-      repository = `swift:${swift.container}:/${normalizePrefix(swift.prefix)}`;
+      repository = `swift:${swift.container}:/${repositoryPrefix(swift.prefix)}`;
       passThrough(env, secret, SWIFT_KEYS);
       break;
     }
     case 'b2': {
       const b2 = backend.b2!;
-      repository = `b2:${b2.bucket}:${normalizePrefix(b2.prefix)}`;
+      repository = `b2:${b2.bucket}:${repositoryPrefix(b2.prefix)}`;
       passThrough(env, secret, ['B2_ACCOUNT_ID', 'B2_ACCOUNT_KEY']);
       break;
     }

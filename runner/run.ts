@@ -18,6 +18,7 @@ import { backendKind, retentionPolicyOf, type FileGroup, type Restic, type Reten
 import { missingSecretKeys, type Secret } from '../schemas/secret';
 import type { FileGroupResult, Outcome, RunResult } from '../schemas/status';
 import { ConfigError, errorMessage, ResticError, SecretError, StashError } from '../core/errors';
+import { checkRunId } from '../core/run-id';
 import { resolveLocalRepository, resolvePath, type VolumeMode } from '../core/volumes';
 import { prepareTarget, type ResticTarget } from './backend';
 import { isLocked, isMissingRepository, outputTail, RESTIC_EXIT_PARTIAL, runRestic, type ResticOptions, type ResticOutcome } from './restic';
@@ -276,6 +277,25 @@ export async function runCheck(ctx: RunContext & { readonly readDataSubset?: str
   } finally {
     await target?.cleanup();
   }
+}
+
+/** A backup and the check that rode along with it, each with its own result. */
+export interface BackupAndCheck {
+  readonly backup: RunResult;
+  /** Absent when no check was asked for, or the run was interrupted before it. */
+  readonly check?: RunResult;
+}
+
+/**
+ * The one "backup, then check" path, for local mode and the task alike: the backup, then
+ * (when a check fell due with it and the run was not interrupted) `restic check` as a run of
+ * its own, {@link checkRunId}. A check that fails never changes the backup's result: the
+ * backup is counted and its bytes published, the check is recorded as a check.
+ */
+export async function runBackupThenCheck(ctx: RunContext, check?: { readonly readDataSubset?: string }): Promise<BackupAndCheck> {
+  const backup = await runBackup(ctx);
+  if (!check || ctx.signal?.aborted) return { backup };
+  return { backup, check: await runCheck({ ...ctx, run: checkRunId(ctx.run), readDataSubset: check.readDataSubset }) };
 }
 
 /** One restic snapshot, as `restic snapshots --json` prints it. */

@@ -6,17 +6,21 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Restic } from '../../schemas/restic';
+import type { Secret } from '../../schemas/secret';
 import type { RunResult } from '../../schemas/status';
 import { ConfigError, errorMessage, formatProblem, SpecError, type SpecProblem } from '../../core/errors';
-import type { Clock, LoadedSpec, SecretStore, SpecStore, StatusStore } from '../../core/ports';
+import { repositoryDigest, repositoryKey } from '../../core/repository';
+import type { Clock, SecretStore, SpecStore, StatusStore } from '../../core/ports';
 import { systemClock } from '../../core/ports';
 import { manualRunId, slotRunId } from '../../core/run-id';
 import { plan, planChecks } from '../../core/plan';
-import { SpecCache, type SpecLoadResult } from '../../core/spec';
-import { applyRunResult, statusRows, type StatusRow } from '../../core/status';
+import { applyRunResult } from '../../core/status';
 import { decideTick, type Launch, type TickDecision } from '../../core/tick';
 import type { VolumeMode } from '../../core/volumes';
-import { listSnapshots, restoreSpec, runBackup, runCheck, type RestoredGroup, type RunLog, type Snapshot } from '../../runner/run';
+import { runBackupThenCheck, runCheck, type RunLog } from '../../runner/run';
+import { SpecStash } from '../stash';
+import { describeHolder, LockBusyError, LockDir, type HeldLock } from './locks';
 import { FolderSecretStore, FolderSpecStore, FolderStatusStore } from './stores';
 
 /** Where local mode keeps things. */
@@ -27,11 +31,19 @@ export interface LocalOptions {
   readonly secrets: string;
   /** State folder: status, logs, the scheduler's watermark, emptyDir volumes. Default `./.stash`. */
   readonly state: string;
-  /** Stores to use instead of the folders (the CLI passes S3 and Secrets Manager ones for s3:// and sm://). */
-  readonly stores?: { readonly specs?: SpecStore; readonly secrets?: SecretStore; readonly status?: StatusStore };
   /** The restic binary. */
   readonly binary?: string;
   readonly clock?: Clock;
+}
+
+/**
+ * A run that was not started: its spec is already running, or its scheduled slot has run
+ * already. The scheduler records it as a skip; `stash backup` reports it and exits 1.
+ */
+export class RunRefusedError extends SpecError {
+  constructor(source: string, readonly reason: string) {
+    super([{ source, path: '', message: reason }]);
+  }
 }
 
 /** Receives what the engine has to say to a person. */
@@ -50,40 +62,41 @@ function isAlive(pid: number | undefined): boolean {
   }
 }
 
-export class LocalEngine {
+/**
+ * Local mode's {@link SpecStash}: specs, secrets and statuses in folders, restic run here;
+ * adds running a spec now ({@link runNow}) and the scheduler's tick ({@link tick}).
+ */
+export class LocalEngine extends SpecStash {
   readonly specStore: SpecStore;
   readonly secretStore: SecretStore;
   readonly statusStore: StatusStore;
   readonly stateDir: string;
-  private readonly cache = new SpecCache();
-  private readonly clock: Clock;
-  private readonly mode: VolumeMode;
+  protected readonly specsSource: string;
+  protected readonly clock: Clock;
+  protected readonly mode: VolumeMode;
+  protected readonly binary: string | undefined;
   private readonly reported = new Set<string>();
+  /** The locks that serialise runs across processes (`<state>/locks`). */
+  readonly locks: LockDir;
 
   constructor(
     private readonly options: LocalOptions,
     private readonly out: EngineOutput,
   ) {
+    super();
     this.stateDir = resolve(options.state);
-    this.specStore = options.stores?.specs ?? new FolderSpecStore(options.specs);
-    this.secretStore = options.stores?.secrets ?? new FolderSecretStore(options.secrets);
-    this.statusStore = options.stores?.status ?? new FolderStatusStore(this.stateDir);
+    this.specStore = new FolderSpecStore(options.specs);
+    this.secretStore = new FolderSecretStore(options.secrets);
+    this.statusStore = new FolderStatusStore(this.stateDir);
+    this.specsSource = options.specs.join(', ');
     this.clock = options.clock ?? systemClock;
     this.mode = { kind: 'local', stateDir: this.stateDir };
+    this.binary = options.binary;
+    this.locks = new LockDir(this.stateDir);
   }
 
-  /** Loads every spec; unchanged files are not parsed again. */
-  async load(): Promise<SpecLoadResult> {
-    return this.cache.load(await this.specStore.documents());
-  }
-
-  /** One valid spec by name; a clear error when it is missing or invalid. */
-  async spec(name: string): Promise<LoadedSpec> {
-    const loaded = await this.load();
-    const found = loaded.specs.find((s) => s.spec.metadata.name === name);
-    if (found) return found;
-    const hint = loaded.problems.length ? ` (${new Set(loaded.problems.map((p) => p.source)).size} spec file(s) have errors: run stash validate)` : '';
-    throw new SpecError([{ source: this.options.specs.join(', '), path: '', message: `no valid spec named "${name}"${hint}` }]);
+  protected async secretOf(spec: Restic): Promise<Secret | undefined> {
+    return (await this.secretStore.get(spec.spec.backend.storageSecretName))?.secret;
   }
 
   /** A run log that prints for a person and keeps JSON lines in `<state>/logs/<spec>.jsonl`. */
@@ -92,30 +105,56 @@ export class LocalEngine {
   }
 
   /**
-   * Runs one backup (or check) of a spec now: marks it running, runs, records the result.
-   * A spec already running (another `stash` process, a live pid) is not started twice.
+   * Runs one backup (or check) of a spec now and records the result. Runs are serialised
+   * across processes by two locks: the spec's own (a spec already running is refused with
+   * who runs it, and a scheduled slot that already ran is not run again) and its
+   * repository's (a run of another spec on the same repository is waited for).
    */
   async runNow(
     name: string,
     options: { slot?: Date; kind?: 'backup' | 'check'; alsoCheck?: boolean; signal?: AbortSignal; readDataSubset?: string } = {},
   ): Promise<RunResult> {
     const loaded = await this.spec(name);
-    const spec = loaded.spec;
-    const now = this.clock.now();
     const kind = options.kind ?? 'backup';
-    const run = options.slot ? slotRunId(name, options.slot, kind) : manualRunId(name, now, kind);
-    let busy: string | undefined;
-    await this.statusStore.update(name, (s) => {
-      if (s.running && s.running.pid !== process.pid && isAlive(s.running.pid)) {
-        busy = s.running.run;
-        return s;
-      }
-      return { ...s, running: { run, slot: options.slot?.toISOString(), startedAt: now.toISOString(), pid: process.pid } };
-    });
-    if (busy) throw new SpecError([{ source: loaded.source, path: '', message: `${name} is already running (${busy})` }]);
-    const log = this.runLog(name);
-    let result: RunResult;
+    const run = options.slot ? slotRunId(name, options.slot, kind) : manualRunId(name, this.clock.now(), kind);
+    let specLock: HeldLock;
     try {
+      specLock = await this.locks.acquire(`spec-${name}`, { run, spec: name }, { wait: false });
+    } catch (err) {
+      if (!(err instanceof LockBusyError)) throw err;
+      throw new RunRefusedError(loaded.source, `${name} is already running (${err.holder ? describeHolder(err.holder) : 'another stash process'})`);
+    }
+    try {
+      if (options.slot && kind === 'backup' && (await this.statusStore.get(name))?.lastRun?.run === run) {
+        throw new RunRefusedError(loaded.source, `${name}: the slot at ${options.slot.toISOString()} has run already (${run})`);
+      }
+      return await this.runLocked(loaded.spec, run, kind, options);
+    } finally {
+      await specLock.release();
+    }
+  }
+
+  /** {@link runNow} once the spec's lock is held: the repository's lock, the run, the status. */
+  private async runLocked(
+    spec: Restic,
+    run: string,
+    kind: 'backup' | 'check',
+    options: { slot?: Date; alsoCheck?: boolean; signal?: AbortSignal; readDataSubset?: string },
+  ): Promise<RunResult> {
+    const name = spec.metadata.name;
+    const now = this.clock.now();
+    await this.statusStore.update(name, (s) => ({ ...s, running: { run, slot: options.slot?.toISOString(), startedAt: now.toISOString(), pid: process.pid } }));
+    const log = this.runLog(name);
+    let repositoryLock: HeldLock | undefined;
+    let result: RunResult;
+    let check: RunResult | undefined;
+    try {
+      const repository = repositoryKey(spec, this.mode);
+      repositoryLock = await this.locks.acquire(`repository-${repositoryDigest(repository)}`, { run, spec: name }, {
+        wait: true,
+        signal: options.signal,
+        onWait: (holder) => log.info('waiting for the repository: another run uses it', { spec: name, run, holder: holder ? describeHolder(holder) : 'another stash process' }),
+      });
       // A secret that cannot be read is this run's configuration error, with the reason (never the content).
       const secret = (
         await this.secretStore.get(spec.spec.backend.storageSecretName).catch((err) => {
@@ -123,39 +162,32 @@ export class LocalEngine {
         })
       )?.secret;
       const ctx = { spec, secret, mode: this.mode, run, slot: options.slot, log, signal: options.signal, binary: this.options.binary };
-      result = kind === 'check' ? await runCheck({ ...ctx, readDataSubset: options.readDataSubset ?? spec.spec.check?.readDataSubset }) : await runBackup(ctx);
-      if (kind === 'backup' && options.alsoCheck && !options.signal?.aborted) {
-        const check = await runCheck({ ...ctx, run: `${run}-check`, readDataSubset: spec.spec.check?.readDataSubset });
-        await this.statusStore.update(name, (s) => applyRunResult(s, check));
-      }
+      const readDataSubset = options.readDataSubset ?? spec.spec.check?.readDataSubset;
+      if (kind === 'check') result = await runCheck({ ...ctx, readDataSubset });
+      else ({ backup: result, check } = await runBackupThenCheck(ctx, options.alsoCheck ? { readDataSubset } : undefined));
     } catch (err) {
       const at = this.clock.now().toISOString();
-      const outcome = err instanceof ConfigError ? 'config-error' : 'failed';
+      const outcome = options.signal?.aborted ? 'interrupted' : err instanceof ConfigError ? 'config-error' : 'failed';
       result = { spec: name, run, slot: options.slot?.toISOString(), kind, outcome, startedAt: now.toISOString(), finishedAt: at, durationMs: 0, fileGroups: [], error: errorMessage(err) };
       log.error('run finished', { spec: name, run, kind, outcome, error: result.error });
+    } finally {
+      await repositoryLock?.release();
     }
-    await this.statusStore.update(name, (s) => applyRunResult(s, result));
+    // The backup first (it clears the running mark), then the check that rode along with it.
+    await this.statusStore.update(name, (s) => (check ? applyRunResult(applyRunResult(s, result), check) : applyRunResult(s, result)));
     return result;
   }
 
-  /** The spec's snapshots. */
-  async snapshots(name: string): Promise<Snapshot[]> {
-    const { spec } = await this.spec(name);
-    const secret = (await this.secretStore.get(spec.spec.backend.storageSecretName))?.secret;
-    return listSnapshots({ spec, secret, mode: this.mode, binary: this.options.binary });
-  }
-
-  /** Restores the spec's fileGroups under `targetDir` (see {@link restoreSpec}). */
-  async restore(name: string, targetDir: string, snapshot?: string): Promise<RestoredGroup[]> {
-    const { spec } = await this.spec(name);
-    const secret = (await this.secretStore.get(spec.spec.backend.storageSecretName))?.secret;
-    return restoreSpec({ spec, secret, mode: this.mode, targetDir, snapshot, log: this.runLog(name), binary: this.options.binary });
-  }
-
-  /** Every spec with its status and next backup. */
-  async status(): Promise<StatusRow[]> {
-    const [loaded, statuses] = await Promise.all([this.load(), this.statusStore.list()]);
-    return statusRows(loaded.specs, statuses, this.clock.now());
+  /** A due run; one another process already runs (or ran) is recorded as skipped, not run. */
+  private async runDue(l: Launch, signal?: AbortSignal): Promise<RunResult | undefined> {
+    try {
+      return await this.runNow(l.spec, { slot: l.at, kind: l.kind, alsoCheck: l.alsoCheck, signal });
+    } catch (err) {
+      if (!(err instanceof RunRefusedError)) throw err;
+      this.out.line(`${l.spec}: skipped the ${l.kind} at ${l.at.toISOString()}: ${err.reason}`);
+      await this.statusStore.update(l.spec, (st) => ({ ...st, lastSkipped: { slot: l.at.toISOString(), reason: err.reason } }));
+      return undefined;
+    }
   }
 
   private get watermarkFile(): string {
@@ -208,7 +240,7 @@ export class LocalEngine {
       this.out.line(`${m.run.spec}: missed the ${m.run.kind} at ${m.run.at.toISOString()}: ${m.reason}`);
       await this.statusStore.update(m.run.spec, (st) => ({ ...st, lastSkipped: { slot: m.run.at.toISOString(), reason: m.reason } }));
     }
-    const done = Promise.all(decision.launch.map((l: Launch) => this.runNow(l.spec, { slot: l.at, kind: l.kind, alsoCheck: l.alsoCheck, signal })));
+    const done = Promise.all(decision.launch.map((l: Launch) => this.runDue(l, signal))).then((results) => results.filter((r): r is RunResult => !!r));
     return { decision, problems: loaded.problems, done };
   }
 }

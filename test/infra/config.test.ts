@@ -58,6 +58,19 @@ describe('parseStashSettings', () => {
     expect(parseStashSettings({ taskCpu: 4096 }).taskMemoryMiB).toBe(8192);
   });
 
+  // Every combination Fargate documents ("Task CPU and memory", Amazon ECS Developer Guide).
+  it.each([
+    ...[512, 1024, 2048].map((m) => [256, m]),
+    ...steps(1024, 4096, 1024).map((m) => [512, m]),
+    ...steps(2048, 8192, 1024).map((m) => [1024, m]),
+    ...steps(4096, 16384, 1024).map((m) => [2048, m]),
+    ...steps(8192, 30720, 1024).map((m) => [4096, m]),
+    ...steps(16384, 61440, 4096).map((m) => [8192, m]),
+    ...steps(32768, 122880, 8192).map((m) => [16384, m]),
+  ])('accepts taskCpu %i with taskMemoryMiB %i', (taskCpu, taskMemoryMiB) => {
+    expect(parseStashSettings({ taskCpu: String(taskCpu), taskMemoryMiB: String(taskMemoryMiB) })).toMatchObject({ taskCpu, taskMemoryMiB });
+  });
+
   it('treats an empty value as not set', () => {
     expect(parseStashSettings({ secretPrefix: '', alarmEmail: ' ', egress: '' })).toMatchObject({
       secretPrefix: 'stash/',
@@ -86,7 +99,11 @@ describe('parseStashSettings', () => {
     [{ efsRestoreTargets: 'efs-0123abcd' }, 'efsRestoreTargets[0]: "efs-0123abcd" is not an EFS file system id (fs-0123abcd...)'],
     [{ metricsNamespace: 'AWS/Stash' }, 'metricsNamespace: "AWS/Stash" must be a CloudWatch namespace (letters, digits and ._/#:-), not starting with "AWS/"'],
     [{ taskCpu: '1000' }, 'taskCpu: 1000 is not a Fargate CPU size; use one of 256, 512, 1024, 2048, 4096, 8192, 16384'],
-    [{ taskCpu: '256', taskMemoryMiB: '4096' }, 'taskMemoryMiB: 4096 does not fit taskCpu 256; Fargate accepts 512 to 2048 in steps of 512'],
+    [{ taskCpu: '256', taskMemoryMiB: '4096' }, 'taskMemoryMiB: 4096 does not fit taskCpu 256; Fargate accepts 512, 1024 or 2048'],
+    [{ taskCpu: '256', taskMemoryMiB: '1536' }, 'taskMemoryMiB: 1536 does not fit taskCpu 256; Fargate accepts 512, 1024 or 2048'],
+    [{ taskCpu: '512', taskMemoryMiB: '512' }, 'taskMemoryMiB: 512 does not fit taskCpu 512; Fargate accepts 1024 to 4096 in steps of 1024'],
+    [{ taskCpu: '8192', taskMemoryMiB: '18432' }, 'taskMemoryMiB: 18432 does not fit taskCpu 8192; Fargate accepts 16384 to 61440 in steps of 4096'],
+    [{ taskCpu: '16384', taskMemoryMiB: '131072' }, 'taskMemoryMiB: 131072 does not fit taskCpu 16384; Fargate accepts 32768 to 122880 in steps of 8192'],
     [{ vpcId: 'vpc-0abc12345' }, 'subnetIds: required with vpcId: the subnets of that VPC where tasks run'],
     [{ vpcId: 'vpc-0abc12345', subnetIds: 'subnet-0abc1234', egress: 'nat' }, 'egress: applies to a new VPC only; with vpcId the routes of your subnets decide'],
     [{ vpcId: 'vpc-0abc12345', subnetIds: 'subnet-0abc1234', maxAzs: 2 }, 'maxAzs: applies to a new VPC only; with vpcId, subnetIds decide'],
@@ -115,6 +132,10 @@ describe('parseStashSettings', () => {
     );
   });
 });
+
+function steps(from: number, to: number, step: number): number[] {
+  return Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
+}
 
 describe('readStashSettings', () => {
   it('reads the settings from CDK context', () => {

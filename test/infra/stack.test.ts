@@ -282,7 +282,7 @@ describe('cluster and task definition', () => {
     template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
   });
 
-  it('defines the Fargate runner on ARM64 with its log group and environment', () => {
+  it('defines the Fargate runner on ARM64 with its log group and the environment its entry point reads', () => {
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
       Family: 'Stash-runner',
       RequiresCompatibilities: ['FARGATE'],
@@ -300,12 +300,12 @@ describe('cluster and task definition', () => {
             LogDriver: 'awslogs',
             Options: Match.objectLike({ 'awslogs-group': { Ref: Match.stringLikeRegexp('^RunnerLogGroup') }, 'awslogs-stream-prefix': 'runner' }),
           },
-          Environment: Match.arrayWith([
+          // Exactly what container/main.ts reads; the rest comes as RunTask overrides.
+          Environment: [
             { Name: 'CONFIG_BUCKET', Value: { Ref: ids.bucket } },
-            { Name: 'STATUS_PREFIX', Value: 'status/' },
-            { Name: 'STASH_MODE', Value: 'aws' },
+            { Name: 'POWERTOOLS_SERVICE_NAME', Value: 'stash' },
             { Name: 'POWERTOOLS_METRICS_NAMESPACE', Value: 'Stash' },
-          ]),
+          ],
         }),
       ],
     });

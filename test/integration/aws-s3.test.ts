@@ -293,7 +293,7 @@ describe('S3SpecStore', () => {
     expect(proxy.count('GET', /list-type=2/)).toBe(2);
   });
 
-  it('fails with the location when listing keeps failing, and the dispatchTick leaves the watermark alone', async () => {
+  it('fails with the location when listing keeps failing, and the tick leaves the watermark alone', async () => {
     await put(`${prefix}/specs/a.yaml`, specYaml('a'));
     proxy.fail('GET', /list-type=2/, 500, 'InternalError', 100);
     const specs = new S3SpecStore({ client, bucket: BUCKET, prefix: `${prefix}/specs/` });
@@ -460,7 +460,7 @@ describe('handlers', () => {
     expect(everywhere).not.toContain(SECRET_VALUE);
   });
 
-  it('dispatch: a dispatchTick retried after a partial launch starts no second task', async () => {
+  it('dispatch: a tick retried after a partial launch starts no second task', async () => {
     await put(`${prefix}/specs/a.yaml`, specYaml('a'));
     await put(`${prefix}/specs/b.yaml`, specYaml('b'));
     const started = new Map<string, string>(); // clientToken -> task: what ECS's idempotency keeps
@@ -478,7 +478,7 @@ describe('handlers', () => {
     await expect.poll(() => runTasks().length).toBe(2);
     expect(started.size).toBe(1);
 
-    // EventBridge retries (or the next dispatchTick comes) after the dead tick's lease: a fresh container.
+    // EventBridge retries (or the next tick comes) after the dead tick's lease: a fresh container.
     ecs.on(ListTasksCommand).resolves({ taskArns: [...started.values()] });
     ecs.on(DescribeTasksCommand).callsFake(() => ({
       tasks: [...started.values()].map((taskArn) => ({
@@ -698,7 +698,7 @@ describe('handlers', () => {
     expect(await handler({ ...created, detail: { ...created.detail, object: { key: `${prefix}/other/x.yaml` } } })).toEqual({ ignored: `${prefix}/other/x.yaml is not under ${prefix}/specs/` });
   });
 
-  it('restore: an uploaded Recovery is validated, launched by the dispatchTick and recorded', async () => {
+  it('restore: an uploaded Recovery is validated, launched by the tick and recorded', async () => {
     await put(`${prefix}/specs/db.yaml`, specYaml('db'));
     const recoveryKey = `${prefix}/specs/db-recovery.yaml`;
     await put(
@@ -738,7 +738,7 @@ spec:
     expect(JSON.parse(registered[0]).mountPoints).toEqual([{ sourceVolume: 'recovered-0', containerPath: '/source/data', readOnly: false }]);
     expect(await recoveries.get('db-recovery')).toMatchObject({ phase: 'Running', stats: [{ path: '/source/data', phase: 'Running' }] });
 
-    // The next dispatchTick does not launch it again.
+    // The next tick does not launch it again.
     now = new Date('2026-01-01T02:11:30Z');
     await createDispatchHandler(runtime)(event('scheduled-event.json'));
     expect(runTasks().filter((i) => envOf(i).STASH_RUN_KIND === 'restore')).toHaveLength(1);
@@ -782,7 +782,7 @@ spec:
       expect(JSON.stringify(runTasks())).not.toContain(SECRET_VALUE);
     });
 
-    it('restores into an EFS volume now, and the dispatchTick leaves the running restore alone', async () => {
+    it('restores into an EFS volume now, and the tick leaves the running restore alone', async () => {
       await put(`${prefix}/specs/db.yaml`, specYaml('db'));
       const runtime = dispatchRuntime();
       await runtime.launcherConfig.ensure(runtime.launcherSettings);

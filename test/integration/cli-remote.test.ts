@@ -80,6 +80,12 @@ describe('the stash CLI against a deployed stack\'s config bucket', () => {
     expect(rows.map((x) => x.name)).toEqual(['db', 'web']);
   });
 
+  it('names the bucket and the files with errors for a spec that is not there', async () => {
+    const r = await stash(s3, ['snapshots', 'nosuch', '--specs', `s3://${BUCKET}/specs`]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`s3://${BUCKET}/specs/: no valid spec named "nosuch" (1 spec file(s) have errors: run stash validate)\n`);
+  });
+
   it('says what is missing before a remote launch, and refuses --remote without an s3:// store', async () => {
     const noLauncher = await stash(s3, ['backup', 'db', '--remote', '--specs', `s3://${BUCKET}/specs`]);
     expect(noLauncher.code).toBe(1);

@@ -78,7 +78,7 @@ describe('the Fargate task entry', () => {
   it('backs up, logs one JSON-ready summary per fileGroup, and exits 0', async () => {
     const log = capturingLog();
     const results: RunResult[] = [];
-    const code = await runTask(env(), inputs({ RESTIC_PASSWORD: PASSWORD }), log, undefined, (r) => results.push(r));
+    const code = await runTask(env(), inputs({ RESTIC_PASSWORD: PASSWORD }), log, undefined, (r) => void results.push(r));
     expect(code).toBe(0);
     // What the task publishes as the BytesAdded metric: restic's own data_added.
     expect(results).toHaveLength(1);

@@ -15,3 +15,4 @@ export { startRest, type RestServer } from './rest';
 export { s3ClientConfig, startS3, type S3Server } from './s3';
 export { startSwift, type SwiftServer } from './swift';
 export { selfSignedCert, type SelfSignedCert } from './tls';
+export { startMoto, type MotoServer } from './moto';

@@ -22,6 +22,7 @@ describe('readEnv', () => {
       SPEC_PREFIX: 'specs/',
       STATUS_PREFIX: 'status/',
       STATE_PREFIX: 'state/',
+      RUNS_PREFIX: 'runs/',
       SECRET_PREFIX: 'stash/',
       POWERTOOLS_SERVICE_NAME: 'stash',
       POWERTOOLS_METRICS_NAMESPACE: 'Stash',

@@ -1,7 +1,7 @@
 /**
  * The bad-input corpus (test/fixtures/bad): every invalid spec and secret gives exactly the
  * error its index (`expected.json`) names, through every door a bad input comes in by:
- * `loadSpecs`, `stash validate`, the dispatcher's dispatchTick, the validate-at-upload step, the
+ * `loadSpecs`, `stash validate`, the dispatcher's tick, the validate-at-upload step, the
  * runner's secret check and the dispatcher's. None crashes or hangs (the tier's test
  * timeout bounds each case), none is launched, and a valid spec beside them still is.
  *
@@ -202,7 +202,7 @@ describe('the dispatcher fed the corpus', () => {
   });
   afterAll(() => rm(root, { recursive: true, force: true }));
 
-  it('launches only the valid spec, on every dispatchTick, and reports every problem', async () => {
+  it('launches only the valid spec, on every tick, and reports every problem', async () => {
     const launcher = new RecordingLauncher();
     const statuses = new MemoryStatuses();
     const deps = {
@@ -214,7 +214,7 @@ describe('the dispatcher fed the corpus', () => {
       statuses,
       clock: { now: () => new Date('2026-03-02T10:00:30Z') },
     };
-    // Every corpus spec says '@every 1m': each would be due on each dispatchTick if it were valid.
+    // Every corpus spec says '@every 1m': each would be due on each tick if it were valid.
     for (const now of ['2026-03-02T10:00:30Z', '2026-03-02T10:01:30Z']) {
       const report = await dispatchTick(deps, new Date(now));
       expect(report.lostRace).toBe(false);

@@ -92,7 +92,7 @@ describe('tick', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  it('plans from the last minute on the first dispatchTick and launches what fell due', async () => {
+  it('plans from the last minute on the first tick and launches what fell due', async () => {
     const report = await dispatchTick(deps, at('2026-01-01T02:00:30Z'));
     expect(report).toMatchObject({ from: '2026-01-01T01:59:30.000Z', until: '2026-01-01T02:00:30.000Z', lostRace: false, specs: 2, problems: [] });
     expect(report.slots.map((s) => [s.spec, s.slot, s.result])).toEqual([
@@ -125,6 +125,30 @@ describe('tick', () => {
     expect(report.slots.find((s) => s.spec === 'hourly')).toMatchObject({ result: 'skipped', reason: 'the previous run hourly-20260101T010000 is still running' });
     expect((await statuses.get('hourly'))?.lastSkipped).toEqual({ slot: '2026-01-01T02:00:00.000Z', reason: 'the previous run hourly-20260101T010000 is still running' });
     expect(launcher.requests.map((r) => r.run)).toEqual(['every-minute-20260101T020000']);
+  });
+
+  it('launches one run per repository: a spec sharing one with a running task waits for a later tick', async () => {
+    // Two specs, one repository (same endpoint, bucket and prefix), due together.
+    const shared = (name: string) => specYaml(name, '0 * * * *').replace(`prefix: ${name}`, 'prefix: shared');
+    documents = [doc('db-a', shared('db-a')), doc('db-b', shared('db-b'))];
+    const first = await dispatchTick(deps, at('2026-01-01T02:00:30Z'));
+    expect(first.slots.map((s) => [s.spec, s.result, s.reason])).toEqual([
+      ['db-b', 'deferred', 'waiting for db-a-20260101T020000 of db-a on the same repository; a later tick launches it'],
+      ['db-a', 'launched', undefined],
+    ]);
+    expect(launcher.requests.map((r) => r.run)).toEqual(['db-a-20260101T020000']);
+    expect(watermark.state?.pending).toEqual([{ spec: 'db-b', slot: '2026-01-01T02:00:00.000Z', kind: 'backup' }]);
+    expect((await statuses.get('db-b'))?.lastSkipped?.reason).toBe('deferred: waiting for db-a-20260101T020000 of db-a on the same repository; a later tick launches it');
+
+    // db-a's task still runs: db-b waits again.
+    const second = await dispatchTick(deps, at('2026-01-01T02:01:30Z'));
+    expect(second.slots.map((s) => [s.spec, s.result])).toEqual([['db-b', 'deferred']]);
+
+    // db-a's task stopped: db-b's slot, still within its start window, is launched.
+    launcher.tasks.clear();
+    const third = await dispatchTick(deps, at('2026-01-01T02:02:30Z'));
+    expect(third.slots.map((s) => [s.spec, s.run, s.result])).toEqual([['db-b', 'db-b-20260101T020000', 'launched']]);
+    expect(watermark.state?.pending).toEqual([]);
   });
 
   it('records a slot later than its start window as missed, not launched', async () => {
@@ -198,14 +222,14 @@ describe('tick', () => {
     expect(watermark.state?.pending).toEqual([]);
   });
 
-  it('finishes a dispatchTick that died after a partial launch, without a second task', async () => {
+  it('finishes a tick that died after a partial launch, without a second task', async () => {
     launcher.hang.add('hourly'); // the Lambda is cut off while this RunTask is in flight
     void dispatchTick(deps, at('2026-01-01T02:00:30Z'));
     await expect.poll(() => launcher.requests.length).toBe(2);
     expect(watermark.state?.pending).toHaveLength(2);
     launcher.hang.clear();
 
-    // A dispatchTick within the dead tick's lease leaves its slots alone ...
+    // A tick within the dead tick's lease leaves its slots alone ...
     const within = await dispatchTick(deps, at('2026-01-01T02:01:30Z'));
     expect(within.slots.map((s) => s.slot)).not.toContain('2026-01-01T02:00:00.000Z');
     // ... and one after it adopts them: the launched one is recognised, the other launched once.
@@ -217,7 +241,7 @@ describe('tick', () => {
     expect(watermark.state?.pending).toEqual([]);
   });
 
-  it('recognises its own run when a retried dispatchTick finds it running', async () => {
+  it('recognises its own run when a retried tick finds it running', async () => {
     watermark.state = { tick: '2026-01-01T02:00:30.000Z', pending: [{ spec: 'hourly', slot: '2026-01-01T02:00:00.000Z', kind: 'backup' }] };
     const run = slotRunId('hourly', new Date('2026-01-01T02:00:00Z'));
     launcher.tasks.set('t', { spec: 'hourly', run, taskArn: 't' });

@@ -6,9 +6,12 @@
  * @example fargateSize({ limits: { cpu: '500m', memory: '3Gi' } }) // { cpu: '512', memory: '3072' }
  */
 import type { Resources } from '../schemas/restic';
-import { ConfigError } from '../core/errors';
+import { ConfigError } from './errors';
 
-/** Valid memory sizes (MiB) per Fargate CPU size (units of 1/1024 vCPU). */
+/**
+ * Valid memory sizes (MiB) per Fargate CPU size (units of 1/1024 vCPU): the one table that
+ * the stack's `taskCpu`/`taskMemoryMiB` settings and a spec's `resources` are held to.
+ */
 export const FARGATE_SIZES: readonly (readonly [cpu: number, memory: readonly number[]])[] = [
   [256, [512, 1024, 2048]],
   [512, range(1024, 4096, 1024)],
@@ -23,6 +26,23 @@ function range(from: number, to: number, step: number): number[] {
   const out: number[] = [];
   for (let v = from; v <= to; v += step) out.push(v);
   return out;
+}
+
+/** The memory sizes (MiB) Fargate accepts with `cpu` units; none when `cpu` is not a Fargate CPU size. */
+export function fargateMemories(cpu: number): readonly number[] {
+  return FARGATE_SIZES.find(([units]) => units === cpu)?.[1] ?? [];
+}
+
+/**
+ * `memories` as an error message lists them: `512, 1024 or 2048`, or, when evenly spaced,
+ * `2048 to 8192 in steps of 1024`.
+ */
+export function describeSizes(memories: readonly number[]): string {
+  const step = memories[1] - memories[0];
+  if (memories.length > 3 && memories.every((m, i) => m === memories[0] + i * step)) {
+    return `${memories[0]} to ${memories[memories.length - 1]} in steps of ${step}`;
+  }
+  return memories.length > 1 ? `${memories.slice(0, -1).join(', ')} or ${memories[memories.length - 1]}` : memories.join('');
 }
 
 const SUFFIX: Record<string, number> = {

@@ -1,43 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../core/errors';
 import { RatePacer, backoffMs } from '../../aws/pacing';
-import { fargateSize, parseQuantity } from '../../aws/task-size';
 import { taskVolumes } from '../../aws/task-volumes';
-import { ResticSchema, unsupportedVolumeSource, type Resources, type ResticSpec } from '../../schemas/restic';
-
-describe('fargateSize', () => {
-  it.each([
-    [undefined, {}],
-    [{}, {}],
-    [{ requests: { cpu: '100m' } }, { cpu: '256', memory: '512' }],
-    [{ requests: { cpu: '250m', memory: '512Mi' } }, { cpu: '256', memory: '512' }],
-    [{ requests: { cpu: '250m', memory: '600Mi' } }, { cpu: '256', memory: '1024' }],
-    [{ requests: { cpu: '250m', memory: '3Gi' } }, { cpu: '512', memory: '3072' }],
-    [{ requests: { cpu: '1' }, limits: { cpu: 2, memory: '1G' } }, { cpu: '2048', memory: '4096' }],
-    [{ limits: { cpu: '4', memory: '30Gi' } }, { cpu: '4096', memory: '30720' }],
-    [{ limits: { cpu: '4', memory: '31Gi' } }, { cpu: '8192', memory: '32768' }],
-    [{ limits: { cpu: '16', memory: '120Gi' } }, { cpu: '16384', memory: '122880' }],
-    [{ limits: { 'ephemeral-storage': '10Gi' } }, {}],
-    [{ limits: { 'ephemeral-storage': '20.5Gi' } }, { ephemeralStorageGiB: 21 }],
-    [{ limits: { 'ephemeral-storage': '100G' } }, { ephemeralStorageGiB: 94 }],
-  ] as [Resources | undefined, object][])('sizes %j as %j', (resources, size) => {
-    expect(fargateSize(resources)).toEqual(size);
-  });
-
-  it.each([
-    [{ limits: { memory: '121Gi' } }, 'spec.resources: 0 vCPU and 121 GiB exceed the largest Fargate task (16 vCPU, 120 GiB)'],
-    [{ limits: { 'ephemeral-storage': '201Gi' } }, "spec.resources: ephemeral-storage of 201 GiB exceeds Fargate's 200 GiB"],
-  ] as [Resources, string][])('refuses %j', (resources, message) => {
-    expect(() => fargateSize(resources)).toThrow(new ConfigError(message));
-  });
-
-  it.each([
-    ['500m', 0.5],
-    ['2Gi', 2 ** 31],
-    ['1.5G', 1.5e9],
-    [3, 3],
-  ])('parses the quantity %s', (q, n) => expect(parseQuantity(q)).toBe(n));
-});
+import { ResticSchema, unsupportedVolumeSource, type ResticSpec } from '../../schemas/restic';
 
 const spec = (over: Partial<ResticSpec>) =>
   ResticSchema.parse({

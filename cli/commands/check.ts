@@ -1,0 +1,26 @@
+/** `stash check NAME`: runs restic check on the spec's repository now, here or (`--remote`) as a task of the deployed stack. */
+import type { Command } from 'commander';
+import type { CommandContext } from '../command';
+import { withStores } from '../mode';
+import { runSpecNow, type RunNowOptions } from './now';
+
+/** `check`'s options as commander gives them. */
+export interface CheckOptions extends RunNowOptions {
+  /** restic's `--read-data-subset`; default the spec's `check.readDataSubset`. Ignored with `--remote`. */
+  readonly readDataSubset?: string;
+}
+
+/** Adds `check` to the program. */
+export function registerCheck(program: Command, ctx: CommandContext): void {
+  withStores(program.command('check'))
+    .description("run restic check on the spec's repository")
+    .argument('<name>', 'the spec (metadata.name)')
+    .option('--read-data-subset <subset>', 'also read this part of the data: n/t, a percentage or a size')
+    .option('--remote', 'launch the check now as a Fargate task of the deployed stack (needs --specs s3://...)')
+    .action((name: string, o: CheckOptions) => runCheck(ctx, name, o));
+}
+
+/** Checks the spec's repository now and reports the outcome (or the launched task). */
+export function runCheck(ctx: CommandContext, name: string, o: CheckOptions): Promise<void> {
+  return runSpecNow(ctx, name, 'check', o, o.readDataSubset);
+}

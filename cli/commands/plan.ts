@@ -1,0 +1,51 @@
+/**
+ * `stash plan --from ISO --until ISO`: the scheduled backups in the window [from, until), as
+ * lines or JSON; invalid specs are reported and left out (exit 1).
+ */
+import type { Command } from 'commander';
+import { formatProblem } from '../../core/errors';
+import { plan } from '../../core/plan';
+import { usageError, type CommandContext } from '../command';
+import { openStash, withStores, type StoreOptions } from '../mode';
+
+/** `plan`'s options as commander gives them. */
+export interface PlanOptions extends StoreOptions {
+  readonly from: string;
+  readonly until: string;
+  readonly json?: boolean;
+}
+
+/** Adds `plan` to the program. */
+export function registerPlan(program: Command, ctx: CommandContext): void {
+  withStores(program.command('plan'))
+    .description('list the scheduled backups in the window [from, until)')
+    .requiredOption('--from <iso>', 'start of the window (included)')
+    .requiredOption('--until <iso>', 'end of the window (excluded)')
+    .option('--json', 'print a JSON array of {"spec", "at"}')
+    .action((o: PlanOptions) => runPlan(ctx, o));
+}
+
+function isoDate(value: string, flag: string): Date {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw usageError(`${flag}: not an ISO 8601 date: "${value}"`);
+  return d;
+}
+
+/** The window of `--from` and `--until`; a usage error when either is not a date or it runs backwards. */
+export function verifyPlanOptions(o: PlanOptions): { from: Date; until: Date } {
+  const from = isoDate(o.from, '--from');
+  const until = isoDate(o.until, '--until');
+  if (until < from) throw usageError('--until must not be before --from');
+  return { from, until };
+}
+
+/** Prints the runs the specs schedule in the window. */
+export async function runPlan({ io, setExit }: CommandContext, o: PlanOptions): Promise<void> {
+  const { from, until } = verifyPlanOptions(o);
+  const result = await (await openStash(o, io)).load();
+  for (const p of result.problems) io.error(formatProblem(p));
+  const runs = plan(result.specs.map((s) => s.spec), from, until);
+  if (o.json) io.write(`${JSON.stringify(runs.map((r) => ({ spec: r.spec, at: r.at.toISOString() })), null, 2)}\n`);
+  else for (const r of runs) io.line(`${r.at.toISOString()}  ${r.spec}`);
+  setExit(result.problems.length ? 1 : 0);
+}

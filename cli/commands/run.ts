@@ -1,0 +1,47 @@
+/**
+ * `stash run`: the local scheduler. Every minute it runs what is due; Ctrl-C stops it, and it
+ * waits for the running backups (which stop cleanly) before it exits. `--once` is one tick:
+ * it waits for that tick's runs and exits 1 unless all succeeded.
+ */
+import type { Command } from 'commander';
+import type { CommandContext } from '../command';
+import { openStash, withStores, type StoreOptions } from '../mode';
+
+/** `run`'s options as commander gives them. */
+export interface RunOptions extends StoreOptions {
+  readonly once?: boolean;
+}
+
+/** Adds `run` to the program. */
+export function registerRun(program: Command, ctx: CommandContext): void {
+  withStores(program.command('run'))
+    .description('the local scheduler: every minute, run what is due (Ctrl-C stops it cleanly)')
+    .option('--once', 'one tick, then wait for its runs and exit')
+    .action((o: RunOptions) => runScheduler(ctx, o));
+}
+
+/** The scheduler: ticks once, or every minute until the signal aborts. */
+export async function runScheduler({ io, setExit, signal }: CommandContext, o: RunOptions): Promise<void> {
+  const engine = await openStash(o, io, 'local');
+  if (o.once) {
+    const { decision, done } = await engine.tick(signal);
+    if (!decision.launch.length) io.line('nothing due');
+    const results = await done;
+    setExit(results.every((r) => r.outcome === 'succeeded') ? 0 : 1);
+    return;
+  }
+  io.line(`stash: scheduling specs from ${o.specs} every minute; Ctrl-C to stop`);
+  const running = new Set<Promise<unknown>>();
+  while (!signal?.aborted) {
+    const { done } = await engine.tick(signal);
+    running.add(done);
+    void done.finally(() => running.delete(done));
+    const wait = 60_000 - (Date.now() % 60_000) + 500;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, wait);
+      signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    });
+  }
+  io.line('stash: stopping; waiting for running backups to stop');
+  await Promise.allSettled(running);
+}

@@ -1,0 +1,17 @@
+import type { Construct } from 'constructs';
+import { StashFunction, type StashFunctionCommonProps } from './stash-function';
+
+/**
+ * The validator, woken by a spec upload or delete: it reads specs and writes the verdict to
+ * status. It checks documents only: no secret is read at upload time, so it gets no secret
+ * grant, nor anything beyond what every function has.
+ */
+export class ValidateFunction extends StashFunction {
+  constructor(scope: Construct, id: string, props: StashFunctionCommonProps) {
+    super(scope, id, {
+      ...props,
+      handler: 'validate',
+      description: 'Stash: validate an uploaded spec and write the result to status/',
+    });
+  }
+}
