@@ -8,6 +8,10 @@
  * - check: the repository only;
  * - restore: the Recovery's `recoveredVolumes` (writable) and the repository.
  *
+ * `backend.local` and `recoveredVolumes` are read in any Stash release's shape; a `subPath`
+ * there, as on a mount, becomes the EFS volume's root directory. A Kubernetes volume source
+ * that cannot exist on AWS (`nfs`, `persistentVolumeClaim`, ...) fails the launch, naming it.
+ *
  * On AWS a volume is `efs` (from the stack's allowed file systems) or `emptyDir` (the task's
  * own storage); `hostPath` is for local mode only. A `subPath` on EFS becomes the volume's
  * root directory.
@@ -15,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { MountPoint, Volume } from '@aws-sdk/client-ecs';
-import type { Restic, VolumeSource } from '../schemas/restic';
+import { mountedVolume, unsupportedVolumeSource, type Restic, type VolumeSource } from '../schemas/restic';
 import type { RecoveredVolume } from '../schemas/recovery';
 import { ConfigError } from '../core/errors';
 import type { RunKind } from '../schemas/status';
@@ -43,7 +47,7 @@ export function taskVolumes(request: VolumeRequest, allowedEfsIds: readonly stri
   const { spec, kind } = request;
   const volumes = new Map<string, Volume>();
   const mountPoints: MountPoint[] = [];
-  const add = (where: string, base: string, source: VolumeSource | RecoveredVolume, mountPath: string, readOnly: boolean, subPath?: string) => {
+  const add = (where: string, base: string, source: VolumeSource, mountPath: string, readOnly: boolean, subPath?: string) => {
     const volume = ecsVolume(where, base, source, allowedEfsIds, subPath);
     const existing = mountPoints.find((m) => m.containerPath === mountPath);
     if (existing) throw new ConfigError(`${where}: ${mountPath} is mounted twice`);
@@ -59,11 +63,17 @@ export function taskVolumes(request: VolumeRequest, allowedEfsIds: readonly stri
       add(where, m.name, volume, m.mountPath, m.readOnly ?? true, m.subPath);
     });
   }
+  /** A volume written inline (Stash's `LocalSpec`, in any release's shape), mounted writable. */
+  const addInline = (where: string, base: string, written: Parameters<typeof mountedVolume>[0]) => {
+    const v = mountedVolume(written);
+    if (!v.source) throw new ConfigError(`${where}.${v.field}: ${unsupportedVolumeSource(v.kind)}`);
+    add(where, base, v.source, v.mountPath, false, v.subPath);
+  };
   if (kind === 'restore') {
-    (request.recoveredVolumes ?? []).forEach((v, i) => add(`spec.recoveredVolumes[${i}]`, `recovered-${i}`, v, v.mountPath, false));
+    (request.recoveredVolumes ?? []).forEach((v, i) => addInline(`spec.recoveredVolumes[${i}]`, `recovered-${i}`, v));
   }
   const local = spec.spec.backend.local;
-  if (local) add('spec.backend.local.volumeSource', 'stash-repository', local.volumeSource, local.path, false);
+  if (local) addInline('spec.backend.local', 'stash-repository', local);
 
   return {
     volumes: [...volumes.values()].sort((a, b) => (a.name! < b.name! ? -1 : 1)),
@@ -71,7 +81,7 @@ export function taskVolumes(request: VolumeRequest, allowedEfsIds: readonly stri
   };
 }
 
-function ecsVolume(where: string, base: string, source: VolumeSource | RecoveredVolume, allowed: readonly string[], subPath?: string): Volume {
+function ecsVolume(where: string, base: string, source: VolumeSource, allowed: readonly string[], subPath?: string): Volume {
   if (source.hostPath) throw new ConfigError(`${where}: hostPath volumes can only be used in local mode; use efs on AWS`);
   if (source.efs) {
     const { fileSystemId, rootDirectory, accessPointId } = source.efs;

@@ -12,15 +12,19 @@
  * derived from (name, version); uploading it again (a new version) restores again.
  */
 import { createHash } from 'node:crypto';
-import type * as z from '../schemas/zod';
 import { RECOVERY_KIND, RecoverySchema, recoverySpecName, type Recovery, type RecoveryStatus } from '../schemas/recovery';
+import { mountedVolume, unsupportedVolumeSource } from '../schemas/restic';
 import type { RunResult } from '../schemas/status';
 import type { TaskRun } from '../schemas/task-env';
 import type { RecoveryContext, SlotReport } from './launch';
 import { formatGoDuration } from './duration';
 import { errorMessage, formatProblem, StashError, type SpecProblem } from './errors';
 import type { LoadedSpec, RecoveryStatusStore, SpecDocument } from './ports';
-import { formatPath, isUnder, yamlValues } from './spec';
+import { repositoryKey } from './repository';
+import { isUnder, issueProblems, yamlValues } from './spec';
+
+/** Repositories compared where a Recovery runs: by their location, whatever machine reads them. */
+const ON_AWS = { kind: 'aws' } as const;
 
 /** A Recovery that passed validation, with where it came from. */
 export interface LoadedRecovery {
@@ -34,28 +38,50 @@ export interface RecoveryLoadResult {
   readonly recoveries: LoadedRecovery[];
   /** Problems of documents that are Recoveries (by `kind`) but invalid, with the Recovery's name when known. */
   readonly problems: (SpecProblem & { readonly name?: string })[];
+  /** What valid Recoveries hold that is ignored here, or that a restore cannot use yet. */
+  readonly warnings: SpecProblem[];
 }
 
 /** Raised when a Recovery cannot be launched; carries the reason for its status. */
 export class RecoveryError extends StashError {}
 
-/** True when a stored document's first YAML document is a `Recovery` (cheap: no full parse). */
+/**
+ * True when a stored document may hold a `Recovery` (cheap: no full parse): a `kind: Recovery`
+ * line, at any indentation, so that the items of a `kind: List` count too.
+ */
 export function isRecoveryText(text: string): boolean {
-  return /^kind:\s*["']?Recovery["']?\s*$/m.test(text);
+  return /^[ \t-]*kind:\s*["']?Recovery["']?\s*$/m.test(text);
 }
 
-function problemsOf(source: string, error: z.ZodError, name?: string): RecoveryLoadResult['problems'] {
-  return error.issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((k) => ({ source, path: formatPath([...issue.path, k]), message: 'unknown field', name }))
-      : [{ source, path: formatPath(issue.path), message: issue.input === undefined && issue.code === 'invalid_type' ? 'Required' : issue.message, name }],
-  );
+const NO_PODS = 'ignored: there are no pods or nodes here; the restore runs as a task on AWS';
+
+/** What a valid Recovery holds that is accepted and ignored, or cannot be used as it is written. */
+function recoveryWarnings(source: string, recovery: Recovery): SpecProblem[] {
+  const spec = recovery.spec;
+  const warnings: SpecProblem[] = [];
+  const warn = (path: string, message: string) => warnings.push({ source, path, message });
+  if (spec.backend) warn('spec.backend', `read only to check that it is the repository of the Restic this Recovery restores from (${recoverySpecName(recovery)})`);
+  if (spec.podOrdinal !== undefined) warn('spec.podOrdinal', NO_PODS);
+  if (spec.nodeName !== undefined) warn('spec.nodeName', NO_PODS);
+  if (spec.nodeSelector !== undefined) warn('spec.nodeSelector', NO_PODS);
+  if (spec.imagePullSecrets !== undefined) warn('spec.imagePullSecrets', "ignored: the runner's image is the stack's own");
+  spec.recoveredVolumes.forEach((v, i) => {
+    if (v.name !== undefined) warn(`spec.recoveredVolumes[${i}].name`, "ignored: Stash's recovered volumes never had a name (its 0.7 MinIO guide wrote one, which Stash ignored too)");
+    const volume = mountedVolume(v);
+    if (!volume.source) warn(`spec.recoveredVolumes[${i}].${volume.field}`, `${unsupportedVolumeSource(volume.kind)}; until then the restore fails`);
+  });
+  return warnings;
 }
 
-/** The Recoveries in stored documents; documents of other kinds are ignored. */
+/**
+ * The Recoveries in stored documents, in any shape Stash 0.6 to 0.8 wrote them (the one
+ * loader of `stash validate`, `stash restore --remote`, the dispatcher and the restore
+ * task); documents of other kinds are ignored.
+ */
 export function loadRecoveries(docs: readonly SpecDocument[]): RecoveryLoadResult {
   const recoveries: LoadedRecovery[] = [];
   const problems: RecoveryLoadResult['problems'] = [];
+  const warnings: SpecProblem[] = [];
   for (const doc of docs) {
     if (!isRecoveryText(doc.text)) continue;
     const read = yamlValues(doc);
@@ -64,28 +90,37 @@ export function loadRecoveries(docs: readonly SpecDocument[]): RecoveryLoadResul
       if (typeof value !== 'object' || (value as { kind?: unknown }).kind !== RECOVERY_KIND) continue;
       const meta = (value as { metadata?: { name?: unknown } }).metadata;
       const name = typeof meta?.name === 'string' ? meta.name : undefined;
-      const result = RecoverySchema.safeParse(value);
-      if (!result.success) problems.push(...problemsOf(where, result.error, name));
-      else recoveries.push({ recovery: result.data, source: where, version: doc.version });
+      const result = RecoverySchema.safeParse(value, { reportInput: true });
+      if (!result.success) {
+        problems.push(...result.error.issues.flatMap((issue) => issueProblems(where, issue)).map((p) => ({ ...p, name })));
+        continue;
+      }
+      recoveries.push({ recovery: result.data, source: where, version: doc.version });
+      warnings.push(...recoveryWarnings(where, result.data));
     }
   }
-  return { recoveries, problems };
+  return { recoveries, problems, warnings };
 }
 
 /**
- * Checks a Recovery against its spec: the spec exists and is valid, and every path is one
- * of its fileGroups. Returns the paths to restore.
+ * Checks a Recovery against its spec: the spec exists and is valid, a Stash 0.6 `backend` is
+ * its repository, and every path is one of its fileGroups under a recovered volume. Returns
+ * the paths to restore.
  */
 export function recoveryPaths(recovery: Recovery, specs: readonly LoadedSpec[]): string[] {
   const specName = recoverySpecName(recovery);
   const spec = specs.find((s) => s.spec.metadata.name === specName);
   if (!spec) throw new RecoveryError(`no valid spec named "${specName}" to restore from`);
+  const backend = recovery.spec.backend;
+  if (backend && repositoryKey({ ...spec.spec, spec: { ...spec.spec.spec, backend } }, ON_AWS) !== repositoryKey(spec.spec, ON_AWS)) {
+    throw new RecoveryError(`spec.backend: is not the repository of ${specName} (spec.backend of the Restic): a Recovery restores from its Restic's repository`);
+  }
   const groups = spec.spec.spec.fileGroups.map((g) => g.path);
   const paths = recovery.spec.paths ?? groups;
   const unknown = paths.filter((p) => !groups.includes(p));
   if (unknown.length) throw new RecoveryError(`spec.paths: ${unknown.join(', ')} ${unknown.length > 1 ? 'are not fileGroups' : 'is not a fileGroup'} of ${specName} (${groups.join(', ')})`);
   for (const p of paths) {
-    if (!recovery.spec.recoveredVolumes.some((v) => isUnder(p, v.mountPath))) {
+    if (!recovery.spec.recoveredVolumes.some((v) => isUnder(p, mountedVolume(v).mountPath))) {
       throw new RecoveryError(`spec.recoveredVolumes: no volume is mounted at or above ${p}`);
     }
   }

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { backendKind, type Restic } from '../schemas/restic';
+import { backendKind, mountedVolume, type Restic } from '../schemas/restic';
 import { resolveLocalRepository, type VolumeMode } from './volumes';
 
 /** `/a//b/` and `a/b` alike: no leading, trailing or doubled slashes, no `.` segments. */
@@ -40,12 +40,13 @@ export function repositoryKey(spec: Restic, mode: VolumeMode): string {
   const { backend } = spec.spec;
   switch (backendKind(backend)) {
     case 'local': {
-      const local = backend.local!;
       if (mode.kind === 'local') return `local:${posix.resolve(resolveLocalRepository(spec, mode))}`;
-      const efs = local.volumeSource.efs;
-      if (efs) return `local:efs:${efs.fileSystemId}${efs.accessPointId ? `@${efs.accessPointId}` : ''}:/${path(efs.rootDirectory)}`;
-      if (local.volumeSource.emptyDir) return `local:emptyDir:${spec.metadata.name}`;
-      return `local:${posix.resolve(local.path)}`;
+      // Any Stash shape of backend.local; a subPath is a folder below the EFS root directory.
+      const volume = mountedVolume(backend.local!);
+      const efs = volume.source?.efs;
+      if (efs) return `local:efs:${efs.fileSystemId}${efs.accessPointId ? `@${efs.accessPointId}` : ''}:/${path(posix.join(efs.rootDirectory ?? '', volume.subPath ?? ''))}`;
+      if (volume.source?.emptyDir) return `local:emptyDir:${spec.metadata.name}`;
+      return `local:${posix.resolve(volume.mountPath)}`;
     }
     case 's3':
       return `s3:${endpoint(backend.s3!.endpoint)}/${backend.s3!.bucket}/${path(backend.s3!.prefix)}`;

@@ -1,35 +1,40 @@
 /**
- * `spec.schedule` as Stash read it: robfig/cron v3 syntax and semantics, evaluated with croner.
+ * `spec.schedule` as Stash 0.5 to 0.8 read it: the cron library it vendored (robfig/cron's v2
+ * branch, in appscode's fork), evaluated with croner.
  *
- * What a schedule may be:
+ * What a schedule may be, as in Stash:
  * - 5 fields `minute hour day-of-month month day-of-week`, or 6 with seconds first. Each field is
  *   a comma-separated list of `*`, `?` (the same as `*`), a value, a range `a-b`, and steps: a
  *   star, a range or a value followed by `/n` (`a/n` means `a-max/n`). Months `JAN`-`DEC` and
- *   weekdays `SUN`-`SAT` by name, in any case; weekdays are 0-6 with Sunday 0 (as in robfig, 7 is
- *   not a weekday).
- * - Day of month and day of week: when either field is `*` or `?` (unstepped, or stepped by 1), a
- *   day must match both; otherwise it matches if either does. A star stepped by more than 1 is
- *   not a star (robfig/cron v3, issue #70): a star stepped by 10 as the day of month, with `SUN`
- *   as the weekday, runs on the 1st, 11th, 21st and 31st, and on every Sunday.
+ *   weekdays `SUN`-`SAT` by name, in any case; weekdays are 0-6 with Sunday 0 (7 is not a
+ *   weekday). A step of 0 is refused (it hung Stash's parser).
+ * - Day of month and day of week: when either field has an item that starts with `*` or `?`,
+ *   stepped or not (`*`, `?`, a star stepped by 3), a day must match both; only when both are
+ *   restricted does it match if either does. So a day of month of a star stepped by 3 with a
+ *   day of week of 1 runs only on Mondays that are the 1st, 4th, ..., 31st (robfig/cron v3 and
+ *   Vixie cron would run on all of those days and on every Monday).
  * - `@yearly`/`@annually`, `@monthly`, `@weekly`, `@daily`/`@midnight`, `@hourly`, as robfig
  *   defines them (`0 0 0 1 1 *`, `0 0 0 1 * *`, `0 0 0 * * 0`, `0 0 0 * * *`, `0 0 * * * *`).
- * - `@every <Go duration>`, rounded down to whole seconds as robfig does. Unlike robfig, which
- *   counts from when the process started, it fires at every multiple of the duration since the
- *   Unix epoch (1970-01-01T00:00:00Z): stateless, so every tick, retry and machine agrees on the
- *   slots. `@every 1h30m` fires at 00:00, 01:30, 03:00... UTC.
- * - A `TZ=<IANA zone> ` or `CRON_TZ=<IANA zone> ` prefix; without one, UTC (robfig used the
- *   machine's zone, which on AWS is UTC too). `@every` ignores the zone.
+ * - `@every <Go duration>`, rounded down to whole seconds as robfig does.
+ * - A `TZ=<IANA zone> ` prefix; without one, UTC (Stash used its container's zone, UTC in
+ *   its images; on AWS the machine's zone is UTC too).
  *
- * Nothing may fire more than once a minute: the scheduler ticks once a minute. `@every 1m` and
- * `* * * * *` are the fastest schedules; a seconds field must hold a single value.
+ * What this project adds or does differently (docs/stash-compatibility.md):
+ * - `CRON_TZ=<IANA zone> ` works as `TZ=` does (robfig/cron v3's spelling).
+ * - `@every` fires at every multiple of the duration since the Unix epoch
+ *   (1970-01-01T00:00:00Z), where Stash counted from when its sidecar registered the
+ *   schedule: stateless, so every tick, retry and machine agrees on the slots. `@every 1h30m`
+ *   fires at 00:00, 01:30, 03:00... UTC. `@every` ignores the zone.
+ * - Nothing may fire more than once a minute: the scheduler ticks once a minute. `@every 1m`
+ *   and `* * * * *` are the fastest schedules; a seconds field must hold a single value.
  *
- * Daylight saving time, as robfig/cron v3 (its `spec_test.go` DST cases): a schedule fires at
- * every instant whose wall-clock time in its zone matches. So on the spring-forward day a time
- * inside the gap never happens (`30 2 * * *` in Europe/Berlin does not run on the last Sunday
- * of March), and on the fall-back day a time in the repeated hour happens twice
- * (`30 1 * * *` in America/New_York runs at 01:30 EDT and again at 01:30 EST). croner would run
- * "fixed-time" jobs such as `30 2 * * *` once after the gap and once in a repeated hour (as
- * Vixie cron); we ask croner for its interval-job rules instead, which are robfig's.
+ * Daylight saving time, as robfig/cron: a schedule fires at every instant whose wall-clock
+ * time in its zone matches. So on the spring-forward day a time inside the gap never happens
+ * (`30 2 * * *` in Europe/Berlin does not run on the last Sunday of March), and on the
+ * fall-back day a time in the repeated hour happens twice (`30 1 * * *` in America/New_York
+ * runs at 01:30 EDT and again at 01:30 EST). croner would run "fixed-time" jobs such as
+ * `30 2 * * *` once after the gap and once in a repeated hour (as Vixie cron); we ask croner
+ * for its interval-job rules instead, which are robfig's.
  */
 import { Cron, type CronOptions } from 'croner';
 import { formatGoDuration, parseGoDuration } from './duration';
@@ -54,8 +59,11 @@ export interface Schedule {
   readonly minIntervalMs: number;
 }
 
-/** `restic check` runs every 3 days unless `spec.check.schedule` says otherwise, as Stash did. */
-export const DEFAULT_CHECK_SCHEDULE = '@every 72h';
+/**
+ * When `restic check` runs unless `spec.check.schedule` says otherwise: Stash's own check
+ * schedule (0.6 to 0.8), midnight on days 1, 4, 7, ..., 31 of every month (UTC).
+ */
+export const DEFAULT_CHECK_SCHEDULE = '0 0 */3 * *';
 
 const SECOND_MS = 1000;
 const MINUTE_MS = 60_000;
@@ -226,7 +234,7 @@ const RULES: readonly FieldRule[] = [
 /** One field: which values it allows (indexed by value), and robfig's "star bit". */
 interface Field {
   readonly values: readonly boolean[];
-  /** The field has a `*` or `?` item that is not stepped by more than 1. */
+  /** The field has an item starting with `*` or `?`, stepped or not (robfig's "star bit"). */
   readonly star: boolean;
 }
 
@@ -283,7 +291,7 @@ function parseField(text: string, rule: FieldRule): Field {
     let end: number;
     if (wild) {
       [start, end] = [rule.min, rule.max];
-      star ||= by === 1;
+      star = true;
     } else {
       start = parseValue(parts[0], rule, text);
       // "a/n" means "a-max/n", as in robfig.

@@ -6,7 +6,7 @@
  */
 import { parseAllDocuments } from 'yaml';
 import type * as z from '../schemas/zod';
-import { ResticSchema, type Restic } from '../schemas/restic';
+import { API_VERSION, mountedVolume, ResticSchema, unsupportedVolumeSource, type Restic } from '../schemas/restic';
 import { parseGoDuration } from './duration';
 import { compareNames } from './names';
 import { errorMessage, type SpecProblem } from './errors';
@@ -21,8 +21,39 @@ export const MAX_YAML_ALIASES = 100;
 /** Nesting allowed in a document; a spec needs about eight levels. Deeper would overflow the parser's stack. */
 export const MAX_YAML_NESTING = 64;
 
-/** Kinds that may sit next to specs and are not specs (Stash's `Recovery`). */
+/** Kinds that may sit next to specs and are not specs (Stash's `Recovery`, which core/recovery.ts reads). */
 const OTHER_KINDS = new Set(['Recovery']);
+
+/**
+ * Kinds of Stash's later API (0.9 and later: `stash.appscode.com/v1beta1`, and the
+ * `Repository` that Stash 0.7 created itself) and what to write instead.
+ */
+const LATER_KINDS: Readonly<Record<string, string>> = {
+  BackupConfiguration: 'write it as a Restic: its paths as fileGroups, its schedule, its repository\'s backend and its retention policy',
+  BackupBatch: 'write a Restic for each of its members',
+  BackupBlueprint: 'write a Restic for each workload it would have backed up',
+  BackupSession: 'nothing to convert: runs follow each Restic\'s schedule, and stash backup NAME starts one now',
+  RestoreSession: 'write it as a Recovery that names the Restic to restore from',
+  RestoreBatch: 'write a Recovery for each of its members',
+  Repository: 'put its backend in the spec.backend of the Restic that writes to it',
+  Task: 'nothing to convert: the runner runs restic itself',
+  Function: 'nothing to convert: the runner runs restic itself',
+};
+
+/** Why a document of Stash's later API is not read here, or undefined for any other document. */
+function laterApiProblem(value: Record<string, unknown>): { path: string; message: string } | undefined {
+  const { kind, apiVersion } = value;
+  const reads = `this project reads Stash 0.5 to 0.8's Restic and Recovery (${API_VERSION})`;
+  const stash = typeof apiVersion === 'string' && apiVersion.startsWith('stash.appscode.com/');
+  if (typeof kind === 'string' && Object.hasOwn(LATER_KINDS, kind) && (stash || apiVersion === undefined)) {
+    const line = kind === 'Repository' && apiVersion !== 'stash.appscode.com/v1beta1' ? 'Stash 0.7 and later (which created one for each Restic)' : 'Stash 0.9 and later';
+    return { path: 'kind', message: `${kind}${stash ? ` (${String(apiVersion)})` : ''} belongs to ${line}; ${reads}: ${LATER_KINDS[kind]}` };
+  }
+  if (stash && apiVersion !== API_VERSION) {
+    return { path: 'apiVersion', message: `${String(apiVersion)} is the API of Stash 0.9 and later; ${reads}` };
+  }
+  return undefined;
+}
 
 /** What loading a set of documents gives: usable specs, and why the rest are not. */
 export interface SpecLoadResult {
@@ -48,8 +79,8 @@ function describe(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
-/** One zod issue as one or more problems (one per unknown field). */
-function issueProblems(source: string, issue: z.core.$ZodIssue): SpecProblem[] {
+/** One zod issue as one or more problems (one per unknown field); the Recovery loader reports through it too. */
+export function issueProblems(source: string, issue: z.core.$ZodIssue): SpecProblem[] {
   const path = formatPath(issue.path);
   const at = (p: string) => ({ source, path: p });
   switch (issue.code) {
@@ -116,12 +147,47 @@ function semanticChecks(source: string, restic: Restic): { problems: SpecProblem
       warn(`spec.fileGroups[${i}].path`, `is not under any volumeMount's mountPath (${mounts.map((m) => m.mountPath).join(', ')})`);
     }
   });
-  if (spec.backend.local?.volumeSource.emptyDir) {
-    warn('spec.backend.local.volumeSource.emptyDir', 'an emptyDir repository does not outlive its run on AWS; use efs (or hostPath locally)');
+  retentionChecks(spec, problem, warn);
+  if (spec.backend.local) {
+    const repository = mountedVolume(spec.backend.local);
+    const at = `spec.backend.local.${repository.field}`;
+    if (!repository.source) warn(at, `${unsupportedVolumeSource(repository.kind)}; until then every run of this spec fails`);
+    else if (repository.kind === 'emptyDir') warn(at, 'an emptyDir repository does not outlive its run on AWS; use efs (or hostPath locally)');
   }
   if (spec.selector) warn('spec.selector', 'ignored: there are no pods to select; fileGroups come from spec.volumes');
   if (spec.useAutoPrefix !== undefined) warn('spec.useAutoPrefix', 'ignored: the repository path is exactly the backend prefix');
+  if (spec.type === 'offline') {
+    warn(
+      'spec.type',
+      'offline runs as online does: there are no pods to stop and restart around a backup, so each scheduled run reads the volumes as they are (stop what writes to them first if it needs to)',
+    );
+  }
+  if (spec.imagePullSecrets !== undefined) warn('spec.imagePullSecrets', "ignored: the runner's image is the stack's own");
   return { problems, warnings };
+}
+
+/**
+ * Stash's rule for `retentionPolicyName` (0.6 and later): a name given must be the name of
+ * one of `spec.retentionPolicies`. A fileGroup takes either that or Stash 0.5's inline policy.
+ * Duplicate names are allowed, as in Stash, which used the first.
+ */
+function retentionChecks(spec: Restic['spec'], problem: (path: string, message: string) => void, warn: (path: string, message: string) => void): void {
+  const first = new Map<string, number>();
+  (spec.retentionPolicies ?? []).forEach((p, i) => {
+    const name = p.name ?? '';
+    const earlier = first.get(name);
+    if (earlier === undefined) first.set(name, i);
+    else warn(`spec.retentionPolicies[${i}].name`, `duplicate policy name "${name}": fileGroups that name it get spec.retentionPolicies[${earlier}], as in Stash`);
+  });
+  spec.fileGroups.forEach((g, i) => {
+    const at = `spec.fileGroups[${i}].retentionPolicyName`;
+    if (g.retentionPolicyName === undefined) return;
+    if (g.retentionPolicy) problem(at, 'a fileGroup takes retentionPolicy (Stash 0.5) or retentionPolicyName (Stash 0.6 and later), not both');
+    else if (g.retentionPolicyName !== '' && !first.has(g.retentionPolicyName)) {
+      const names = [...first.keys()].filter(Boolean);
+      problem(at, `"${g.retentionPolicyName}" is not the name of any of spec.retentionPolicies (${names.length ? names.map((n) => `"${n}"`).join(', ') : 'there are none'})`);
+    }
+  });
 }
 
 /** True when `path` is `dir` or below it. */
@@ -137,8 +203,9 @@ export interface YamlRead {
 }
 
 /**
- * The YAML (or JSON) documents in one stored document as plain values, empty ones left out,
- * each with its source (`FILE#i` when the file holds several), or why they cannot be read:
+ * The objects in one stored document as plain values, empty ones left out, each with its
+ * source: its YAML (or JSON) documents, a `kind: List` read as its `items`, `FILE#i` for the
+ * i-th when the file holds several. Or why they cannot be read:
  * too large, not YAML, or more aliases than {@link MAX_YAML_ALIASES} (an alias bomb). A
  * document that carries its values already (read from a cache of this version) is not parsed.
  */
@@ -164,21 +231,39 @@ export function yamlValues(doc: SpecDocument): YamlRead {
     return { values, problems };
   }
   const documents = Array.isArray(parsed) ? parsed : [parsed];
-  documents.forEach((d, index) => {
-    const where = documents.length > 1 ? `${source}#${index}` : source;
+  // Each YAML document is one object of the file, a `kind: List` as many as it has items.
+  const objects: ({ value: unknown } | { problem: string; path: string })[] = [];
+  for (const d of documents) {
     if (d.errors.length) {
       // The first line of the parser's message; the code frame after it ends in a colon.
-      problems.push({ source: where, path: '', message: `not YAML: ${d.errors[0].message.split('\n')[0].replace(/:$/, '')}` });
-      return;
+      objects.push({ path: '', problem: `not YAML: ${d.errors[0].message.split('\n')[0].replace(/:$/, '')}` });
+      continue;
     }
+    let value: unknown;
     try {
-      const value = d.toJS({ maxAliasCount: MAX_YAML_ALIASES });
-      if (value !== null && value !== undefined) values.push({ source: where, value });
+      value = d.toJS({ maxAliasCount: MAX_YAML_ALIASES });
     } catch (err) {
-      problems.push({ source: where, path: '', message: `not YAML: ${errorMessage(err)}` });
+      objects.push({ path: '', problem: `not YAML: ${errorMessage(err)}` });
+      continue;
     }
+    if (!isList(value)) objects.push({ value });
+    else if (Array.isArray(value.items)) objects.push(...value.items.map((item: unknown) => ({ value: item })));
+    else objects.push({ path: 'items', problem: `must be a list: a kind: List holds its objects under items (got ${describe(value.items)})` });
+  }
+  objects.forEach((o, index) => {
+    const where = objects.length > 1 ? `${source}#${index}` : source;
+    if ('problem' in o) problems.push({ source: where, path: o.path, message: o.problem });
+    else if (o.value !== null && o.value !== undefined) values.push({ source: where, value: o.value });
   });
   return { values, problems };
+}
+
+/**
+ * `kubectl get restic -o yaml` without a name prints a `kind: List` of the objects under
+ * `items`; it is read as those objects, each `FILE#i` as if they were YAML documents.
+ */
+function isList(value: unknown): value is { items: unknown } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as { kind?: unknown }).kind === 'List';
 }
 
 /**
@@ -231,6 +316,11 @@ function validateValues(doc: SpecDocument, read: YamlRead): SpecLoadResult {
     }
     const kind = (value as Record<string, unknown>).kind;
     if (typeof kind === 'string' && OTHER_KINDS.has(kind)) continue;
+    const later = laterApiProblem(value as Record<string, unknown>);
+    if (later) {
+      problems.push({ source: where, ...later });
+      continue;
+    }
     const result = ResticSchema.safeParse(value, { reportInput: true });
     if (!result.success) {
       problems.push(...result.error.issues.flatMap((i) => issueProblems(where, i)));

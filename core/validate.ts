@@ -6,12 +6,44 @@
  * Which status a broken document belongs to: its `metadata.name` when that is a usable name,
  * else the file's base name (`specs/team-a/db.yaml` -> `db`).
  */
+import { recoverySpecName } from '../schemas/recovery';
 import { Dns1123LabelSchema } from '../schemas/restic';
 import type { ValidationStatus } from '../schemas/status';
 import { errorMessage, formatProblem, StashError, type SpecProblem } from './errors';
-import type { RecoveryStatusStore, SpecDocument, StatusStore } from './ports';
-import { isRecoveryText, loadRecoveries, pendingStatus } from './recovery';
-import { parseSpecDocument, yamlValues } from './spec';
+import type { LoadedSpec, RecoveryStatusStore, SpecDocument, StatusStore } from './ports';
+import { isRecoveryText, loadRecoveries, pendingStatus, type LoadedRecovery } from './recovery';
+import { loadSpecs, parseSpecDocument, yamlValues } from './spec';
+
+/** What checking a set of documents gives: the valid specs and Recoveries, and why the rest are not. */
+export interface DocumentsCheck {
+  readonly specs: readonly LoadedSpec[];
+  readonly recoveries: readonly LoadedRecovery[];
+  readonly problems: readonly SpecProblem[];
+  readonly warnings: readonly SpecProblem[];
+}
+
+/**
+ * Checks documents as `stash validate` reports them: every Restic (as the dispatcher loads
+ * them) and every Recovery (as a restore loads them), each problem once. A Recovery whose
+ * Restic is not among the valid specs given gets a warning naming it, since that is the spec
+ * its restore will need. Pure.
+ */
+export function validateDocuments(docs: readonly SpecDocument[]): DocumentsCheck {
+  const specs = loadSpecs(docs);
+  const recoveries = loadRecoveries(docs);
+  // A file that is not YAML is reported by both loaders; once is enough.
+  const reported = new Set(specs.problems.map(formatProblem));
+  const problems = [...specs.problems, ...recoveries.problems.filter((p) => !reported.has(formatProblem(p))).map(({ source, path, message }) => ({ source, path, message }))];
+  const warnings = [...specs.warnings, ...recoveries.warnings];
+  for (const { recovery, source } of recoveries.recoveries) {
+    const name = recoverySpecName(recovery);
+    if (specs.specs.some((s) => s.spec.metadata.name === name)) continue;
+    const { restic, repository } = recovery.spec;
+    const path = restic !== undefined ? 'spec.restic' : repository ? 'spec.repository.name' : 'spec.workload.name';
+    warnings.push({ source, path, message: `restores from the Restic spec "${name}", which is not among the valid specs given` });
+  }
+  return { specs: specs.specs, recoveries: recoveries.recoveries, problems, warnings };
+}
 
 /** The validation result of one spec in a document. */
 export interface SpecValidation {

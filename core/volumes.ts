@@ -9,7 +9,7 @@
  * A path that no mount covers is used as it is.
  */
 import { posix } from 'node:path';
-import type { Restic, Volume, VolumeSource } from '../schemas/restic';
+import { mountedVolume, unsupportedVolumeSource, type Restic, type Volume, type VolumeSource } from '../schemas/restic';
 import { ConfigError } from './errors';
 import { isUnder } from './spec';
 
@@ -61,13 +61,22 @@ export function resolvePath(spec: Restic, path: string, mode: VolumeMode): strin
   return posix.join(root, mount.subPath ?? '', rel);
 }
 
-/** The repository folder of a `local` backend on this machine. */
+/**
+ * The repository folder of a `local` backend on this machine, whatever release's shape it is
+ * written in ({@link mountedVolume}): on AWS its mount path (the task mounts the volume there,
+ * `subPath` being the volume's root); locally the `hostPath` folder (and `subPath` in it) or
+ * an `emptyDir` under the state directory. A Kubernetes volume source that cannot exist here
+ * (`nfs`, `persistentVolumeClaim`, ...) fails, naming it and what to write instead.
+ */
 export function resolveLocalRepository(spec: Restic, mode: VolumeMode): string {
   const local = spec.spec.backend.local;
   if (!local) throw new ConfigError('spec.backend.local: not a local backend');
+  const volume = mountedVolume(local);
+  const where = `spec.backend.local.${volume.field}`;
+  if (!volume.source) throw new ConfigError(`${where}: ${unsupportedVolumeSource(volume.kind)}`);
   if (mode.kind === 'aws') {
-    if (local.volumeSource.hostPath) throw new ConfigError('spec.backend.local.volumeSource: hostPath can only be used in local mode; use efs on AWS');
-    return local.path;
+    if (volume.source.hostPath) throw new ConfigError(`${where}: hostPath can only be used in local mode; use efs on AWS`);
+    return volume.mountPath;
   }
-  return localRoot(spec, 'repository', local.volumeSource, mode, 'spec.backend.local.volumeSource');
+  return posix.join(localRoot(spec, 'repository', volume.source, mode, where), volume.subPath ?? '');
 }

@@ -20,7 +20,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, SecretError } from '../core/errors';
-import { backendKind, type Backend, type BackendKind } from '../schemas/restic';
+import { backendKind, mountedVolume, type Backend, type BackendKind } from '../schemas/restic';
 import { missingSecretKeys, SWIFT_KEYS, type Secret } from '../schemas/secret';
 
 /** Where and how restic reaches one repository. */
@@ -43,7 +43,7 @@ export interface ResticTarget {
 export interface PrepareTargetOptions {
   /**
    * For the local backend, the resolved repository path (the caller resolves volumes).
-   * @default backend.local.path
+   * @default the local backend's mount path (`mountPath`, or Stash 0.5's `path`)
    */
   readonly localRepository?: string;
   /**
@@ -175,7 +175,7 @@ export async function prepareTarget(backend: Backend, secret: Secret, options: P
 
   switch (kind) {
     case 'local':
-      repository = options.localRepository ?? backend.local!.path;
+      repository = options.localRepository ?? mountedVolume(backend.local!).mountPath;
       break;
     case 's3': {
       const s3 = backend.s3!;

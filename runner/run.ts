@@ -13,7 +13,7 @@
  *   any command refused for a lock: restic unlock (removes stale locks only), retry once
  */
 import { mkdir, stat } from 'node:fs/promises';
-import { backendKind, type FileGroup, type Restic, type RetentionPolicy } from '../schemas/restic';
+import { backendKind, retentionPolicyOf, type FileGroup, type Restic, type RetentionPolicy } from '../schemas/restic';
 import { missingSecretKeys, type Secret } from '../schemas/secret';
 import type { FileGroupResult, Outcome, RunResult } from '../schemas/status';
 import { ConfigError, errorMessage, ResticError, SecretError } from '../core/errors';
@@ -185,7 +185,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
   if (outcome === 'partial') fg.error = `some files could not be read (restic exit 3): ${outputTail(result)}`;
   else if (outcome !== 'succeeded') fg.error = failureText('backup', result);
 
-  const policy = forgetArgs(group.retentionPolicy);
+  const policy = forgetArgs(retentionPolicyOf(ctx.spec.spec, group));
   if (policy.length && summary && outcome !== 'interrupted') {
     const forget = await withUnlock(target, ['forget', '--json', '--host', name, '--path', path, ...policy], { binary: ctx.binary, signal: ctx.signal }, ctx.log);
     if (forget.exitCode === 0) {

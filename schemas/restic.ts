@@ -1,14 +1,21 @@
 /**
- * Stash's `Restic` object (`stash.appscode.com/v1alpha1`), accepted as users wrote it for
- * Kubernetes, including what `kubectl get -o yaml` adds to `metadata`. Unknown fields are
+ * Stash's `Restic` object (`stash.appscode.com/v1alpha1`), accepted in every shape Stash 0.5
+ * to 0.8 read, as users wrote it for Kubernetes, including what `kubectl get -o yaml` adds to
+ * `metadata` (docs/stash-compatibility.md lists every field per release). Unknown fields are
  * errors, so a typo such as `filegroups` never passes silently.
  *
- * Our extensions, all optional: `spec.volumes[]` (where `volumeMounts` and
- * `backend.local.volumeSource` point on AWS or on one machine), `spec.startWindow` and
- * `spec.check`.
+ * The shapes that changed between releases are all accepted as written, never rewritten:
+ * a fileGroup's policy is Stash 0.5's inline `retentionPolicy` or 0.6's `retentionPolicyName`
+ * into `spec.retentionPolicies` ({@link retentionPolicyOf} reads either), and `backend.local`
+ * is 0.5's `{path, volumeSource}`, 0.6.0's `{mountPath, subPath?, VolumeSource}` or 0.6.3's
+ * `{mountPath, subPath?, <source>}` ({@link mountedVolume} reads any). The schema neither
+ * transforms nor adds defaults: compiled specs restore a spec from its stored value.
  *
- * Only shapes live here; what needs more than the document itself (schedules, volume
- * references, unique names) is checked in `core/spec.ts`.
+ * Our extensions, all optional: `spec.volumes[]` (where `volumeMounts` point on AWS or on one
+ * machine), the `efs` volume source, `backend.rest`, `spec.startWindow` and `spec.check`.
+ *
+ * Only shapes live here; what needs more than the document itself (schedules, policy names,
+ * volume references, unique names) is checked in `core/spec.ts`.
  */
 import * as z from './zod';
 
@@ -64,8 +71,7 @@ const TagSchema = z.string().check(
 
 const CountSchema = z.int({ error: 'must be a non-negative integer' }).check(z.nonnegative({ error: 'must be a non-negative integer' }));
 
-/** restic's `forget` policy for one fileGroup, as Stash named it. */
-export const RetentionPolicySchema = z.strictObject({
+const retentionShape = {
   keepLast: z.optional(CountSchema),
   keepHourly: z.optional(CountSchema),
   keepDaily: z.optional(CountSchema),
@@ -75,16 +81,42 @@ export const RetentionPolicySchema = z.strictObject({
   keepTags: z.optional(z.array(TagSchema)),
   prune: z.optional(z.boolean()),
   dryRun: z.optional(z.boolean()),
-});
+};
+
+/** restic's `forget` policy for one fileGroup, as Stash 0.5 wrote it inline (`fileGroups[].retentionPolicy`). */
+export const RetentionPolicySchema = z.strictObject(retentionShape);
 export type RetentionPolicy = z.infer<typeof RetentionPolicySchema>;
+
+/**
+ * A policy of `spec.retentionPolicies` (Stash 0.6 and later), which fileGroups name with
+ * `retentionPolicyName`. `name` may be left out, as in Stash: such a policy applies to the
+ * fileGroups that name none.
+ */
+export const NamedRetentionPolicySchema = z.strictObject({ name: z.optional(z.string()), ...retentionShape });
+export type NamedRetentionPolicy = z.infer<typeof NamedRetentionPolicySchema>;
 
 /** One path backed up as one restic snapshot. */
 export const FileGroupSchema = z.strictObject({
   path: AbsolutePathSchema,
   tags: z.optional(z.array(TagSchema)),
+  /** Stash 0.5. */
   retentionPolicy: z.optional(RetentionPolicySchema),
+  /** Stash 0.6 and later: the `name` of one of `spec.retentionPolicies`. */
+  retentionPolicyName: z.optional(z.string()),
 });
 export type FileGroup = z.infer<typeof FileGroupSchema>;
+
+/**
+ * The policy `restic forget` applies to a fileGroup, as Stash chose it: the inline
+ * `retentionPolicy` (0.5), else the first of `spec.retentionPolicies` whose `name` equals
+ * the fileGroup's `retentionPolicyName`, a missing name counting as "" (0.6 to 0.8). None:
+ * every snapshot is kept.
+ */
+export function retentionPolicyOf(spec: Pick<ResticSpec, 'retentionPolicies'>, group: FileGroup): RetentionPolicy | undefined {
+  if (group.retentionPolicy) return group.retentionPolicy;
+  const wanted = group.retentionPolicyName ?? '';
+  return spec.retentionPolicies?.find((p) => (p.name ?? '') === wanted);
+}
 
 // ---- volumes (our extension) ------------------------------------------------------------
 
@@ -94,10 +126,11 @@ const HostPathSchema = z.strictObject({
 });
 
 /** An EFS file system id, as specs, Recoveries and the stack's settings name one. */
-export const isEfsId = (id: string): boolean => /^fs-[0-9a-f]{8,40}$/.test(id);
+const EFS_ID = /^fs-[0-9a-f]{8,40}$/;
+export const isEfsId = (id: string): boolean => EFS_ID.test(id);
 
 const EfsSchema = z.strictObject({
-  fileSystemId: z.string().check(z.refine(isEfsId, { error: 'must be an EFS file system id (fs-0123abcd...)' })),
+  fileSystemId: z.string().check(z.regex(EFS_ID, { error: 'must be an EFS file system id (fs-0123abcd...)' })),
   rootDirectory: z.optional(AbsolutePathSchema),
   accessPointId: z.optional(
     z.string().check(z.regex(/^fsap-[0-9a-f]{8,40}$/, { error: 'must be an EFS access point id (fsap-0123abcd...)' })),
@@ -165,6 +198,142 @@ export const VolumeMountSchema = z.strictObject({
   mountPropagation: z.optional(z.string()),
 });
 export type VolumeMount = z.infer<typeof VolumeMountSchema>;
+
+// ---- volumes written inline: backend.local and a Recovery's recoveredVolumes ---------------
+
+/**
+ * Kubernetes' volume sources (the API Stash 0.5 to 0.8 vendored) other than `hostPath` and
+ * `emptyDir`. A document may name one in `backend.local` or a Recovery's `recoveredVolumes`:
+ * it validates, with a warning saying what to map it to, and a run that needs it fails.
+ */
+export const KUBERNETES_VOLUME_SOURCES = [
+  'gcePersistentDisk',
+  'awsElasticBlockStore',
+  'gitRepo',
+  'secret',
+  'nfs',
+  'iscsi',
+  'glusterfs',
+  'persistentVolumeClaim',
+  'rbd',
+  'flexVolume',
+  'cinder',
+  'cephfs',
+  'flocker',
+  'downwardAPI',
+  'fc',
+  'azureFile',
+  'configMap',
+  'vsphereVolume',
+  'quobyte',
+  'azureDisk',
+  'photonPersistentDisk',
+  'projected',
+  'portworxVolume',
+  'scaleIO',
+  'storageos',
+] as const;
+
+/** Every volume source a Stash document may name: ours first (the ones that run), then Kubernetes' others. */
+export const ANY_VOLUME_SOURCE_KINDS = [...VOLUME_SOURCE_KINDS, ...KUBERNETES_VOLUME_SOURCES] as const;
+
+function optionalEach<const K extends string, S extends z.ZodType>(keys: readonly K[], schema: S) {
+  return Object.fromEntries(keys.map((k) => [k, z.optional(schema)])) as { [P in K]: ReturnType<typeof z.optional<S>> };
+}
+
+/** Ours as they are checked, and a Kubernetes-only source as any mapping: it never runs, so only its presence matters. */
+const anyVolumeSourceShape = { ...volumeSourceShape, ...optionalEach(KUBERNETES_VOLUME_SOURCES, z.looseObject({})) };
+
+const sourcesIn = (value: object) => ANY_VOLUME_SOURCE_KINDS.filter((k) => (value as Record<string, unknown>)[k] !== undefined);
+const sourceChoice = `hostPath (this machine), efs (AWS) or emptyDir`;
+const whenObject = { when: (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null };
+
+/** A volume source as Stash 0.5 to 0.6.2 wrote it under `volumeSource`: exactly one source, of any kind. */
+export const AnyVolumeSourceSchema = z.strictObject(anyVolumeSourceShape).check(
+  z.superRefine((v, ctx) => {
+    const set = sourcesIn(v);
+    if (set.length === 0) ctx.addIssue({ code: 'custom', message: `a volume source must be set: ${sourceChoice}` });
+    if (set.length > 1) ctx.addIssue({ code: 'custom', message: `exactly one volume source must be set, found ${set.join(' and ')}` });
+  }, whenObject),
+);
+
+/** The fields every inline volume has (Stash's `LocalSpec` from 0.6 on, plus 0.6.0's `VolumeSource` key). */
+const inlineVolumeShape = {
+  mountPath: z.optional(AbsolutePathSchema),
+  subPath: z.optional(RelativePathSchema),
+  /** Stash 0.5 and 0.6.0 to 0.6.2: the source under a key of its own. */
+  volumeSource: z.optional(AnyVolumeSourceSchema),
+  /** 0.6.0 to 0.6.2 decoded the key under Go's own field name, in any case; both spellings are read. */
+  VolumeSource: z.optional(AnyVolumeSourceSchema),
+  ...anyVolumeSourceShape,
+};
+
+type InlineVolume = { [K in keyof typeof inlineVolumeShape]?: z.infer<(typeof inlineVolumeShape)[K]> } & { readonly path?: string };
+
+/**
+ * The shape rules of an inline volume, in every release's form: Stash 0.5's `path` with the
+ * source under `volumeSource`, or `mountPath` with exactly one source, wrapped (0.6.0 to
+ * 0.6.2) or inline (0.6.3 and later). Runs even when a member has errors of its own.
+ */
+function inlineVolumeRules(v: InlineVolume, ctx: { addIssue(issue: { code: 'custom'; path?: PropertyKey[]; message: string }): void }) {
+  const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const wrapped = (['volumeSource', 'VolumeSource'] as const).filter((k) => v[k] !== undefined);
+  const inline = sourcesIn(v);
+  if (wrapped.length === 2) issue(['VolumeSource'], 'volumeSource and VolumeSource are one field (Go read it in any case): keep one');
+  if (v.path !== undefined) {
+    if (v.mountPath !== undefined) issue(['path'], 'path (Stash 0.5) and mountPath (Stash 0.6 and later) both say where the repository is mounted: keep one');
+    if (v.subPath !== undefined) issue(['subPath'], "Stash 0.5's path takes no subPath: write mountPath (Stash 0.6 and later) instead of path");
+    for (const k of inline) issue([k], 'with path (Stash 0.5) the volume source goes under volumeSource');
+    if (wrapped.length === 0) issue(['volumeSource'], 'Required');
+    return;
+  }
+  if (v.mountPath === undefined) issue(['mountPath'], 'Required');
+  const sources = [...wrapped, ...inline];
+  if (sources.length === 0) issue([], `a volume source must be set next to mountPath: ${sourceChoice}`);
+  else if (inline.length && wrapped.length) issue([], `exactly one volume source must be set, found ${sources.join(' and ')}`);
+  else if (inline.length > 1) issue([], `exactly one volume source must be set, found ${inline.join(' and ')}`);
+}
+
+/** An inline volume's shape rules, as a check for a schema of its own. */
+export const inlineVolumeCheck = z.superRefine((v: InlineVolume, ctx) => inlineVolumeRules(v, ctx), whenObject);
+
+/** Inline volume fields for a schema that extends them (a Recovery's `recoveredVolumes`). */
+export const INLINE_VOLUME_SHAPE = inlineVolumeShape;
+
+/** What to do with a volume source that cannot exist here; warnings and run errors say the same. */
+export function unsupportedVolumeSource(kind: string): string {
+  return `a Kubernetes ${kind} volume cannot exist here: replace it with efs: {fileSystemId: fs-...} on AWS or hostPath: {path: ...} on one machine, the sources spec.volumes takes`;
+}
+
+/** An inline volume read the same way whatever release's shape it was written in. */
+export interface MountedVolume {
+  /** Where it is mounted: `mountPath`, or Stash 0.5's `path`. */
+  readonly mountPath: string;
+  readonly subPath?: string;
+  /** The source's kind as written: `hostPath`, `efs`, `emptyDir`, or a Kubernetes one such as `nfs`. */
+  readonly kind: (typeof ANY_VOLUME_SOURCE_KINDS)[number];
+  /** Where the source is written, relative to the volume: `hostPath`, `volumeSource.hostPath`, `VolumeSource.nfs`. */
+  readonly field: string;
+  /** The source, when it is one that can exist here (hostPath, efs or emptyDir). */
+  readonly source?: VolumeSource;
+}
+
+/** A valid inline volume ({@link LocalBackendSchema}, a Recovery's recovered volume) in one form. */
+export function mountedVolume(v: InlineVolume): MountedVolume {
+  const wrapper = v.volumeSource !== undefined ? 'volumeSource' : v.VolumeSource !== undefined ? 'VolumeSource' : undefined;
+  const holder: InlineVolume = wrapper ? v[wrapper]! : v;
+  const kind = sourcesIn(holder)[0];
+  if (kind === undefined) throw new Error('volume has no source (it was not validated)');
+  const source: VolumeSource | undefined =
+    kind === 'hostPath' ? { hostPath: holder.hostPath } : kind === 'efs' ? { efs: holder.efs } : kind === 'emptyDir' ? { emptyDir: holder.emptyDir } : undefined;
+  return {
+    mountPath: v.path ?? v.mountPath!,
+    ...(v.subPath !== undefined ? { subPath: v.subPath } : {}),
+    kind,
+    field: wrapper ? `${wrapper}.${kind}` : kind,
+    source,
+  };
+}
 
 // ---- backends ---------------------------------------------------------------------------
 
@@ -262,10 +431,13 @@ const S3EndpointSchema = z.string().check(
   }),
 );
 
-export const LocalBackendSchema = z.strictObject({
-  path: AbsolutePathSchema,
-  volumeSource: VolumeSourceSchema,
-});
+/**
+ * `backend.local`, in each release's shape: 0.5 `{path, volumeSource}`, 0.6.0 to 0.6.2
+ * `{mountPath, subPath?, VolumeSource}`, 0.6.3 and later `{mountPath, subPath?, <source>}`.
+ * Read it with {@link mountedVolume}.
+ */
+export const LocalBackendSchema = z.strictObject({ path: z.optional(AbsolutePathSchema), ...inlineVolumeShape }).check(inlineVolumeCheck);
+export type LocalBackend = z.infer<typeof LocalBackendSchema>;
 export const S3BackendSchema = z.strictObject({ endpoint: S3EndpointSchema, bucket: S3BucketSchema, prefix: PrefixSchema });
 export const GcsBackendSchema = z.strictObject({ bucket: GcsBucketSchema, prefix: PrefixSchema });
 export const AzureBackendSchema = z.strictObject({ container: AzureContainerSchema, prefix: PrefixSchema });
@@ -324,7 +496,7 @@ export type Resources = z.infer<typeof ResourcesSchema>;
 
 /** `restic check` on a schedule of its own (our extension). */
 export const CheckPolicySchema = z.strictObject({
-  /** Cron expression or `@every`; default `@every 72h` (every 3 days, as Stash did). */
+  /** Cron expression or `@every`; default Stash's check schedule, midnight on days 1, 4, ..., 31 (`DEFAULT_CHECK_SCHEDULE`). */
   schedule: z.optional(z.string()),
   /** Passed as `--read-data-subset`: `n/t`, a percentage such as `10%`, or a size such as `500M`. */
   readDataSubset: z.optional(
@@ -339,6 +511,15 @@ export type CheckPolicy = z.infer<typeof CheckPolicySchema>;
 
 const LabelSelectorRequirementSchema = z.looseObject({});
 
+/** Stash 0.5's `useAutoPrefix` values; its decoder refused any other. */
+export const AUTO_PREFIXES = ['', 'Smart', 'NodeName', 'PodName', 'None'] as const;
+
+/** Stash's `spec.type` (0.6 and later). */
+export const BACKUP_TYPES = ['online', 'offline'] as const;
+
+/** A Kubernetes `LocalObjectReference`, as `imagePullSecrets` lists them. */
+const LocalObjectReferenceSchema = z.strictObject({ name: z.optional(z.string()) });
+
 export const ResticSpecSchema = z.strictObject({
   selector: z.optional(
     z.strictObject({
@@ -351,8 +532,16 @@ export const ResticSpecSchema = z.strictObject({
   schedule: z.string(),
   volumeMounts: z.optional(z.array(VolumeMountSchema)),
   resources: z.optional(ResourcesSchema),
+  /** Stash 0.6 and later: the policies fileGroups name with `retentionPolicyName`. */
+  retentionPolicies: z.optional(z.array(NamedRetentionPolicySchema)),
+  /** Stash 0.6 and later; `offline` runs as `online` does here (there are no pods to stop). */
+  type: z.optional(z.enum(BACKUP_TYPES, { error: 'must be online or offline' })),
+  /** Stash 0.7 and later. */
   paused: z.optional(z.boolean()),
-  useAutoPrefix: z.optional(z.string()),
+  /** Stash 0.7 and later; ignored: the runner's image is the stack's. */
+  imagePullSecrets: z.optional(z.array(LocalObjectReferenceSchema)),
+  /** Stash 0.5; ignored. */
+  useAutoPrefix: z.optional(z.enum(AUTO_PREFIXES, { error: 'must be Smart, NodeName, PodName or None (the values Stash 0.5 read)' })),
   volumes: z.optional(z.array(VolumeSchema)),
   /** Go duration; a slot not started within it is recorded as missed (default `1h`). */
   startWindow: z.optional(z.string()),
@@ -360,24 +549,32 @@ export const ResticSpecSchema = z.strictObject({
 });
 export type ResticSpec = z.infer<typeof ResticSpecSchema>;
 
-/** The metadata fields Kubernetes may put on any object; all but `name` are ignored. */
+const TimestampSchema = z.union([z.string(), z.date()]);
+
+/**
+ * `metadata` as `kubectl get -o yaml` printed it from Kubernetes 1.8 to 1.14 (and
+ * `managedFields` from 1.14 on): every field of `ObjectMeta`, with the `null`s and empty values
+ * that kubectl of those years wrote. All but `name` are ignored.
+ */
 export const ObjectMetaSchema = z.strictObject({
   name: Dns1123LabelSchema,
+  generateName: z.optional(z.string()),
   namespace: z.optional(z.string()),
+  selfLink: z.optional(z.string()),
   uid: z.optional(z.string()),
   resourceVersion: z.optional(z.string()),
   generation: z.optional(z.number()),
-  selfLink: z.optional(z.string()),
-  creationTimestamp: z.optional(z.union([z.string(), z.date()])),
-  deletionTimestamp: z.optional(z.union([z.string(), z.date()])),
-  deletionGracePeriodSeconds: z.optional(z.number()),
-  labels: z.optional(z.record(z.string(), z.string())),
-  annotations: z.optional(z.record(z.string(), z.string())),
-  generateName: z.optional(z.string()),
-  finalizers: z.optional(z.array(z.string())),
-  ownerReferences: z.optional(z.array(z.looseObject({}))),
-  managedFields: z.optional(z.array(z.looseObject({}))),
+  creationTimestamp: z.nullish(TimestampSchema),
+  deletionTimestamp: z.nullish(TimestampSchema),
+  deletionGracePeriodSeconds: z.nullish(z.number()),
+  labels: z.nullish(z.record(z.string(), z.string())),
+  annotations: z.nullish(z.record(z.string(), z.string())),
+  ownerReferences: z.nullish(z.array(z.looseObject({}))),
+  /** Kubernetes 1.8 to 1.15 (an alpha feature, off by default): `initializers: null` in most output. */
+  initializers: z.nullish(z.looseObject({})),
+  finalizers: z.nullish(z.array(z.string())),
   clusterName: z.optional(z.string()),
+  managedFields: z.nullish(z.array(z.looseObject({}))),
 });
 
 /** A whole `Restic` document. */

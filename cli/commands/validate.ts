@@ -1,12 +1,12 @@
 /**
  * `stash validate PATH...`: checks spec files, folders or `s3://bucket/prefix` stores, printing
- * each valid spec and each problem with its file and field; exit 1 when any is invalid or
- * there is nothing to check.
+ * each valid spec and Recovery and each problem with its file and field; exit 1 when any is
+ * invalid or there is nothing to check.
  */
 import type { Command } from 'commander';
 import { formatProblem } from '../../core/errors';
 import type { SpecDocument } from '../../core/ports';
-import { loadSpecs } from '../../core/spec';
+import { validateDocuments } from '../../core/validate';
 import type { CommandContext } from '../command';
 import { openStash, STORE_DEFAULTS } from '../mode';
 
@@ -14,7 +14,7 @@ import { openStash, STORE_DEFAULTS } from '../mode';
 export function registerValidate(program: Command, ctx: CommandContext): void {
   program
     .command('validate')
-    .description('check Restic specs (files or folders of .yaml, .yml, .json; multi-document YAML allowed)')
+    .description('check Restic specs and Recoveries (files or folders of .yaml, .yml, .json; multi-document YAML allowed)')
     .argument('<paths...>', 'spec files or folders, or s3://bucket/prefix')
     .action((paths: string[]) => runValidate(ctx, paths));
 }
@@ -23,11 +23,12 @@ export function registerValidate(program: Command, ctx: CommandContext): void {
 export async function runValidate({ io, setExit }: CommandContext, paths: readonly string[]): Promise<void> {
   const docs: SpecDocument[] = [];
   for (const path of paths) docs.push(...(await (await openStash({ ...STORE_DEFAULTS, specs: path }, io)).specStore.documents()));
-  const result = loadSpecs(docs);
+  const result = validateDocuments(docs);
   for (const w of result.warnings) io.error(`warning: ${formatProblem(w)}`);
   for (const p of result.problems) io.error(formatProblem(p));
   for (const s of result.specs) io.line(`ok ${s.source}: ${s.spec.metadata.name}`);
+  for (const r of result.recoveries) io.line(`ok ${r.source}: ${r.recovery.metadata.name}`);
   if (docs.length === 0) io.error(`no .yaml, .yml or .json files in ${paths.join(', ')}`);
-  io.line(`${result.specs.length} valid, ${new Set(result.problems.map((p) => p.source)).size} invalid, ${result.warnings.length} warning(s)`);
+  io.line(`${result.specs.length + result.recoveries.length} valid, ${new Set(result.problems.map((p) => p.source)).size} invalid, ${result.warnings.length} warning(s)`);
   setExit(result.problems.length || docs.length === 0 ? 1 : 0);
 }

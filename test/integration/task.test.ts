@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTaskEnv, runTask, type TaskInputs } from '../../container/task';
-import { openTarget, runBackup } from '../../runner/run';
+import { listSnapshots, openTarget, runBackup } from '../../runner/run';
 import { runRestic } from '../../runner/restic';
 import { parseSpecDocument } from '../../core/spec';
 import { randomBytes } from 'node:crypto';
@@ -142,6 +142,38 @@ describe('the Fargate task entry', () => {
     expect(code).toBe(0);
     expect(await tree(join(root2, data))).toEqual(await tree(data));
     expect(log.lines.at(-1)).toMatchObject({ message: 'run finished', kind: 'restore', outcome: 'succeeded', recovery: 'efs-data-recovery' });
+  });
+
+  it.each([
+    [
+      "Stash 0.6's shape (workload, podOrdinal as a string, the source under VolumeSource)",
+      { workload: { kind: 'Deployment', name: 'efs-data' }, podOrdinal: '0', recoveredVolumes: [{ mountPath: '/mnt', VolumeSource: { efs: { fileSystemId: 'fs-0fedcba9' } } }] },
+    ],
+    [
+      "Stash 0.7's shape (repository deployment.<name>, the snapshot by Stash's name for it)",
+      {
+        repository: { name: 'deployment.efs-data', namespace: 'default' },
+        snapshot: 'SNAPSHOT',
+        recoveredVolumes: [{ mountPath: '/mnt', name: 'restored', efs: { fileSystemId: 'fs-0fedcba9' } }],
+      },
+    ],
+  ])('restores from a Recovery in %s', async (_shape, spec) => {
+    const snapshots = await listSnapshots({ spec: parseSpecDocument({ source: 's.yaml', text: specText }).specs[0].spec, secret: { RESTIC_PASSWORD: PASSWORD }, mode: { kind: 'aws' } });
+    const text = stringify({ apiVersion: 'stash.appscode.com/v1alpha1', kind: 'Recovery', metadata: { name: 'efs-data-recovery' }, spec }).replace(
+      'SNAPSHOT',
+      `deployment.efs-data-${snapshots.at(-1)!.short_id}`,
+    );
+    recoveryText = text;
+    const root3 = join(root, `restore-${Object.keys(spec)[0]}`);
+    const log = capturingLog();
+    const code = await runTask(
+      env({ STASH_RUN_KIND: 'restore', STASH_RECOVERY_KEY: 'specs/r.yaml', STASH_RECOVERY_NAME: 'efs-data-recovery', STASH_RESTORE_ROOT: root3 }),
+      inputs({ RESTIC_PASSWORD: PASSWORD }),
+      log,
+    );
+    expect(log.lines.at(-1)).toMatchObject({ message: 'run finished', kind: 'restore', outcome: 'succeeded' });
+    expect(code).toBe(0);
+    expect(await tree(join(root3, data))).toEqual(await tree(data));
   });
 
   it('refuses a Recovery path that is not a fileGroup of the spec (exit 2)', async () => {

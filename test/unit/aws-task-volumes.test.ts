@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RatePacer, backoffMs } from '../../aws/pacing';
 import { taskVolumes } from '../../aws/task-volumes';
-import { ResticSchema, type ResticSpec } from '../../schemas/restic';
+import { ResticSchema, unsupportedVolumeSource, type ResticSpec } from '../../schemas/restic';
 
 const spec = (over: Partial<ResticSpec>) =>
   ResticSchema.parse({
@@ -56,6 +56,26 @@ describe('taskVolumes', () => {
       { sourceVolume: 'recovered-0', containerPath: '/source/data', readOnly: false },
     ]);
     expect(taskVolumes({ spec: spec({}), kind: 'backup' }, [])).toEqual({ volumes: [], mountPoints: [] });
+  });
+
+  it("mounts a repository written in any Stash release's shape, subPath as the EFS root", () => {
+    const efs = { fileSystemId: 'fs-0123abcd', rootDirectory: '/stash' };
+    const volume = { name: 'stash-repository-2a97516c', efsVolumeConfiguration: { fileSystemId: 'fs-0123abcd', rootDirectory: '/stash/demo', transitEncryption: 'ENABLED', authorizationConfig: { iam: 'ENABLED' } } };
+    for (const local of [{ mountPath: '/safe/data', subPath: 'demo', efs }, { mountPath: '/safe/data', subPath: 'demo', VolumeSource: { efs } }]) {
+      expect(taskVolumes({ spec: spec({ backend: { local, storageSecretName: 'local-secret' } }), kind: 'check' }, ['fs-0123abcd'])).toEqual({
+        volumes: [volume],
+        mountPoints: [{ sourceVolume: volume.name, containerPath: '/safe/data', readOnly: false }],
+      });
+    }
+  });
+
+  it('refuses a Kubernetes volume source, naming it and what to write instead', () => {
+    const nfs = spec({ backend: { local: { mountPath: '/safe/data', nfs: { server: 'nas', path: '/' } }, storageSecretName: 'local-secret' } });
+    expect(() => taskVolumes({ spec: nfs, kind: 'backup' }, [])).toThrow(`spec.backend.local.nfs: ${unsupportedVolumeSource('nfs')}`);
+    const pvc = [{ mountPath: '/source/data', persistentVolumeClaim: { claimName: 'restored' } }];
+    expect(() => taskVolumes({ spec: efsSpec, kind: 'restore', recoveredVolumes: pvc }, ['fs-0123abcd'])).toThrow(
+      `spec.recoveredVolumes[0].persistentVolumeClaim: ${unsupportedVolumeSource('persistentVolumeClaim')}`,
+    );
   });
 
   it('refuses a subPath on an access point', () => {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { FIELD_DESCRIPTIONS, RESTIC_SCHEMA_FILE, RESTIC_SCHEMA_ID, resticJsonSchema, resticJsonSchemaText } from '../../schemas/generate';
-import { BACKEND_KINDS, ResticSchema } from '../../schemas/restic';
+import { ANY_VOLUME_SOURCE_KINDS, BACKEND_KINDS, ResticSchema } from '../../schemas/restic';
 
 type Node = Record<string, unknown>;
 
@@ -38,7 +38,7 @@ function* schemaNodes(node: Node, at = '#'): Generator<[string, Node]> {
 
 /** The keywords {@link violations} checks, and the annotations it may ignore. */
 const CHECKED = new Set([
-  'type', 'const', 'properties', 'required', 'additionalProperties', 'propertyNames', 'items', 'minItems',
+  'type', 'const', 'enum', 'properties', 'required', 'additionalProperties', 'propertyNames', 'items', 'minItems',
   'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'anyOf', 'oneOf',
 ]);
 const ANNOTATIONS = new Set(['$schema', '$id', 'title', 'description', 'format']);
@@ -61,6 +61,7 @@ function hasType(value: unknown, type: string): boolean {
 function violations(node: Node, value: unknown, path = '(root)'): string[] {
   const out: string[] = [];
   if ('const' in node && value !== node.const) return [`${path}: must be ${JSON.stringify(node.const)}`];
+  if (Array.isArray(node.enum) && !node.enum.includes(value)) return [`${path}: must be one of ${JSON.stringify(node.enum)}`];
   if (node.type !== undefined) {
     const types = [node.type].flat() as string[];
     if (!types.some((t) => hasType(value, t))) return [`${path}: must be of type ${types.join(' or ')}`];
@@ -164,9 +165,12 @@ describe('resticJsonSchema', () => {
     'spec.fileGroups[].retentionPolicy',
     'spec.backend',
     ...BACKEND_KINDS.map((k) => `spec.backend.${k}`),
+    'spec.backend.local',
     'spec.backend.local.volumeSource',
     'spec.backend.local.volumeSource.hostPath',
     'spec.backend.local.volumeSource.efs',
+    'spec.backend.local.hostPath',
+    'spec.retentionPolicies[]',
     'spec.volumeMounts[]',
     'spec.volumes[]',
     'spec.resources',
@@ -182,7 +186,6 @@ describe('resticJsonSchema', () => {
     ['spec.fileGroups[]', ['path']],
     ['spec.backend', ['storageSecretName']],
     ['spec.backend.s3', ['endpoint', 'bucket']],
-    ['spec.backend.local', ['path', 'volumeSource']],
     ['spec.volumes[]', ['name']],
   ])('requires at %j the keys %j', (path, required) => {
     expect(nodeAt(path).required).toEqual(required);
@@ -190,7 +193,7 @@ describe('resticJsonSchema', () => {
 
   it.each([
     ['spec.backend', [...BACKEND_KINDS]],
-    ['spec.backend.local.volumeSource', ['hostPath', 'efs', 'emptyDir']],
+    ['spec.backend.local.volumeSource', [...ANY_VOLUME_SOURCE_KINDS]],
     ['spec.volumes[]', ['hostPath', 'efs', 'emptyDir']],
   ])('asks at %j for exactly one of %j', (path, kinds) => {
     expect(nodeAt(path).oneOf).toEqual(kinds.map((k) => ({ required: [k] })));
@@ -200,8 +203,20 @@ describe('resticJsonSchema', () => {
     expect(nodeAt(path).description).toBe(description);
   });
 
-  it('takes kubectl timestamps as strings', () => {
-    expect(nodeAt('metadata.creationTimestamp')).toEqual({ anyOf: [{ type: 'string' }, { type: 'string', format: 'date-time' }] });
+  it('asks at "spec.backend.local" for a mount path and one volume source, in any Stash shape', () => {
+    expect(nodeAt('spec.backend.local').oneOf).toEqual([
+      { required: ['path', 'volumeSource'] },
+      { required: ['mountPath', 'volumeSource'] },
+      { required: ['path', 'VolumeSource'] },
+      { required: ['mountPath', 'VolumeSource'] },
+      ...ANY_VOLUME_SOURCE_KINDS.map((k) => ({ required: ['mountPath', k] })),
+    ]);
+  });
+
+  it('takes kubectl timestamps as strings, or null', () => {
+    expect(nodeAt('metadata.creationTimestamp')).toEqual({
+      anyOf: [{ anyOf: [{ type: 'string' }, { type: 'string', format: 'date-time' }] }, { type: 'null' }],
+    });
   });
 
   it('uses only keywords this test checks, with patterns an editor can compile', () => {
@@ -219,6 +234,25 @@ describe('resticJsonSchema', () => {
     }
     expect(unknown).toEqual([]);
     expect(badPatterns).toEqual([]);
+  });
+});
+
+/** Every Restic of Stash's documents (test/fixtures/stash-docs) that `stash validate` accepts. */
+function stashDocsRestics(): [string, unknown][] {
+  const dir = fileURLToPath(new URL('../fixtures/stash-docs', import.meta.url));
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { file: string; kind: string; expected: { valid: string[] } }[];
+  return index
+    .filter((e) => e.kind === 'Restic' && e.expected.valid.length)
+    .map((e) => [e.file, parseAllDocuments(readFileSync(join(dir, e.file), 'utf8'))[0].toJS()]);
+}
+
+describe("the Restics of Stash's documents against the JSON Schema", () => {
+  const documents = stashDocsRestics();
+  it('are many, of every release line', () => {
+    expect(documents.length).toBeGreaterThan(50);
+  });
+  it.each(documents)('accepts %s', (_name, value) => {
+    expect(violations(schema, value)).toEqual([]);
   });
 });
 
@@ -296,6 +330,17 @@ describe('the example specs against the JSON Schema', () => {
       restic((d) => (d.spec.volumes = [{ name: 'data', hostPath: { path: '/srv' }, efs: { fileSystemId: 'fs-0123abcd' } }])),
       ['spec.volumes[0]: matches 2 of oneOf, must match exactly 1'],
     ],
+    [
+      'a local backend with both path and mountPath',
+      restic((d) => (d.spec.backend = { storageSecretName: 'local-secret', local: { path: '/repo', mountPath: '/repo', volumeSource: { hostPath: { path: '/srv' } } } })),
+      ['spec.backend.local: matches 2 of oneOf, must match exactly 1'],
+    ],
+    [
+      'a local backend with two volume sources',
+      restic((d) => (d.spec.backend = { storageSecretName: 'local-secret', local: { mountPath: '/repo', hostPath: { path: '/srv' }, nfs: { server: 'nas', path: '/' } } })),
+      ['spec.backend.local: matches 2 of oneOf, must match exactly 1'],
+    ],
+    ['a type that is neither online nor offline', restic((d) => (d.spec.type = 'nightly')), ['spec.type: must be one of ["online","offline"]']],
   ])('refuses %s, as the zod schema does', (_name, value, expected) => {
     expect(violations(schema, value)).toEqual(expected);
     expect(ResticSchema.safeParse(value).success).toBe(false);

@@ -118,14 +118,17 @@ describe('plan', () => {
 });
 
 describe('planChecks', () => {
-  it('runs restic check every 72h since the epoch by default', () => {
-    // Day 20,240 (2025-06-01) is 2 past a multiple of 3: checks on 2025-06-02 and 2025-06-05.
+  it("runs restic check by default as Stash did: midnight UTC on days 1, 4, ..., 31", () => {
     const specs = [restic('b', '@daily'), restic('a', '0 3 * * *')];
-    expect(rows(planChecks(specs, at('2025-06-01T00:00:00Z'), at('2025-06-08T00:00:00Z')))).toEqual([
-      ['2025-06-02T00:00:00.000Z', 'a', 'check'],
-      ['2025-06-02T00:00:00.000Z', 'b', 'check'],
-      ['2025-06-05T00:00:00.000Z', 'a', 'check'],
-      ['2025-06-05T00:00:00.000Z', 'b', 'check'],
+    expect(rows(planChecks(specs, at('2025-05-27T00:00:00Z'), at('2025-06-05T00:00:00Z')))).toEqual([
+      ['2025-05-28T00:00:00.000Z', 'a', 'check'],
+      ['2025-05-28T00:00:00.000Z', 'b', 'check'],
+      ['2025-05-31T00:00:00.000Z', 'a', 'check'],
+      ['2025-05-31T00:00:00.000Z', 'b', 'check'],
+      ['2025-06-01T00:00:00.000Z', 'a', 'check'],
+      ['2025-06-01T00:00:00.000Z', 'b', 'check'],
+      ['2025-06-04T00:00:00.000Z', 'a', 'check'],
+      ['2025-06-04T00:00:00.000Z', 'b', 'check'],
     ]);
   });
 
@@ -143,17 +146,17 @@ describe('planChecks', () => {
       restic('checks-paused', '@daily', { check: { paused: true } }),
       restic('checked', '@daily', { check: { paused: false } }),
     ];
-    const from = at('2025-06-02T00:00:00Z');
-    const until = at('2025-06-02T00:01:00Z');
-    expect(rows(planChecks(specs, from, until))).toEqual([['2025-06-02T00:00:00.000Z', 'checked', 'check']]);
+    const from = at('2025-06-04T00:00:00Z');
+    const until = at('2025-06-04T00:01:00Z');
+    expect(rows(planChecks(specs, from, until))).toEqual([['2025-06-04T00:00:00.000Z', 'checked', 'check']]);
     expect(rows(plan(specs, from, until))).toEqual([
-      ['2025-06-02T00:00:00.000Z', 'checked', 'backup'],
-      ['2025-06-02T00:00:00.000Z', 'checks-paused', 'backup'],
+      ['2025-06-04T00:00:00.000Z', 'checked', 'backup'],
+      ['2025-06-04T00:00:00.000Z', 'checks-paused', 'backup'],
     ]);
   });
 
   it('skips a spec whose check schedule does not parse', () => {
     const specs = [restic('broken', '@daily', { check: { schedule: '@every 5s' } }), restic('fine', '@daily')];
-    expect(rows(planChecks(specs, at('2025-06-02T00:00:00Z'), at('2025-06-02T00:01:00Z')))).toEqual([['2025-06-02T00:00:00.000Z', 'fine', 'check']]);
+    expect(rows(planChecks(specs, at('2025-06-04T00:00:00Z'), at('2025-06-04T00:01:00Z')))).toEqual([['2025-06-04T00:00:00.000Z', 'fine', 'check']]);
   });
 });

@@ -117,30 +117,57 @@ describe('parseSchedule', () => {
     expect(runs).toEqual(parseSchedule(withStar).between(from, until));
   });
 
-  // robfig/cron v3 spec_test.go TestActivation, day-of-month vs day-of-week, at midnight.
+  // Day of month against day of week, at midnight, by robfig/cron v2's rule (Stash 0.5 to 0.8).
   it.each([
     // Neither is a star: either may match.
     ['0 0 1,15 * SUN', '2012-07-15T00:00:00Z', true], // Sunday the 15th
     ['0 0 1,15 * SUN', '2012-06-15T00:00:00Z', true], // Friday the 15th
     ['0 0 1,15 * SUN', '2012-08-01T00:00:00Z', true], // Wednesday the 1st
     ['0 0 1,15 * SUN', '2012-07-16T00:00:00Z', false], // Monday the 16th
-    // A stepped star is not a star (robfig issue #70): still either.
-    ['0 0 */10 * SUN', '2012-07-15T00:00:00Z', true], // Sunday, not in 1,11,21,31
-    ['0 0 */10 * SUN', '2012-07-11T00:00:00Z', true], // Wednesday the 11th
-    ['0 0 */10 * SUN', '2012-07-12T00:00:00Z', false],
     ['0 0 1-31 * SUN', '2012-07-16T00:00:00Z', true], // a full range is no star: every day
-    // One is a star (also ? and */1): both must match.
+    ['0 0 1 * 0-6', '2012-07-16T00:00:00Z', true],
+    // A stepped star is a star in v2 (v3 changed this, robfig issue #70): both must match.
+    ['0 0 */10 * SUN', '2012-07-15T00:00:00Z', false], // Sunday, not in 1,11,21,31
+    ['0 0 */10 * SUN', '2012-07-11T00:00:00Z', false], // Wednesday the 11th
+    ['0 0 */10 * SUN', '2012-07-01T00:00:00Z', true], // Sunday the 1st
+    ['0 0 ?/10 * SUN', '2012-07-01T00:00:00Z', true],
+    ['0 0 ?/10 * SUN', '2012-07-15T00:00:00Z', false],
+    ['0 0 1 * */2', '2012-07-01T00:00:00Z', true], // Sunday (0) the 1st
+    ['0 0 1 * */2', '2012-08-01T00:00:00Z', false], // Wednesday (3) is not in 0,2,4,6 ...
+    ['0 0 1 * */3', '2012-08-01T00:00:00Z', true], // ... but in 0,3,6
+    ['0 0 1 * */3', '2012-06-01T00:00:00Z', false], // Friday (5) the 1st
+    // So is a star in a list.
+    ['0 0 1,*/5 * MON', '2012-07-16T00:00:00Z', true], // Monday the 16th: in 1,6,11,16,...
+    ['0 0 1,*/5 * MON', '2012-07-09T00:00:00Z', false], // Monday the 9th
+    // One is a star (also ?): both must match.
     ['0 0 * * MON', '2012-07-15T00:00:00Z', false],
     ['0 0 ? * MON', '2012-07-16T00:00:00Z', true],
     ['0 0 */1 * SUN', '2012-07-16T00:00:00Z', false],
     ['0 0 1,15 * *', '2012-07-09T00:00:00Z', false],
     ['0 0 1,15 * *', '2012-07-15T00:00:00Z', true],
     ['0 0 1,15 * ?', '2012-07-16T00:00:00Z', false],
-    ['0 0 */2 * SUN', '2012-07-15T00:00:00Z', true],
+    ['0 0 */2 * SUN', '2012-07-15T00:00:00Z', true], // Sunday the 15th
     ['0 0 */2 * SUN', '2012-07-14T00:00:00Z', false], // Saturday the 14th: neither
-    ['0 0 */2 * SUN', '2012-07-13T00:00:00Z', true], // Friday the 13th: an odd day is enough
+    ['0 0 */2 * SUN', '2012-07-13T00:00:00Z', false], // Friday the 13th: odd, but no Sunday
   ])('%s on %s fires: %s', (expression, when, fires) => {
     expect(firesAt(expression, when)).toBe(fires);
+  });
+
+  it("runs a stepped day of month with a weekday only where both match, as Stash's scheduler did", () => {
+    // January 2026: days 1, 4, ..., 31 (a star stepped by 3) and Mondays 5, 12, 19, 26 meet on the 19th
+    // alone. robfig/cron v3 and Vixie cron, where a stepped star is no star, would run on 14 days.
+    const runs = parseSchedule('0 0 */3 * 1').between(at('2026-01-01T00:00:00Z'), at('2026-02-01T00:00:00Z'));
+    expect(iso(runs)).toEqual(['2026-01-19T00:00:00.000Z']);
+  });
+
+  it("checks at Stash's check schedule by default: midnight on days 1, 4, ..., 31", () => {
+    expect(DEFAULT_CHECK_SCHEDULE).toBe('0 0 */3 * *');
+    const days = parseSchedule(DEFAULT_CHECK_SCHEDULE).between(at('2026-01-01T00:00:00Z'), at('2026-03-02T00:00:00Z'));
+    expect(iso(days)).toEqual([
+      ...[1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31].map((d) => `2026-01-${String(d).padStart(2, '0')}T00:00:00.000Z`),
+      ...[1, 4, 7, 10, 13, 16, 19, 22, 25, 28].map((d) => `2026-02-${String(d).padStart(2, '0')}T00:00:00.000Z`),
+      '2026-03-01T00:00:00.000Z',
+    ]);
   });
 
   describe('@every', () => {
@@ -151,7 +178,7 @@ describe('parseSchedule', () => {
       // 2025-06-01T00:00Z is minute 29,145,600 since the epoch, 1 past a multiple of 7.
       ['@every 7m', '2025-06-01T00:00:00Z', ['2025-06-01T00:06:00.000Z', '2025-06-01T00:13:00.000Z', '2025-06-01T00:20:00.000Z']],
       // Day 20,240 since the epoch is 2 past a multiple of 3.
-      [DEFAULT_CHECK_SCHEDULE, '2025-06-01T00:00:00Z', ['2025-06-02T00:00:00.000Z', '2025-06-05T00:00:00.000Z', '2025-06-08T00:00:00.000Z']],
+      ['@every 72h', '2025-06-01T00:00:00Z', ['2025-06-02T00:00:00.000Z', '2025-06-05T00:00:00.000Z', '2025-06-08T00:00:00.000Z']],
       ['@every 1.5h', '1970-01-01T00:00:00Z', ['1970-01-01T00:00:00.000Z', '1970-01-01T01:30:00.000Z', '1970-01-01T03:00:00.000Z']],
       // Rounded down to whole seconds, as robfig does.
       ['@every 90.9s', '1970-01-01T00:00:00Z', ['1970-01-01T00:00:00.000Z', '1970-01-01T00:01:30.000Z', '1970-01-01T00:03:00.000Z']],
@@ -370,7 +397,7 @@ describe('parseSchedule', () => {
     ['0 22,23 * * FRI,SAT', HOUR],
     ['0 23 * * 5 ', DAY * 7],
     ['@every 90m', 90 * MINUTE],
-    [DEFAULT_CHECK_SCHEDULE, 72 * HOUR],
+    [DEFAULT_CHECK_SCHEDULE, DAY], // the 31st, then the 1st
   ])('the shortest interval of %j is %d ms', (expression, interval) => {
     expect(parseSchedule(expression).minIntervalMs).toBe(interval);
   });

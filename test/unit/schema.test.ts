@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { formatProblem } from '../../core/errors';
 import type { SpecDocument } from '../../core/ports';
 import { loadSpecs, MAX_DOCUMENT_BYTES, parseSpecDocument, SpecCache, type SpecLoadResult } from '../../core/spec';
+import { mountedVolume, retentionPolicyOf, unsupportedVolumeSource, type MountedVolume } from '../../schemas/restic';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/specs/', import.meta.url));
 const FIXTURE_FILES = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml')).sort();
@@ -164,7 +165,7 @@ describe('parseSpecDocument', () => {
   it.each([
     [
       'spec.useAutoPrefix',
-      restic((d) => (d.spec.useAutoPrefix = 'false')),
+      restic((d) => (d.spec.useAutoPrefix = 'Smart')),
       [`${SOURCE}: spec.useAutoPrefix: ignored: the repository path is exactly the backend prefix`],
     ],
     [
@@ -261,8 +262,14 @@ describe('parseSpecDocument', () => {
     ]),
     ['a missing schedule', (d) => delete d.spec.schedule, ['spec.schedule: Required']],
     ['a schedule that is not a string', (d) => (d.spec.schedule = 5), ['spec.schedule: must be a string (got number 5)']],
-    ['another apiVersion', (d) => (d.apiVersion = 'stash.appscode.com/v1beta1'), ['apiVersion: must be stash.appscode.com/v1alpha1']],
-    ['another kind', (d) => (d.kind = 'BackupConfiguration'), ['kind: must be Restic']],
+    ['another apiVersion', (d) => (d.apiVersion = 'apps/v1'), ['apiVersion: must be stash.appscode.com/v1alpha1']],
+    ['another kind', (d) => (d.kind = 'Deployment'), ['kind: must be Restic']],
+    [
+      "Stash 0.9's apiVersion",
+      (d) => (d.apiVersion = 'stash.appscode.com/v1beta1'),
+      ["apiVersion: stash.appscode.com/v1beta1 is the API of Stash 0.9 and later; this project reads Stash 0.5 to 0.8's Restic and Recovery (stash.appscode.com/v1alpha1)"],
+    ],
+    ['useAutoPrefix: "false"', (d) => (d.spec.useAutoPrefix = 'false'), ['spec.useAutoPrefix: must be Smart, NodeName, PodName or None (the values Stash 0.5 read)']],
     ['no metadata', (d) => delete d.metadata, ['metadata: Required']],
     ['a missing name', (d) => (d.metadata = { namespace: 'default' }), ['metadata.name: Required']],
     [
@@ -290,7 +297,7 @@ describe('parseSpecDocument', () => {
     [
       'an nfs repository volume next to a supported one',
       backend({ local: { path: '/repo', volumeSource: { hostPath: { path: '/srv/repo' }, nfs: { server: 'nas', path: '/' } } } }),
-      ['spec.backend.local.volumeSource.nfs: unsupported volume source "nfs": use one of hostPath, efs, emptyDir'],
+      ['spec.backend.local.volumeSource: exactly one volume source must be set, found hostPath and nfs'],
     ],
     [
       'duplicate volume names',
@@ -506,5 +513,214 @@ describe('YAML errors and single problems', () => {
     ],
   ])('refuses %s with one problem', (_what, edit, problem) => {
     expect(parse(restic(edit)).problems).toEqual([`${SOURCE}: ${problem}`]);
+  });
+});
+
+describe("Stash 0.5 to 0.8's shapes", () => {
+  const local = (l: object) => (d: Doc) => (d.spec.backend = { local: l, storageSecretName: 'local-secret' });
+  const hostPath = { hostPath: { path: '/srv/repo' } };
+  const specOf = (text: string) => parseSpecDocument({ source: SOURCE, text }).specs[0].spec;
+
+  it.each<[string, object, MountedVolume]>([
+    ['Stash 0.5: path, volumeSource', { path: '/repo', volumeSource: hostPath }, { mountPath: '/repo', kind: 'hostPath', field: 'volumeSource.hostPath', source: hostPath }],
+    [
+      'Stash 0.6.0 to 0.6.2: mountPath, subPath, VolumeSource',
+      { mountPath: '/safe/data', subPath: 'demo', VolumeSource: hostPath },
+      { mountPath: '/safe/data', subPath: 'demo', kind: 'hostPath', field: 'VolumeSource.hostPath', source: hostPath },
+    ],
+    [
+      "Stash 0.6.0's kubectl output: mountPath, volumeSource",
+      { mountPath: '/safe/data', volumeSource: hostPath },
+      { mountPath: '/safe/data', kind: 'hostPath', field: 'volumeSource.hostPath', source: hostPath },
+    ],
+    ['Stash 0.6.3 and later: the source inline', { mountPath: '/safe/data', ...hostPath }, { mountPath: '/safe/data', kind: 'hostPath', field: 'hostPath', source: hostPath }],
+    [
+      'an EFS file system inline',
+      { mountPath: '/safe/data', efs: { fileSystemId: 'fs-0123abcd' } },
+      { mountPath: '/safe/data', kind: 'efs', field: 'efs', source: { efs: { fileSystemId: 'fs-0123abcd' } } },
+    ],
+    ['an nfs volume, which cannot exist here', { mountPath: '/safe/data', nfs: { server: 'nas', path: '/' } }, { mountPath: '/safe/data', kind: 'nfs', field: 'nfs', source: undefined }],
+  ])('accepts backend.local as %s, and reads it as one volume', (_what, written, view) => {
+    const spec = specOf(restic(local(written)));
+    expect(spec.spec.backend.local).toEqual(written);
+    expect(mountedVolume(spec.spec.backend.local!)).toEqual(view);
+  });
+
+  it.each<[string, object, string[]]>([
+    ['path and mountPath', { path: '/repo', mountPath: '/repo', volumeSource: hostPath }, ['spec.backend.local.path: path (Stash 0.5) and mountPath (Stash 0.6 and later) both say where the repository is mounted: keep one']],
+    ['path with the source inline', { path: '/repo', ...hostPath }, ['spec.backend.local.hostPath: with path (Stash 0.5) the volume source goes under volumeSource', 'spec.backend.local.volumeSource: Required']],
+    ['path with a subPath', { path: '/repo', subPath: 'a', volumeSource: hostPath }, ["spec.backend.local.subPath: Stash 0.5's path takes no subPath: write mountPath (Stash 0.6 and later) instead of path"]],
+    ['mountPath without a source', { mountPath: '/repo' }, ['spec.backend.local: a volume source must be set next to mountPath: hostPath (this machine), efs (AWS) or emptyDir']],
+    ['mountPath with two sources', { mountPath: '/repo', ...hostPath, nfs: { server: 'nas', path: '/' } }, ['spec.backend.local: exactly one volume source must be set, found hostPath and nfs']],
+    ['a source both inline and wrapped', { mountPath: '/repo', ...hostPath, VolumeSource: hostPath }, ['spec.backend.local: exactly one volume source must be set, found VolumeSource and hostPath']],
+    ['volumeSource and VolumeSource', { mountPath: '/repo', volumeSource: hostPath, VolumeSource: hostPath }, ['spec.backend.local.VolumeSource: volumeSource and VolumeSource are one field (Go read it in any case): keep one']],
+    ['no mount path', { ...hostPath }, ['spec.backend.local.mountPath: Required']],
+    ['an unknown field', { mountPath: '/repo', ...hostPath, readOnly: true }, ['spec.backend.local.readOnly: unknown field']],
+    ['a relative hostPath inline', { mountPath: '/repo', hostPath: { path: 'repo' } }, ['spec.backend.local.hostPath.path: must be absolute']],
+  ])('refuses backend.local with %s', (_what, written, problems) => {
+    expect(parse(restic(local(written)))).toEqual({ specs: [], problems: problems.map((p) => `${SOURCE}: ${p}`), warnings: [] });
+  });
+
+  it.each([
+    ['nfs', { mountPath: '/safe/data', nfs: { server: 'nas', path: '/' } }, 'spec.backend.local.nfs'],
+    ['persistentVolumeClaim', { mountPath: '/safe/data', VolumeSource: { persistentVolumeClaim: { claimName: 'repo' } } }, 'spec.backend.local.VolumeSource.persistentVolumeClaim'],
+    ['gcePersistentDisk', { path: '/safe/data', volumeSource: { gcePersistentDisk: { pdName: 'repo' } } }, 'spec.backend.local.volumeSource.gcePersistentDisk'],
+  ])('accepts a %s repository volume with a warning saying what to write instead', (kind, written, path) => {
+    expect(parse(restic(local(written)))).toEqual({
+      specs: ['demo'],
+      problems: [],
+      warnings: [`${SOURCE}: ${path}: ${unsupportedVolumeSource(kind)}; until then every run of this spec fails`],
+    });
+    expect(unsupportedVolumeSource(kind)).toBe(
+      `a Kubernetes ${kind} volume cannot exist here: replace it with efs: {fileSystemId: fs-...} on AWS or hostPath: {path: ...} on one machine, the sources spec.volumes takes`,
+    );
+  });
+
+  const policies = (list: object[], ...names: (string | undefined)[]) => (d: Doc) => {
+    d.spec.retentionPolicies = list;
+    d.spec.fileGroups = names.map((n, i) => ({ path: `/data/${i}`, ...(n === undefined ? {} : { retentionPolicyName: n }) }));
+  };
+  const keep5 = { name: 'keep-last-5', keepLast: 5, prune: true };
+
+  it('applies the retention policy a fileGroup names (Stash 0.6 and later), or its inline one (0.5)', () => {
+    const spec = specOf(restic(policies([keep5, { name: 'daily', keepDaily: 7 }], 'daily', 'keep-last-5', undefined)));
+    expect(spec.spec.fileGroups.map((g) => retentionPolicyOf(spec.spec, g))).toEqual([{ name: 'daily', keepDaily: 7 }, keep5, undefined]);
+    const inline = specOf(restic((d) => (d.spec.fileGroups[0].retentionPolicy = { keepLast: 3 })));
+    expect(retentionPolicyOf(inline.spec, inline.spec.fileGroups[0])).toEqual({ keepLast: 3 });
+  });
+
+  it('gives fileGroups that name no policy the nameless one, and duplicate names the first, as Stash did', () => {
+    const text = restic(policies([{ keepLast: 1 }, keep5, { ...keep5, keepLast: 9 }], undefined, '', 'keep-last-5'));
+    expect(parse(text)).toEqual({
+      specs: ['demo'],
+      problems: [],
+      warnings: [`${SOURCE}: spec.retentionPolicies[2].name: duplicate policy name "keep-last-5": fileGroups that name it get spec.retentionPolicies[1], as in Stash`],
+    });
+    const spec = specOf(text);
+    expect(spec.spec.fileGroups.map((g) => retentionPolicyOf(spec.spec, g)?.keepLast)).toEqual([1, 1, 5]);
+  });
+
+  it.each<[string, (d: Doc) => void, string]>([
+    [
+      'a policy name that is not defined',
+      policies([keep5], 'keep-last-5', 'keep-last-6'),
+      'spec.fileGroups[1].retentionPolicyName: "keep-last-6" is not the name of any of spec.retentionPolicies ("keep-last-5")',
+    ],
+    ['a policy name with no policies', policies([], 'keep-last-5'), 'spec.fileGroups[0].retentionPolicyName: "keep-last-5" is not the name of any of spec.retentionPolicies (there are none)'],
+    [
+      'a policy both inline and named',
+      (d) => {
+        policies([keep5], 'keep-last-5')(d);
+        d.spec.fileGroups[0].retentionPolicy = { keepLast: 1 };
+      },
+      'spec.fileGroups[0].retentionPolicyName: a fileGroup takes retentionPolicy (Stash 0.5) or retentionPolicyName (Stash 0.6 and later), not both',
+    ],
+    ['an unknown field in a named policy', policies([{ ...keep5, keepHours: 1 }], 'keep-last-5'), 'spec.retentionPolicies[0].keepHours: unknown field'],
+    ['type: nightly', (d) => (d.spec.type = 'nightly'), 'spec.type: must be online or offline'],
+    ['imagePullSecrets as names', (d) => (d.spec.imagePullSecrets = ['regcred']), 'spec.imagePullSecrets[0]: must be a mapping (got string "regcred")'],
+  ])('refuses %s, naming the field', (_what, edit, problem) => {
+    expect(parse(restic(edit))).toEqual({ specs: [], problems: [`${SOURCE}: ${problem}`], warnings: [] });
+  });
+
+  it.each<[string, (d: Doc) => void, string[]]>([
+    ['type: online', (d) => (d.spec.type = 'online'), []],
+    ['paused: true', (d) => (d.spec.paused = true), []],
+    [
+      'type: offline',
+      (d) => (d.spec.type = 'offline'),
+      [
+        'spec.type: offline runs as online does: there are no pods to stop and restart around a backup, so each scheduled run reads the volumes as they are (stop what writes to them first if it needs to)',
+      ],
+    ],
+    ['imagePullSecrets', (d) => (d.spec.imagePullSecrets = [{ name: 'regcred' }]), ["spec.imagePullSecrets: ignored: the runner's image is the stack's own"]],
+    ['a Stash 0.5 status', (d) => (d.status = { backupCount: 1, firstBackupTime: '2017-12-04T10:06:23Z', lastBackupDuration: '1.5347814s' }), []],
+  ])('accepts %s', (_what, edit, warnings) => {
+    expect(parse(restic(edit))).toEqual({ specs: ['demo'], problems: [], warnings: warnings.map((w) => `${SOURCE}: ${w}`) });
+  });
+
+  it('accepts the metadata kubectl printed in 2017 to 2019, nulls included', () => {
+    const text = `${restic((d) => (d.metadata.name = 'placeholder'))}`.replace(
+      'metadata:\n  name: placeholder\n',
+      [
+        'metadata:',
+        '  clusterName: ""',
+        '  creationTimestamp: 2017-12-04T10:06:18Z',
+        '  deletionGracePeriodSeconds: null',
+        '  deletionTimestamp: null',
+        '  generation: 0',
+        '  generateName: ""',
+        '  initializers: null',
+        '  labels: null',
+        '  annotations: null',
+        '  ownerReferences: null',
+        '  finalizers: null',
+        '  managedFields: null',
+        '  name: demo',
+        '  namespace: default',
+        '  resourceVersion: "57790"',
+        '  selfLink: /apis/stash.appscode.com/v1alpha1/namespaces/default/restics/demo',
+        '  uid: c55d5918-d8da-11e7-be92-0800277f19c0',
+        '',
+      ].join('\n'),
+    );
+    expect(text).toContain('initializers: null');
+    expect(parse(text)).toEqual({ specs: ['demo'], problems: [], warnings: [] });
+    expect(parse(text.replace('initializers: null', 'initializers: {pending: [{name: podimage.example.com}]}')).specs).toEqual(['demo']);
+  });
+
+  it('reads a kind: List as its items, each named as a document of the file', () => {
+    const list = stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      metadata: { resourceVersion: '', selfLink: '' },
+      items: [VALID, { ...VALID, metadata: { name: 'Bad' } }, { ...VALID, metadata: { name: 'other' } }],
+    });
+    expect(parse(list)).toEqual({
+      specs: ['demo', 'other'],
+      problems: [`${SOURCE}#1: metadata.name: must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit`],
+      warnings: [],
+    });
+    expect(parseSpecDocument({ source: SOURCE, text: list }).specs.map((s) => s.source)).toEqual([`${SOURCE}#0`, `${SOURCE}#2`]);
+    expect(parseSpecDocument({ source: SOURCE, text: stringify({ apiVersion: 'v1', kind: 'List', items: [VALID] }) }).specs.map((s) => s.source)).toEqual([SOURCE]);
+    expect(parse(stringify({ apiVersion: 'v1', kind: 'List', items: 'none' }))).toEqual({
+      specs: [],
+      problems: [`${SOURCE}: items: must be a list: a kind: List holds its objects under items (got string "none")`],
+      warnings: [],
+    });
+  });
+
+  it.each([
+    [
+      'a BackupConfiguration',
+      'stash.appscode.com/v1beta1',
+      'BackupConfiguration',
+      "kind: BackupConfiguration (stash.appscode.com/v1beta1) belongs to Stash 0.9 and later; this project reads Stash 0.5 to 0.8's Restic and Recovery (stash.appscode.com/v1alpha1): write it as a Restic: its paths as fileGroups, its schedule, its repository's backend and its retention policy",
+    ],
+    [
+      'a RestoreSession',
+      'stash.appscode.com/v1beta1',
+      'RestoreSession',
+      "kind: RestoreSession (stash.appscode.com/v1beta1) belongs to Stash 0.9 and later; this project reads Stash 0.5 to 0.8's Restic and Recovery (stash.appscode.com/v1alpha1): write it as a Recovery that names the Restic to restore from",
+    ],
+    [
+      'a Repository of Stash 0.9',
+      'stash.appscode.com/v1beta1',
+      'Repository',
+      "kind: Repository (stash.appscode.com/v1beta1) belongs to Stash 0.9 and later; this project reads Stash 0.5 to 0.8's Restic and Recovery (stash.appscode.com/v1alpha1): put its backend in the spec.backend of the Restic that writes to it",
+    ],
+    [
+      'a Repository of Stash 0.7',
+      'stash.appscode.com/v1alpha1',
+      'Repository',
+      "kind: Repository (stash.appscode.com/v1alpha1) belongs to Stash 0.7 and later (which created one for each Restic); this project reads Stash 0.5 to 0.8's Restic and Recovery (stash.appscode.com/v1alpha1): put its backend in the spec.backend of the Restic that writes to it",
+    ],
+    [
+      'a Function',
+      'stash.appscode.com/v1beta1',
+      'Function',
+      "kind: Function (stash.appscode.com/v1beta1) belongs to Stash 0.9 and later; this project reads Stash 0.5 to 0.8's Restic and Recovery (stash.appscode.com/v1alpha1): nothing to convert: the runner runs restic itself",
+    ],
+  ])("refuses %s, naming Stash's release line and what to write instead", (_what, apiVersion, kind, problem) => {
+    expect(parse(stringify({ apiVersion, kind, metadata: { name: 'x' }, spec: {} }))).toEqual({ specs: [], problems: [`${SOURCE}: ${problem}`], warnings: [] });
   });
 });
