@@ -16,7 +16,7 @@
  * Every backend also gets RESTIC_PASSWORD, and `CA_CERT_DATA` (any backend) becomes a file
  * passed as `--cacert`. Files go into a private temporary folder that `cleanup()` removes.
  */
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, SecretError } from '../core/errors';
@@ -76,11 +76,36 @@ function passThrough(env: Record<string, string>, secret: Secret, keys: readonly
 }
 
 /**
- * The forms in which a secret value may show up in output: as is, trimmed, URL-encoded and
- * JSON-escaped (restic's `--json` messages), and for a service account key its private key.
+ * The inside of Go's `strconv.Quote(value)` (`ascii`: `strconv.QuoteToASCII`), how restic
+ * prints a value in `%q` and in its errors: printable characters as they are (ASCII only
+ * with `ascii`), `\"` and `\\`, the C escapes, `\xNN` below a space, `\uNNNN` and
+ * `\UNNNNNNNN` for the rest.
+ *
+ * @example goQuoted('Uq8\u202e') // 'Uq8\\u202e' (the six characters \u202e)
+ */
+export function goQuoted(value: string, ascii = false): string {
+  const named: Record<string, string> = { '\u0007': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v' };
+  let out = '';
+  for (const ch of value) {
+    const code = ch.codePointAt(0)!;
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
+    else if (code >= 0x20 && code < 0x7f) out += ch;
+    else if (!ascii && code >= 0x80 && (code === 0x20 || /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(ch))) out += ch;
+    else if (named[ch]) out += named[ch];
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else if (code < 0x10000) out += `\\u${code.toString(16).padStart(4, '0')}`;
+    else out += `\\U${code.toString(16).padStart(8, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * The forms in which a secret value may show up in output: as is, trimmed, URL-encoded,
+ * JSON-escaped (restic's `--json` messages) and as Go quotes it (`%q`, its errors), and for a
+ * service account key its private key.
  */
 function derivedForms(value: string): string[] {
-  const forms = [value, value.trim(), encodeURIComponent(value), JSON.stringify(value).slice(1, -1)];
+  const forms = [value, value.trim(), encodeURIComponent(value), JSON.stringify(value).slice(1, -1), goQuoted(value), goQuoted(value, true)];
   if (value.trimStart().startsWith('{')) {
     try {
       const parsed = JSON.parse(value) as Record<string, unknown>;
@@ -233,11 +258,13 @@ export async function prepareTarget(backend: Backend, secret: Secret, options: P
     await rm(folder, { recursive: true, force: true });
   };
 
+  // Whatever a killed run left on disk goes before this run writes anything.
+  await removeLeftCredentials(options.tmpDir ?? tmpdir());
   const args: string[] = [];
   if (files.length) {
     const parent = options.tmpDir ?? tmpdir();
     try {
-      dir = await mkdtemp(join(parent, 'stash-restic-'));
+      dir = await mkdtemp(join(parent, `${CREDENTIALS_FOLDER}${process.pid}-`));
       await chmod(dir, 0o700);
     } catch (err) {
       await cleanup();
@@ -266,6 +293,38 @@ export async function prepareTarget(backend: Backend, secret: Secret, options: P
     secrets,
     cleanup,
   };
+}
+
+/** The private folders of credential files: `stash-restic-<pid>-XXXXXX` in the temp dir. */
+const CREDENTIALS_FOLDER = 'stash-restic-';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the credential folders that a killed run left behind (its process is gone): a
+ * secret on disk lives no longer than the run that needed it, or than the start of the next.
+ * Only folders of this user are touched; ones whose process still runs are left alone.
+ */
+export async function removeLeftCredentials(parent: string): Promise<string[]> {
+  const removed: string[] = [];
+  const uid = process.getuid?.();
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    const pid = Number(new RegExp(`^${CREDENTIALS_FOLDER}(\\d+)-`).exec(name)?.[1]);
+    if (!pid || pid === process.pid || isAlive(pid)) continue;
+    const path = join(parent, name);
+    const st = await lstat(path).catch(() => undefined);
+    if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+    await rm(path, { recursive: true, force: true });
+    removed.push(path);
+  }
+  return removed;
 }
 
 /**
