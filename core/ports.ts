@@ -26,6 +26,8 @@ export interface SpecDocument {
    * this exact version (the dispatcher's compiled specs); when set, `text` is not read.
    */
   readonly values?: readonly YamlValue[];
+  /** Why the store could not read it (`text` is then empty): validation reports this as its only problem. */
+  readonly error?: string;
 }
 
 /** One YAML document of a stored document as a plain value, with its source (`FILE#i` when the file holds several). */

@@ -2,47 +2,99 @@
  * Local mode's stores: specs, secrets and status in folders. The same ports the AWS adapters
  * implement, so the core cannot tell the difference.
  */
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Secret } from '../../schemas/secret';
 import { SpecStatusSchema, type SpecStatus } from '../../schemas/status';
-import { ConfigError } from '../../core/errors';
+import { ConfigError, errorMessage } from '../../core/errors';
 import { parseSecretJson } from '../../core/secrets';
 import type { SecretStore, SpecDocument, SpecStore, StatusStore, StoredSecret } from '../../core/ports';
+import { MAX_DOCUMENT_BYTES } from '../../core/spec';
 import { emptyStatus } from '../../core/status';
 
 const SPEC_FILE = /\.(ya?ml|json)$/i;
 
-/** Spec documents from files and folders (folders are read recursively, hidden entries skipped). */
+/**
+ * Spec documents from files and folders (folders are read recursively, hidden entries skipped).
+ * One bad entry never hides the others: a file that cannot be read is a document with its
+ * {@link SpecDocument.error}, a file larger than {@link MAX_DOCUMENT_BYTES} is read only that
+ * far (validation refuses it), and a folder reached again through a symbolic link (a loop
+ * such as `specs/all -> .`) is not read twice.
+ */
 export class FolderSpecStore implements SpecStore {
   constructor(private readonly paths: readonly string[]) {}
 
   async documents(): Promise<SpecDocument[]> {
-    const files: string[] = [];
-    for (const p of this.paths) files.push(...(await specFiles(p, true)));
+    const walk: SpecWalk = { files: [], listed: new Set(), folders: new Set() };
+    for (const p of this.paths) await collectSpecFiles(walk, p, true);
     const docs: SpecDocument[] = [];
-    for (const file of [...new Set(files)]) {
-      const [text, st] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
-      docs.push({ source: file, version: `${st.mtimeMs}-${st.size}`, text });
+    for (const entry of walk.files) {
+      docs.push('error' in entry ? { source: entry.path, text: '', error: entry.error } : await readSpecFile(entry.path));
     }
     return docs;
   }
 }
 
-async function specFiles(path: string, explicit: boolean): Promise<string[]> {
+/** What a walk of the spec paths has found so far. */
+interface SpecWalk {
+  /** Spec files in order, or why one could not be read. */
+  readonly files: ({ readonly path: string } | { readonly path: string; readonly error: string })[];
+  /** The files in {@link files}, by path. */
+  readonly listed: Set<string>;
+  /** Real paths of the folders read so far: a second way into one is not followed. */
+  readonly folders: Set<string>;
+}
+
+async function collectSpecFiles(walk: SpecWalk, path: string, explicit: boolean): Promise<void> {
   let st;
+  let real: string | undefined;
   try {
     st = await stat(path);
+    if (st.isDirectory()) real = await realpath(path);
   } catch (err) {
     if (explicit) throw new ConfigError(`${path}: no such file or folder`, { cause: err });
-    return [];
+    // A name that says "spec" but leads nowhere (a dangling or looping link) is reported, not skipped.
+    if (SPEC_FILE.test(path)) walk.files.push({ path, error: `cannot read: ${errorMessage(err)}` });
+    return;
   }
-  if (st.isFile()) return explicit || SPEC_FILE.test(path) ? [path] : [];
-  if (!st.isDirectory()) return [];
-  const entries = (await readdir(path)).filter((e) => !e.startsWith('.')).sort();
-  const out: string[] = [];
-  for (const e of entries) out.push(...(await specFiles(join(path, e), false)));
-  return out;
+  if (st.isFile()) {
+    if ((explicit || SPEC_FILE.test(path)) && !walk.listed.has(path)) {
+      walk.listed.add(path);
+      walk.files.push({ path });
+    }
+    return;
+  }
+  if (real === undefined || walk.folders.has(real)) return;
+  walk.folders.add(real);
+  let entries;
+  try {
+    entries = (await readdir(path)).filter((e) => !e.startsWith('.')).sort();
+  } catch (err) {
+    walk.files.push({ path, error: `cannot read the folder: ${errorMessage(err)}` });
+    return;
+  }
+  for (const e of entries) await collectSpecFiles(walk, join(path, e), false);
+}
+
+/** One spec file, at most {@link MAX_DOCUMENT_BYTES} + 1 bytes of it (enough for validation to refuse a huge one). */
+async function readSpecFile(path: string): Promise<SpecDocument> {
+  let file;
+  try {
+    file = await open(path, 'r');
+    const st = await file.stat();
+    const buffer = Buffer.alloc(Math.min(st.size, MAX_DOCUMENT_BYTES) + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await file.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return { source: path, version: `${st.mtimeMs}-${st.size}`, text: buffer.toString('utf8', 0, length) };
+  } catch (err) {
+    return { source: path, text: '', error: `cannot read: ${errorMessage(err)}` };
+  } finally {
+    await file?.close();
+  }
 }
 
 /**
