@@ -21,7 +21,7 @@ export interface Stash {
   load(): Promise<SpecLoadResult>;
   /** One valid spec by name; a SpecError naming the specs and the files with errors when there is none. */
   spec(name: string): Promise<LoadedSpec>;
-  /** Every spec with its status and next backup, and statuses whose spec is gone. */
+  /** Every spec with its status and next backup, and statuses whose spec is gone; a status that cannot be read is its row's `statusError`. */
   status(): Promise<StatusRow[]>;
   /** The spec's snapshots, read by restic on this machine. */
   snapshots(name: string): Promise<Snapshot[]>;
@@ -66,7 +66,7 @@ export abstract class SpecStash implements Stash {
 
   async status(): Promise<StatusRow[]> {
     const [loaded, statuses] = await Promise.all([this.load(), this.statusStore.list()]);
-    return statusRows(loaded.specs, statuses, this.clock.now());
+    return statusRows(loaded.specs, statuses, this.clock.now(), this.statusStore.unreadable);
   }
 
   async snapshots(name: string): Promise<Snapshot[]> {

@@ -71,6 +71,8 @@ export interface SecretStore {
 export interface StatusStore {
   get(name: string): Promise<SpecStatus | undefined>;
   list(): Promise<SpecStatus[]>;
+  /** The statuses the last `list()` skipped because they could not be read, by name, with why (naming the file). */
+  readonly unreadable?: ReadonlyMap<string, string>;
   /**
    * Read-modify-write of one spec's status; `change` gets the current status (a fresh one
    * when there is none) and returns the new one.

@@ -87,7 +87,8 @@ export class LocalEngine extends SpecStash {
     this.stateDir = resolve(options.state);
     this.specStore = new FolderSpecStore(options.specs);
     this.secretStore = new FolderSecretStore(options.secrets);
-    this.statusStore = new FolderStatusStore(this.stateDir);
+    // A status is bookkeeping: one that cannot be read or saved is reported, and the run goes on.
+    this.statusStore = new FolderStatusStore(this.stateDir, { report: (m) => out.error(m) });
     this.specsSource = options.specs.join(', ');
     this.clock = options.clock ?? systemClock;
     this.mode = { kind: 'local', stateDir: this.stateDir };
@@ -125,7 +126,8 @@ export class LocalEngine extends SpecStash {
       throw new RunRefusedError(loaded.source, `${name} is already running (${err.holder ? describeHolder(err.holder) : 'another stash process'})`);
     }
     try {
-      if (options.slot && kind === 'backup' && (await this.statusStore.get(name))?.lastRun?.run === run) {
+      // A status that cannot be read cannot say the slot ran: the run goes on, and sets it aside.
+      if (options.slot && kind === 'backup' && (await this.statusStore.get(name).catch(() => undefined))?.lastRun?.run === run) {
         throw new RunRefusedError(loaded.source, `${name}: the slot at ${options.slot.toISOString()} has run already (${run})`);
       }
       return await this.runLocked(loaded.spec, run, kind, options);

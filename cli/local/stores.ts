@@ -2,11 +2,11 @@
  * Local mode's stores: specs, secrets and status in folders. The same ports the AWS adapters
  * implement, so the core cannot tell the difference.
  */
-import { mkdir, open, readdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Secret } from '../../schemas/secret';
 import { SpecStatusSchema, type SpecStatus } from '../../schemas/status';
-import { ConfigError, errorMessage } from '../../core/errors';
+import { ConfigError, errorMessage, StashError } from '../../core/errors';
 import { parseSecretJson } from '../../core/secrets';
 import type { SecretStore, SpecDocument, SpecStore, StatusStore, StoredSecret } from '../../core/ports';
 import { MAX_DOCUMENT_BYTES } from '../../core/spec';
@@ -126,55 +126,137 @@ export class FolderSecretStore implements SecretStore {
   }
 }
 
+/** A status file that cannot be read, is not JSON or is not a status; the message names the file. */
+export class StatusFileError extends StashError {}
+
+/** What {@link FolderStatusStore} does with problems that need not stop a run. */
+export interface FolderStatusStoreOptions {
+  /**
+   * Where to report a corrupt status set aside and a status that could not be saved (a full
+   * disk). When given, `update` reports a failed write here and resolves with the status it
+   * could not save, so that bookkeeping never stops a backup; without it, `update` rejects.
+   */
+  readonly report?: (message: string) => void;
+}
+
 /**
  * `DIR/status/<name>.json`, written atomically (a temporary file renamed over the old one),
  * so an interrupted write never leaves a corrupt status. Updates of one name are serialised
- * within the process.
+ * within the process. One status that cannot be used affects only its own spec: `list`
+ * skips it (see {@link unreadable}), and `update` keeps it as `<name>.json.corrupt-<time>`
+ * and starts a fresh one.
  */
 export class FolderStatusStore implements StatusStore {
   private readonly queue = new Map<string, Promise<unknown>>();
   readonly dir: string;
+  /** The statuses the last {@link list} skipped, by name, with why (naming the file). */
+  unreadable: ReadonlyMap<string, string> = new Map();
 
-  constructor(stateDir: string) {
+  constructor(
+    stateDir: string,
+    private readonly options: FolderStatusStoreOptions = {},
+  ) {
     this.dir = join(resolve(stateDir), 'status');
   }
 
+  /** The status, undefined when there is none; a {@link StatusFileError} naming the file when it cannot be used. */
   async get(name: string): Promise<SpecStatus | undefined> {
+    const file = this.file(name);
     let text: string;
     try {
-      text = await readFile(join(this.dir, `${name}.json`), 'utf8');
-    } catch {
-      return undefined;
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new StatusFileError(`${file}: cannot read: ${errorMessage(err)}`, { cause: err });
     }
-    return SpecStatusSchema.parse(JSON.parse(text));
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new StatusFileError(`${file}: not valid JSON: ${errorMessage(err)}`, { cause: err });
+    }
+    const parsed = SpecStatusSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new StatusFileError(`${file}: ${parsed.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ')}`);
+    }
+    if (parsed.data.name !== name) throw new StatusFileError(`${file}: name: "${parsed.data.name}" is not the file's name`);
+    return parsed.data;
   }
 
+  /** Every status that can be read; the others are in {@link unreadable}. */
   async list(): Promise<SpecStatus[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     const out: SpecStatus[] = [];
+    const unreadable = new Map<string, string>();
     for (const f of names.filter((n) => n.endsWith('.json')).sort()) {
-      const s = await this.get(f.slice(0, -5));
-      if (s) out.push(s);
+      const name = f.slice(0, -5);
+      try {
+        const s = await this.get(name);
+        if (s) out.push(s);
+      } catch (err) {
+        unreadable.set(name, errorMessage(err));
+      }
     }
+    this.unreadable = unreadable;
     return out;
   }
 
   update(name: string, change: (current: SpecStatus) => SpecStatus): Promise<SpecStatus> {
     const previous = this.queue.get(name) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(async () => {
-      const updated = change((await this.get(name)) ?? emptyStatus(name));
-      await this.write(name, updated);
-      return updated;
-    });
+    const next = previous.catch(() => undefined).then(() => this.apply(name, change));
     this.queue.set(name, next);
     return next;
   }
 
+  private file(name: string): string {
+    return join(this.dir, `${name}.json`);
+  }
+
+  private async apply(name: string, change: (current: SpecStatus) => SpecStatus): Promise<SpecStatus> {
+    let current: SpecStatus | undefined;
+    let usable = true;
+    try {
+      current = await this.get(name);
+    } catch (err) {
+      usable = await this.setAside(name, errorMessage(err));
+    }
+    const updated = change(current ?? emptyStatus(name));
+    try {
+      // A status that could not be moved aside is not overwritten.
+      if (usable) await this.write(name, updated);
+    } catch (err) {
+      if (!this.options.report) throw err;
+      this.options.report(`${errorMessage(err)}; the status of ${name} is not saved`);
+    }
+    return updated;
+  }
+
+  /** Moves an unusable status out of the way, keeping it for a person to look at; false when that failed. */
+  private async setAside(name: string, why: string): Promise<boolean> {
+    const file = this.file(name);
+    const aside = `${file}.corrupt-${new Date().toISOString().replace(/[-:]/g, '')}`;
+    try {
+      await rename(file, aside);
+    } catch (err) {
+      const message = `${why}; failed to move it aside: ${errorMessage(err)}`;
+      if (!this.options.report) throw new StatusFileError(message, { cause: err });
+      this.options.report(`${message}; the status of ${name} is not saved`);
+      return false;
+    }
+    this.options.report?.(`${why}; kept as ${aside}, starting a fresh status`);
+    return true;
+  }
+
   private async write(name: string, status: SpecStatus): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const file = join(this.dir, `${name}.json`);
+    const file = this.file(name);
     const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
-    await rename(tmp, file);
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await writeFile(tmp, `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
+      await rename(tmp, file);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw new StatusFileError(`failed to write ${file}: ${errorMessage(err)}`, { cause: err });
+    }
   }
 }
