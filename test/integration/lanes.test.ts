@@ -1,16 +1,24 @@
 /**
- * Failures stay in their lane, in local mode: a status file that cannot be used and hostile
- * spec folders. Each is reported with its path and touches only its own spec; the other
- * specs run.
+ * Failures stay in their lane, in local mode: a status file that cannot be used, a run log
+ * that cannot be written, a full state disk and hostile spec folders. Each is reported with
+ * its path and touches only its own spec; the other specs run, and the process lives on.
  *
- * Each case was seen failing first: a corrupt `status/t.json` stopped every spec, and a
- * symbolic link loop or one huge file in `specs/` failed every spec.
+ * Each case was seen failing first: a corrupt `status/t.json` stopped every spec, a folder at
+ * `logs/t.jsonl` killed the scheduler and another spec's backup with it, a full state disk
+ * skipped the backup and left `t.json.<pid>.tmp`, a symbolic link loop or one huge file in
+ * `specs/` failed every spec.
  */
-import { mkdir, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, statfs, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../servers';
+import { startProcess, type ServerProcess } from '../servers/process';
 import { localSpec, workspace, type Workspace } from './helpers';
 
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PASSWORD = 'lanes-password-5e1f07c2a9';
 
 /** A workspace with specs `t` (the one a fault hits) and `u` (the bystander), both due every minute. */
@@ -37,6 +45,19 @@ async function nextTick(ws: Workspace) {
   await rm(join(ws.state, 'scheduler.json'), { force: true });
   return ws.stash(['run', '--once']);
 }
+
+const stores = (ws: Workspace) => ['--specs', ws.specs, '--secrets', ws.secrets, '--state', ws.state];
+
+/** `stash ARGS` from its sources (cli/bin.ts, so a stale build cannot hide a change) as a process of its own. */
+function stashProcess(args: string[]): ServerProcess {
+  return startProcess(`stash ${args[0]}`, process.execPath, ['--import', 'tsx', join(ROOT, 'cli/bin.ts'), ...args], { cwd: ROOT });
+}
+
+/** How the process ended: `code 0`, `signal SIGKILL`. */
+const exitOf = (p: ServerProcess) => waitFor(`${p.name} to exit`, () => (p.exited() ? p.exitStatus() : undefined), { timeoutMs: 60_000, intervalMs: 10 });
+
+/** Every entry below `dir`, relative, sorted. */
+const entries = async (dir: string) => (await readdir(dir, { recursive: true })).sort();
 
 describe('a status file that cannot be used', () => {
   let ws: Workspace;
@@ -125,6 +146,94 @@ describe('a status file that cannot be used', () => {
     const rows = await statuses(ws);
     expect(rows.t).toMatchObject({ backupCount: 1, lastOutcome: 'succeeded' });
     expect(rows.u).toMatchObject({ backupCount: 2, lastOutcome: 'succeeded' });
+  });
+});
+
+describe('a run log that cannot be written', () => {
+  it("the scheduler says so once and runs on: t backs up without its log, and u's backup beside it finishes", async () => {
+    const ws = await twoSpecs('stash-lanes-log-');
+    let scheduler: ServerProcess | undefined;
+    try {
+      // Big enough that u's backup is still running when t's log fails at t's first line.
+      await writeFile(join(ws.data, 'big.bin'), randomBytes(64 * 1024 * 1024));
+      const log = join(ws.state, 'logs', 't.jsonl');
+      await mkdir(log, { recursive: true });
+      scheduler = stashProcess(['run', ...stores(ws)]);
+      const finished = async (name: string) => {
+        const s = JSON.parse(await readFile(join(ws.state, 'status', `${name}.json`), 'utf8')) as { lastOutcome?: string; running?: unknown };
+        return s.lastOutcome && !s.running ? s.lastOutcome : undefined;
+      };
+      await waitFor('the backups of t and u to finish', async () => ((await finished('t')) && (await finished('u')) ? true : undefined), {
+        processes: [scheduler],
+        timeoutMs: 90_000,
+      });
+      process.kill(scheduler.pid, 'SIGINT');
+      expect(await exitOf(scheduler)).toBe('code 0');
+      const out = scheduler.output();
+      const warning = `failed to write the run log ${log}: EISDIR: illegal operation on a directory, open '${log}'; the run goes on`;
+      expect(out.split(warning)).toHaveLength(2);
+      expect(out).toContain('t: run finished (kind=backup outcome=succeeded');
+      expect(out).toContain('u: run finished (kind=backup outcome=succeeded');
+      const rows = await statuses(ws);
+      expect(rows.t).toMatchObject({ lastOutcome: 'succeeded', backupCount: 1 });
+      expect(rows.u).toMatchObject({ lastOutcome: 'succeeded', backupCount: 1 });
+      expect(await readFile(join(ws.state, 'logs', 'u.jsonl'), 'utf8')).toContain('"message":"run finished"');
+    } finally {
+      await scheduler?.stop();
+      await ws.cleanup();
+    }
+  });
+});
+
+describe('a full state disk', () => {
+  it('each write that fails is reported with its file and ENOSPC, no temporary file is left, and the backups still run', async (ctx) => {
+    const ws = await twoSpecs('stash-lanes-full-');
+    await mkdir(ws.state, { recursive: true });
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', ws.state], { stdio: 'pipe' });
+    } catch (err) {
+      await ws.cleanup();
+      // CI runs as root on a fresh machine, where this mount works.
+      ctx.skip(`a full disk needs a small tmpfs, and mounting one failed here (not root?): ${String(err)}`);
+    }
+    try {
+      expect((await ws.stash(['backup', 'u'])).code).toBe(0);
+      const full = await writeFile(join(ws.state, 'filler'), Buffer.alloc(1024 * 1024)).catch((err: NodeJS.ErrnoException) => err.code);
+      expect(full).toBe('ENOSPC');
+      expect((await statfs(ws.state)).bavail).toBe(0);
+      const status = (name: string) => join(ws.state, 'status', `${name}.json`);
+      const notSaved = (name: string) => `failed to write ${status(name)}: ENOSPC: no space left on device, write; the status of ${name} is not saved`;
+
+      const backup = await ws.stash(['backup', 't']);
+      expect(backup.io.out).toContain('t: backup succeeded');
+      expect(backup.code).toBe(0);
+      expect(backup.io.err).toEqual([
+        notSaved('t'),
+        `failed to write the run log ${join(ws.state, 'logs', 't.jsonl')}: ENOSPC: no space left on device, write; the run goes on`,
+        notSaved('t'),
+      ]);
+      expect((await entries(ws.state)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+
+      const tick = await nextTick(ws);
+      expect(tick.io.text()).toContain('t: run finished (kind=backup outcome=succeeded');
+      expect(tick.io.text()).toContain('u: run finished (kind=backup outcome=succeeded');
+      expect(tick.code).toBe(0);
+      expect(tick.io.err).toContain(`failed to write ${join(ws.state, 'scheduler.json')}: ENOSPC: no space left on device, write; this scheduler keeps its place in memory`);
+      expect(tick.io.err).toContain(notSaved('u'));
+      expect((await entries(ws.state)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      // restic made every snapshot, whatever the state folder could keep.
+      const snapshots = await ws.stash(['snapshots', 't', '--json']);
+      expect(JSON.parse(snapshots.io.out.join(''))).toHaveLength(2);
+
+      await rm(join(ws.state, 'filler'));
+      const after = await ws.stash(['backup', 't']);
+      expect(after.io.err).toEqual([]);
+      expect(after.code).toBe(0);
+      expect((await statuses(ws)).t).toMatchObject({ lastOutcome: 'succeeded', backupCount: 1 });
+    } finally {
+      execFileSync('umount', ['--lazy', ws.state]);
+      await ws.cleanup();
+    }
   });
 });
 
