@@ -17,16 +17,16 @@ import { listSnapshots, restoreSpec, type RestoredGroup, type RunLog, type Snaps
 export interface Stash {
   /** Where the spec documents are read from. */
   readonly specStore: SpecStore;
-  /** Every spec, validated as the dispatcher validates them; unchanged documents are not parsed again. */
-  load(): Promise<SpecLoadResult>;
+  /** Every spec, validated as the dispatcher validates them; unchanged documents are not parsed again. `signal` stops the reading. */
+  load(signal?: AbortSignal): Promise<SpecLoadResult>;
   /** One valid spec by name; a SpecError naming the specs and the files with errors when there is none. */
   spec(name: string): Promise<LoadedSpec>;
   /** Every spec with its status and next backup, and statuses whose spec is gone; a status that cannot be read is its row's `statusError`. */
-  status(): Promise<StatusRow[]>;
-  /** The spec's snapshots, read by restic on this machine. */
-  snapshots(name: string): Promise<Snapshot[]>;
-  /** Restores the spec's fileGroups under `targetDir` on this machine (see {@link restoreSpec}). */
-  restore(name: string, targetDir: string, snapshot?: string): Promise<RestoredGroup[]>;
+  status(signal?: AbortSignal): Promise<StatusRow[]>;
+  /** The spec's snapshots, read by restic on this machine; `signal` stops restic. */
+  snapshots(name: string, signal?: AbortSignal): Promise<Snapshot[]>;
+  /** Restores the spec's fileGroups under `targetDir` on this machine (see {@link restoreSpec}); `log` defaults to the mode's, `signal` stops restic. */
+  restore(name: string, targetDir: string, snapshot?: string, log?: RunLog, signal?: AbortSignal): Promise<RestoredGroup[]>;
 }
 
 /**
@@ -52,8 +52,8 @@ export abstract class SpecStash implements Stash {
   /** The log of one spec's run or restore. */
   abstract runLog(name: string): RunLog;
 
-  async load(): Promise<SpecLoadResult> {
-    return this.cache.load(await this.specStore.documents());
+  async load(signal?: AbortSignal): Promise<SpecLoadResult> {
+    return this.cache.load(await this.specStore.documents(signal));
   }
 
   async spec(name: string): Promise<LoadedSpec> {
@@ -64,20 +64,19 @@ export abstract class SpecStash implements Stash {
     throw new SpecError([{ source: this.specsSource, path: '', message: `no valid spec named "${name}"${hint}` }]);
   }
 
-  async status(): Promise<StatusRow[]> {
-    const [loaded, statuses] = await Promise.all([this.load(), this.statusStore.list()]);
+  async status(signal?: AbortSignal): Promise<StatusRow[]> {
+    const [loaded, statuses] = await Promise.all([this.load(signal), this.statusStore.list()]);
     return statusRows(loaded.specs, statuses, this.clock.now(), this.statusStore.unreadable);
   }
 
-  async snapshots(name: string): Promise<Snapshot[]> {
+  async snapshots(name: string, signal?: AbortSignal): Promise<Snapshot[]> {
     const { spec } = await this.spec(name);
-    return listSnapshots({ spec, secret: await this.secretOf(spec), mode: this.mode, binary: this.binary });
+    return listSnapshots({ spec, secret: await this.secretOf(spec), mode: this.mode, binary: this.binary, signal });
   }
 
-  /** As {@link Stash.restore}; `log` defaults to the mode's {@link runLog}. */
-  async restore(name: string, targetDir: string, snapshot?: string, log?: RunLog): Promise<RestoredGroup[]> {
+  async restore(name: string, targetDir: string, snapshot?: string, log?: RunLog, signal?: AbortSignal): Promise<RestoredGroup[]> {
     const { spec } = await this.spec(name);
     const secret = await this.secretOf(spec);
-    return restoreSpec({ spec, secret, mode: this.mode, targetDir, snapshot, log: log ?? this.runLog(name), binary: this.binary });
+    return restoreSpec({ spec, secret, mode: this.mode, targetDir, snapshot, log: log ?? this.runLog(name), binary: this.binary, signal });
   }
 }

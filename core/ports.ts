@@ -38,8 +38,8 @@ export interface YamlValue {
 
 /** Lists and reads spec documents. */
 export interface SpecStore {
-  /** Every spec document in the store, in a stable order. */
-  documents(): Promise<SpecDocument[]>;
+  /** Every spec document in the store, in a stable order; `signal` stops the reading. */
+  documents(signal?: AbortSignal): Promise<SpecDocument[]>;
 }
 
 /** A spec that passed validation, with where it came from. */

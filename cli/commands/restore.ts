@@ -43,7 +43,7 @@ export function verifyRestoreOptions(o: RestoreOptions): { readonly target: stri
 }
 
 /** Restores here and prints each fileGroup restored, or starts the Recovery on AWS and prints its phase (exit 1 when it failed). */
-export async function runRestore({ io, setExit }: CommandContext, name: string, o: RestoreOptions): Promise<void> {
+export async function runRestore({ io, setExit, signal }: CommandContext, name: string, o: RestoreOptions): Promise<void> {
   const where = verifyRestoreOptions(o);
   if ('volumes' in where) {
     const remote = await openStash(o, io, 'remote');
@@ -53,6 +53,9 @@ export async function runRestore({ io, setExit }: CommandContext, name: string, 
     setExit(started.phase === 'Failed' ? 1 : 0);
     return;
   }
-  const restored = await (await openStash(o, io)).restore(name, where.target, o.snapshot);
+  const restored = await (await openStash(o, io)).restore(name, where.target, o.snapshot, undefined, signal).catch((err: unknown) => {
+    // restic stopped by the signal fails the restore; the signal is the reason to give.
+    throw signal?.aborted ? signal.reason : err;
+  });
   for (const r of restored) io.line(`${name}: restored ${r.path} from ${r.snapshot} to ${r.restoredTo}`);
 }

@@ -17,8 +17,8 @@ export function registerStatus(program: Command, ctx: CommandContext): void {
 }
 
 /** Prints a few lines per spec, or one JSON object per spec (its status, next run and whether it is paused). */
-export async function runStatus({ io }: CommandContext, o: StatusOptions): Promise<void> {
-  const rows = await (await openStash(o, io)).status();
+export async function runStatus({ io, signal }: CommandContext, o: StatusOptions): Promise<void> {
+  const rows = await (await openStash(o, io)).status(signal);
   if (o.json) {
     io.write(`${JSON.stringify(rows.map((r) => ({ name: r.name, nextRun: r.nextRun, paused: r.paused ?? false, statusError: r.statusError, ...r.status })), null, 2)}\n`);
     return;

@@ -246,7 +246,7 @@ export class LocalEngine extends SpecStash {
   async tick(signal?: AbortSignal): Promise<{ decision: TickDecision; problems: SpecProblem[]; done: Promise<RunResult[]> }> {
     const now = this.clock.now();
     const from = later(await this.readWatermark(), this.lastTick) ?? new Date(now.getTime() - 60_000);
-    const loaded = await this.load();
+    const loaded = await this.load(signal);
     for (const p of loaded.problems) this.reportOnce(`skipped: ${formatProblem(p)}`);
     const specs = loaded.specs.map((s) => s.spec);
     const due = [...plan(specs, from, now), ...planChecks(specs, from, now)];

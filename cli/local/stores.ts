@@ -24,11 +24,13 @@ const SPEC_FILE = /\.(ya?ml|json)$/i;
 export class FolderSpecStore implements SpecStore {
   constructor(private readonly paths: readonly string[]) {}
 
-  async documents(): Promise<SpecDocument[]> {
-    const walk: SpecWalk = { files: [], listed: new Set(), folders: new Set() };
+  /** Every spec document; `signal` stops the reading between files. */
+  async documents(signal?: AbortSignal): Promise<SpecDocument[]> {
+    const walk: SpecWalk = { files: [], listed: new Set(), folders: new Set(), signal };
     for (const p of this.paths) await collectSpecFiles(walk, p, true);
     const docs: SpecDocument[] = [];
     for (const entry of walk.files) {
+      signal?.throwIfAborted();
       docs.push('error' in entry ? { source: entry.path, text: '', error: entry.error } : await readSpecFile(entry.path));
     }
     return docs;
@@ -43,9 +45,11 @@ interface SpecWalk {
   readonly listed: Set<string>;
   /** Real paths of the folders read so far: a second way into one is not followed. */
   readonly folders: Set<string>;
+  readonly signal?: AbortSignal;
 }
 
 async function collectSpecFiles(walk: SpecWalk, path: string, explicit: boolean): Promise<void> {
+  walk.signal?.throwIfAborted();
   let st;
   let real: string | undefined;
   try {

@@ -1,22 +1,24 @@
 /**
  * Failures stay in their lane, in local mode: a status file that cannot be used, a run log
- * that cannot be written, a full state disk and hostile spec folders. Each is reported with
- * its path and touches only its own spec; the other specs run, and the process lives on.
+ * that cannot be written, a full state disk, hostile spec folders, and signals to commands
+ * that read specs or restore. Each is reported with its path and touches only its own spec;
+ * the other specs run, and the process lives on (or, asked to stop, stops cleanly).
  *
  * Each case was seen failing first: a corrupt `status/t.json` stopped every spec, a folder at
  * `logs/t.jsonl` killed the scheduler and another spec's backup with it, a full state disk
  * skipped the backup and left `t.json.<pid>.tmp`, a symbolic link loop or one huge file in
- * `specs/` failed every spec.
+ * `specs/` failed every spec, and `stash validate` and `stash restore` went on after SIGTERM.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, statfs, symlink, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, statfs, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../servers';
 import { startProcess, type ServerProcess } from '../servers/process';
-import { localSpec, workspace, type Workspace } from './helpers';
+import { alive, localSpec, workspace, type Workspace } from './helpers';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PASSWORD = 'lanes-password-5e1f07c2a9';
@@ -55,6 +57,22 @@ function stashProcess(args: string[]): ServerProcess {
 
 /** How the process ended: `code 0`, `signal SIGKILL`. */
 const exitOf = (p: ServerProcess) => waitFor(`${p.name} to exit`, () => (p.exited() ? p.exitStatus() : undefined), { timeoutMs: 60_000, intervalMs: 10 });
+
+/** The files process `pid` has open now. */
+async function openFiles(pid: number): Promise<string[]> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  return (await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')))).filter(Boolean);
+}
+
+/** The pid of a restic process whose command line has `verb` and a path below `dir`. */
+async function resticRunning(verb: string, dir: string): Promise<number | undefined> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv[0]?.endsWith('restic') && argv.includes(verb) && argv.some((a) => a.startsWith(`${dir}/`))) return Number(entry);
+  }
+  return undefined;
+}
 
 /** Every entry below `dir`, relative, sorted. */
 const entries = async (dir: string) => (await readdir(dir, { recursive: true })).sort();
@@ -266,6 +284,57 @@ describe('hostile spec folders', () => {
       expect(tick.io.text()).toContain('t: run finished (kind=backup outcome=succeeded');
       expect(tick.io.text()).toContain('u: run finished (kind=backup outcome=succeeded');
       expect(tick.code).toBe(0);
+    } finally {
+      await ws.cleanup();
+    }
+  });
+});
+
+describe('signals to commands that do not back up', () => {
+  it('SIGTERM to `stash validate` stops it reading: exit 1, no verdict', async () => {
+    const ws = await workspace('stash-lanes-validate-');
+    try {
+      // Enough specs that reading them all takes seconds.
+      const spec = localSpec(ws, 'many');
+      for (let i = 0; i < 1000; i++) await ws.writeSpec(`many-${i}.yaml`, stringify({ ...spec, metadata: { name: `many-${i}` } }));
+      const stash = stashProcess(['validate', ws.specs]);
+      try {
+        await waitFor('stash validate to read the specs', async () => ((await openFiles(stash.pid)).some((f) => f.startsWith(`${ws.specs}/`)) ? true : undefined), {
+          processes: [stash],
+          intervalMs: 2,
+        });
+        process.kill(stash.pid, 'SIGTERM');
+        expect(await exitOf(stash)).toBe('code 1');
+        expect(stash.output()).toBe('stash: interrupted by SIGTERM\n');
+      } finally {
+        await stash.stop();
+      }
+    } finally {
+      await ws.cleanup();
+    }
+  });
+
+  it('SIGTERM to `stash restore` stops restic cleanly: exit 1, restic gone, its lock removed', async () => {
+    const ws = await workspace('stash-lanes-restore-');
+    try {
+      await writeFile(join(ws.data, 'big.bin'), randomBytes(96 * 1024 * 1024));
+      await ws.writeSpec('big.yaml', localSpec(ws, 'big'));
+      await ws.writeSecret('big-secret', { RESTIC_PASSWORD: PASSWORD });
+      expect((await ws.stash(['backup', 'big'])).code).toBe(0);
+      const target = join(ws.root, 'restored');
+      const stash = stashProcess(['restore', 'big', '--target', target, ...stores(ws)]);
+      try {
+        const restic = await waitFor('restic to restore', () => resticRunning('restore', ws.root), { processes: [stash], intervalMs: 5 });
+        process.kill(stash.pid, 'SIGTERM');
+        expect(await exitOf(stash)).toBe('code 1');
+        expect(stash.output()).toContain('stash: interrupted by SIGTERM');
+        expect(stash.output()).not.toContain('restored /source/data');
+        expect(alive(restic)).toBe(false);
+        expect(await readdir(join(ws.repo, 'big', 'locks'))).toEqual([]);
+        expect(stash.output()).not.toContain(PASSWORD);
+      } finally {
+        await stash.stop();
+      }
     } finally {
       await ws.cleanup();
     }
