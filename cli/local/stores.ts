@@ -218,16 +218,16 @@ export class FolderStatusStore implements StatusStore {
 
   private async apply(name: string, change: (current: SpecStatus) => SpecStatus): Promise<SpecStatus> {
     let current: SpecStatus | undefined;
-    let usable = true;
+    let writable = true;
     try {
       current = await this.get(name);
     } catch (err) {
-      usable = await this.setAside(name, errorMessage(err));
+      writable = await this.setAside(name, errorMessage(err));
     }
     const updated = change(current ?? emptyStatus(name));
     try {
       // A status that could not be moved aside is not overwritten.
-      if (usable) await this.write(name, updated);
+      if (writable) await this.write(name, updated);
     } catch (err) {
       if (!this.options.report) throw err;
       this.options.report(`${errorMessage(err)}; the status of ${name} is not saved`);
