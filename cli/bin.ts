@@ -1,8 +1,9 @@
 /**
- * The `stash` process: wires signals to an AbortSignal (Ctrl-C or SIGTERM stops restic
- * cleanly and records the run as interrupted; a second Ctrl-C exits at once) and exits with
- * the CLI's code.
+ * The `stash` process: wires SIGINT and SIGTERM to the AbortSignal that every command honours
+ * (restic is stopped cleanly and a run recorded as interrupted; reading specs stops at the next
+ * file; a second signal exits at once) and exits with the CLI's code.
  */
+import { InterruptedError } from './command';
 import { main } from './main';
 
 const controller = new AbortController();
@@ -11,7 +12,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     signals++;
     if (signals > 1) process.exit(130);
-    controller.abort();
+    controller.abort(new InterruptedError(sig));
   });
 }
 // No top-level await: the bundle is CommonJS, so that bin/stash.mjs can give V8 its code cache.

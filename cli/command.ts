@@ -3,6 +3,7 @@
  * that stops it, and the one kind of error that means "used wrongly" (exit code 2).
  */
 import { CommanderError } from 'commander';
+import { StashError } from '../core/errors';
 import type { EngineOutput } from './local/engine';
 
 /** Where the CLI writes; tests capture it. */
@@ -23,8 +24,18 @@ export interface CommandContext {
   readonly io: Io;
   /** Sets the exit code of this invocation (0 when never called). */
   setExit(code: number): void;
-  /** Aborted on Ctrl-C or SIGTERM: running restic is stopped cleanly. */
+  /**
+   * Aborted on Ctrl-C or SIGTERM, with an {@link InterruptedError} as its reason: running
+   * restic is stopped cleanly, and reading stops at the next file.
+   */
   readonly signal?: AbortSignal;
+}
+
+/** Why a command stopped early: the signal that asked it to (exit 1, the message printed). */
+export class InterruptedError extends StashError {
+  constructor(signal: NodeJS.Signals) {
+    super(`stash: interrupted by ${signal}`);
+  }
 }
 
 /** The code of {@link usageError}: `main` prints its message and exits with 2. */

@@ -26,14 +26,14 @@ export interface RestoreRunOptions {
 export interface Stash {
   /** Where the spec documents are read from. */
   readonly specStore: SpecStore;
-  /** Every spec, validated as the dispatcher validates them; unchanged documents are not parsed again. */
-  load(): Promise<SpecLoadResult>;
+  /** Every spec, validated as the dispatcher validates them; unchanged documents are not parsed again. `signal` stops the reading. */
+  load(signal?: AbortSignal): Promise<SpecLoadResult>;
   /** One valid spec by name; a SpecError naming the specs and the files with errors when there is none. */
   spec(name: string): Promise<LoadedSpec>;
-  /** Every spec with its status and next backup, and statuses whose spec is gone. */
-  status(): Promise<StatusRow[]>;
-  /** The spec's snapshots, read by restic on this machine. */
-  snapshots(name: string): Promise<Snapshot[]>;
+  /** Every spec with its status and next backup, and statuses whose spec is gone; a status that cannot be read is its row's `statusError`. */
+  status(signal?: AbortSignal): Promise<StatusRow[]>;
+  /** The spec's snapshots, read by restic on this machine; `signal` stops restic. */
+  snapshots(name: string, signal?: AbortSignal): Promise<Snapshot[]>;
   /** Restores the spec's fileGroups on this machine as `request` asks (see {@link restoreSpec}). */
   restore(name: string, request: RestoreRequest, options?: RestoreRunOptions): Promise<RestoredGroup[]>;
 }
@@ -61,8 +61,8 @@ export abstract class SpecStash implements Stash {
   /** The log of one spec's run or restore. */
   abstract runLog(name: string): RunLog;
 
-  async load(): Promise<SpecLoadResult> {
-    return this.cache.load(await this.specStore.documents());
+  async load(signal?: AbortSignal): Promise<SpecLoadResult> {
+    return this.cache.load(await this.specStore.documents(signal));
   }
 
   async spec(name: string): Promise<LoadedSpec> {
@@ -73,14 +73,14 @@ export abstract class SpecStash implements Stash {
     throw new SpecError([{ source: this.specsSource, path: '', message: `no valid spec named "${name}"${hint}` }]);
   }
 
-  async status(): Promise<StatusRow[]> {
-    const [loaded, statuses] = await Promise.all([this.load(), this.statusStore.list()]);
-    return statusRows(loaded.specs, statuses, this.clock.now());
+  async status(signal?: AbortSignal): Promise<StatusRow[]> {
+    const [loaded, statuses] = await Promise.all([this.load(signal), this.statusStore.list()]);
+    return statusRows(loaded.specs, statuses, this.clock.now(), this.statusStore.unreadable);
   }
 
-  async snapshots(name: string): Promise<Snapshot[]> {
+  async snapshots(name: string, signal?: AbortSignal): Promise<Snapshot[]> {
     const { spec } = await this.spec(name);
-    return listSnapshots({ spec, secret: await this.secretOf(spec), mode: this.mode, binary: this.binary });
+    return listSnapshots({ spec, secret: await this.secretOf(spec), mode: this.mode, binary: this.binary, signal });
   }
 
   async restore(name: string, request: RestoreRequest, options: RestoreRunOptions = {}): Promise<RestoredGroup[]> {

@@ -26,6 +26,8 @@ export interface SpecDocument {
    * this exact version (the dispatcher's compiled specs); when set, `text` is not read.
    */
   readonly values?: readonly YamlValue[];
+  /** Why the store could not read it (`text` is then empty): validation reports this as its only problem. */
+  readonly error?: string;
 }
 
 /** One YAML document of a stored document as a plain value, with its source (`FILE#i` when the file holds several). */
@@ -36,8 +38,8 @@ export interface YamlValue {
 
 /** Lists and reads spec documents. */
 export interface SpecStore {
-  /** Every spec document in the store, in a stable order. */
-  documents(): Promise<SpecDocument[]>;
+  /** Every spec document in the store, in a stable order; `signal` stops the reading. */
+  documents(signal?: AbortSignal): Promise<SpecDocument[]>;
 }
 
 /** A spec that passed validation, with where it came from. */
@@ -69,6 +71,8 @@ export interface SecretStore {
 export interface StatusStore {
   get(name: string): Promise<SpecStatus | undefined>;
   list(): Promise<SpecStatus[]>;
+  /** The statuses the last `list()` skipped because they could not be read, by name, with why (naming the file). */
+  readonly unreadable?: ReadonlyMap<string, string>;
   /**
    * Read-modify-write of one spec's status; `change` gets the current status (a fresh one
    * when there is none) and returns the new one.

@@ -214,6 +214,10 @@ export function yamlValues(doc: SpecDocument): YamlRead {
   const { source } = doc;
   const values: YamlValue[] = [];
   const problems: SpecProblem[] = [];
+  if (doc.error !== undefined) {
+    problems.push({ source, path: '', message: doc.error });
+    return { values, problems };
+  }
   if (Buffer.byteLength(doc.text) > MAX_DOCUMENT_BYTES) {
     problems.push({ source, path: '', message: `file is larger than ${MAX_DOCUMENT_BYTES} bytes; a spec is a few hundred` });
     return { values, problems };

@@ -55,13 +55,21 @@ export interface StatusRow {
   readonly status: SpecStatus | undefined;
   readonly nextRun?: string;
   readonly paused?: boolean;
+  /** Why the spec's status could not be read (it names the file); `status` is then undefined. */
+  readonly statusError?: string;
 }
 
 /**
  * The rows of `stash status` at `now`: every valid spec with its status and next backup,
- * then the statuses whose spec is gone (deleted or now invalid), by name.
+ * then the statuses whose spec is gone (deleted or now invalid), by name. A status that
+ * could not be read (`unreadable`, by name) shows as its spec's `statusError`.
  */
-export function statusRows(specs: readonly LoadedSpec[], statuses: readonly SpecStatus[], now: Date): StatusRow[] {
+export function statusRows(
+  specs: readonly LoadedSpec[],
+  statuses: readonly SpecStatus[],
+  now: Date,
+  unreadable: ReadonlyMap<string, string> = new Map(),
+): StatusRow[] {
   const byName = new Map(statuses.map((s) => [s.name, s]));
   const rows: StatusRow[] = specs.map(({ spec }) => {
     const name = spec.metadata.name;
@@ -73,9 +81,10 @@ export function statusRows(specs: readonly LoadedSpec[], statuses: readonly Spec
         nextRun = undefined;
       }
     }
-    return { name, status: byName.get(name), nextRun, paused: spec.spec.paused };
+    return { name, status: byName.get(name), nextRun, paused: spec.spec.paused, statusError: unreadable.get(name) };
   });
   const named = new Set(rows.map((r) => r.name));
   for (const [name, status] of byName) if (!named.has(name)) rows.push({ name, status });
+  for (const [name, statusError] of unreadable) if (!named.has(name) && !byName.has(name)) rows.push({ name, status: undefined, statusError });
   return rows.sort((a, b) => compareNames(a.name, b.name));
 }

@@ -40,9 +40,9 @@ export function verifyPlanOptions(o: PlanOptions): { from: Date; until: Date } {
 }
 
 /** Prints the runs the specs schedule in the window. */
-export async function runPlan({ io, setExit }: CommandContext, o: PlanOptions): Promise<void> {
+export async function runPlan({ io, setExit, signal }: CommandContext, o: PlanOptions): Promise<void> {
   const { from, until } = verifyPlanOptions(o);
-  const result = await (await openStash(o, io)).load();
+  const result = await (await openStash(o, io)).load(signal);
   for (const p of result.problems) io.error(formatProblem(p));
   const runs = plan(result.specs.map((s) => s.spec), from, until);
   if (o.json) io.write(`${JSON.stringify(runs.map((r) => ({ spec: r.spec, at: r.at.toISOString() })), null, 2)}\n`);

@@ -57,6 +57,7 @@ export async function runRestore({ io, setExit, signal }: CommandContext, name: 
     setExit(started.phase === 'Failed' ? 1 : 0);
     return;
   }
+  // Interrupted, the restore says so itself, and that nothing in the target was changed.
   const restored = await (await openStash(o, io)).restore(name, { targetDir: where.target, snapshot: o.snapshot, overwrite: o.overwrite }, { signal });
   for (const r of restored) io.line(`${name}: restored ${r.path} from ${r.snapshot} to ${r.restoredTo}`);
 }

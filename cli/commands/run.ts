@@ -1,9 +1,11 @@
 /**
  * `stash run`: the local scheduler. Every minute it runs what is due; Ctrl-C stops it, and it
  * waits for the running backups (which stop cleanly) before it exits. `--once` is one tick:
- * it waits for that tick's runs and exits 1 unless all succeeded.
+ * it waits for that tick's runs and exits 1 unless all succeeded. A tick that fails (the spec
+ * folder gone, say) is reported and the next minute tries again: only a signal stops it.
  */
 import type { Command } from 'commander';
+import { errorMessage } from '../../core/errors';
 import type { CommandContext } from '../command';
 import { openStash, withStores, type StoreOptions } from '../mode';
 
@@ -33,9 +35,13 @@ export async function runScheduler({ io, setExit, signal }: CommandContext, o: R
   io.line(`stash: scheduling specs from ${o.specs} every minute; Ctrl-C to stop`);
   const running = new Set<Promise<unknown>>();
   while (!signal?.aborted) {
-    const { done } = await engine.tick(signal);
-    running.add(done);
-    void done.finally(() => running.delete(done));
+    try {
+      const { done } = await engine.tick(signal);
+      running.add(done);
+      void done.finally(() => running.delete(done));
+    } catch (err) {
+      if (!signal?.aborted) io.error(`stash: this tick failed, the next one tries again: ${errorMessage(err)}`);
+    }
     const wait = 60_000 - (Date.now() % 60_000) + 500;
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, wait);

@@ -18,8 +18,8 @@ export function registerSnapshots(program: Command, ctx: CommandContext): void {
 }
 
 /** Prints one line per snapshot (id, time, paths, tags), or restic's objects as JSON. */
-export async function runSnapshots({ io }: CommandContext, name: string, o: SnapshotsOptions): Promise<void> {
-  const snapshots = await (await openStash(o, io)).snapshots(name);
+export async function runSnapshots({ io, signal }: CommandContext, name: string, o: SnapshotsOptions): Promise<void> {
+  const snapshots = await (await openStash(o, io)).snapshots(name, signal);
   if (o.json) {
     io.write(`${JSON.stringify(snapshots, null, 2)}\n`);
     return;

@@ -20,9 +20,10 @@ export function registerValidate(program: Command, ctx: CommandContext): void {
 }
 
 /** Validates every document under `paths` together, as one store would hold them. */
-export async function runValidate({ io, setExit }: CommandContext, paths: readonly string[]): Promise<void> {
+export async function runValidate({ io, setExit, signal }: CommandContext, paths: readonly string[]): Promise<void> {
   const docs: SpecDocument[] = [];
-  for (const path of paths) docs.push(...(await (await openStash({ ...STORE_DEFAULTS, specs: path }, io)).specStore.documents()));
+  for (const path of paths) docs.push(...(await (await openStash({ ...STORE_DEFAULTS, specs: path }, io)).specStore.documents(signal)));
+  signal?.throwIfAborted();
   const result = validateDocuments(docs);
   for (const w of result.warnings) io.error(`warning: ${formatProblem(w)}`);
   for (const p of result.problems) io.error(formatProblem(p));

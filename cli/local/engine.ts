@@ -4,7 +4,7 @@
  * through {@link LocalEngine}.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Restic } from '../../schemas/restic';
 import type { Secret } from '../../schemas/secret';
@@ -78,6 +78,8 @@ export class LocalEngine extends SpecStash {
   private readonly reported = new Set<string>();
   /** The locks that serialise runs across processes (`<state>/locks`). */
   readonly locks: LockDir;
+  /** The last tick of this process: the watermark when the file cannot be written. */
+  private lastTick: Date | undefined;
 
   constructor(
     private readonly options: LocalOptions,
@@ -87,7 +89,8 @@ export class LocalEngine extends SpecStash {
     this.stateDir = resolve(options.state);
     this.specStore = new FolderSpecStore(options.specs);
     this.secretStore = new FolderSecretStore(options.secrets);
-    this.statusStore = new FolderStatusStore(this.stateDir);
+    // A status is bookkeeping: one that cannot be read or saved is reported, and the run goes on.
+    this.statusStore = new FolderStatusStore(this.stateDir, { report: (m) => out.error(m) });
     this.specsSource = options.specs.join(', ');
     this.clock = options.clock ?? systemClock;
     this.mode = { kind: 'local', stateDir: this.stateDir };
@@ -125,7 +128,8 @@ export class LocalEngine extends SpecStash {
       throw new RunRefusedError(loaded.source, `${name} is already running (${err.holder ? describeHolder(err.holder) : 'another stash process'})`);
     }
     try {
-      if (options.slot && kind === 'backup' && (await this.statusStore.get(name))?.lastRun?.run === run) {
+      // A status that cannot be read cannot say the slot ran: the run goes on, and sets it aside.
+      if (options.slot && kind === 'backup' && (await this.statusStore.get(name).catch(() => undefined))?.lastRun?.run === run) {
         throw new RunRefusedError(loaded.source, `${name}: the slot at ${options.slot.toISOString()} has run already (${run})`);
       }
       return await this.runLocked(loaded.spec, run, kind, options);
@@ -178,20 +182,35 @@ export class LocalEngine extends SpecStash {
     return result;
   }
 
-  /** A due run; one another process already runs (or ran) is recorded as skipped, not run. */
+  /**
+   * A due run; one another process already runs (or ran) is recorded as skipped, not run.
+   * Whatever else keeps it from running is its own failure, reported, never the tick's.
+   */
   private async runDue(l: Launch, signal?: AbortSignal): Promise<RunResult | undefined> {
     try {
       return await this.runNow(l.spec, { slot: l.at, kind: l.kind, alsoCheck: l.alsoCheck, signal });
     } catch (err) {
-      if (!(err instanceof RunRefusedError)) throw err;
-      this.out.line(`${l.spec}: skipped the ${l.kind} at ${l.at.toISOString()}: ${err.reason}`);
-      await this.statusStore.update(l.spec, (st) => ({ ...st, lastSkipped: { slot: l.at.toISOString(), reason: err.reason } }));
-      return undefined;
+      if (err instanceof RunRefusedError) {
+        this.out.line(`${l.spec}: skipped the ${l.kind} at ${l.at.toISOString()}: ${err.reason}`);
+        await this.statusStore.update(l.spec, (st) => ({ ...st, lastSkipped: { slot: l.at.toISOString(), reason: err.reason } }));
+        return undefined;
+      }
+      const at = this.clock.now().toISOString();
+      const error = errorMessage(err);
+      this.out.error(`${l.spec}: ${l.kind} not run: ${error}`);
+      return { spec: l.spec, run: slotRunId(l.spec, l.at, l.kind), slot: l.at.toISOString(), kind: l.kind, outcome: 'failed', startedAt: at, finishedAt: at, durationMs: 0, fileGroups: [], error };
     }
   }
 
   private get watermarkFile(): string {
     return join(this.stateDir, 'scheduler.json');
+  }
+
+  /** Prints a problem once per process (each tick meets it again). */
+  private reportOnce(message: string): void {
+    if (this.reported.has(message)) return;
+    this.reported.add(message);
+    this.out.error(message);
   }
 
   private async readWatermark(): Promise<Date | undefined> {
@@ -204,29 +223,31 @@ export class LocalEngine extends SpecStash {
     }
   }
 
+  /** Writes the watermark; a failure (a full disk) is reported and the tick goes on, remembering it in memory. */
   private async writeWatermark(at: Date): Promise<void> {
-    await mkdir(this.stateDir, { recursive: true });
+    this.lastTick = at;
     const tmp = `${this.watermarkFile}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify({ lastTick: at.toISOString() })}\n`);
-    await rename(tmp, this.watermarkFile);
+    try {
+      await mkdir(this.stateDir, { recursive: true });
+      await writeFile(tmp, `${JSON.stringify({ lastTick: at.toISOString() })}\n`);
+      await rename(tmp, this.watermarkFile);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      this.reportOnce(`failed to write ${this.watermarkFile}: ${errorMessage(err)}; this scheduler keeps its place in memory`);
+    }
   }
 
   /**
    * One scheduler tick: the runs due since the last tick (the last minute on the first
    * one), decided by the core, started concurrently. Resolves when the tick's runs are
-   * started; `done` resolves when they have finished.
+   * started; `done` resolves when they have finished and never rejects: a run that cannot
+   * even start (its spec gone, its status folder unwritable) is reported and counted failed.
    */
   async tick(signal?: AbortSignal): Promise<{ decision: TickDecision; problems: SpecProblem[]; done: Promise<RunResult[]> }> {
     const now = this.clock.now();
-    const from = (await this.readWatermark()) ?? new Date(now.getTime() - 60_000);
-    const loaded = await this.load();
-    for (const p of loaded.problems) {
-      const key = formatProblem(p);
-      if (!this.reported.has(key)) {
-        this.reported.add(key);
-        this.out.error(`skipped: ${key}`);
-      }
-    }
+    const from = later(await this.readWatermark(), this.lastTick) ?? new Date(now.getTime() - 60_000);
+    const loaded = await this.load(signal);
+    for (const p of loaded.problems) this.reportOnce(`skipped: ${formatProblem(p)}`);
     const specs = loaded.specs.map((s) => s.spec);
     const due = [...plan(specs, from, now), ...planChecks(specs, from, now)];
     const statuses = new Map((await this.statusStore.list()).map((s) => [s.name, s]));
@@ -240,18 +261,33 @@ export class LocalEngine extends SpecStash {
       this.out.line(`${m.run.spec}: missed the ${m.run.kind} at ${m.run.at.toISOString()}: ${m.reason}`);
       await this.statusStore.update(m.run.spec, (st) => ({ ...st, lastSkipped: { slot: m.run.at.toISOString(), reason: m.reason } }));
     }
-    const done = Promise.all(decision.launch.map((l: Launch) => this.runDue(l, signal))).then((results) => results.filter((r): r is RunResult => !!r));
+    const done = Promise.all(decision.launch.map((l) => this.runDue(l, signal))).then((results) => results.filter((r): r is RunResult => !!r));
     return { decision, problems: loaded.problems, done };
   }
 }
 
-/** A run log that prints for a person on `out` and keeps JSON lines in `<stateDir>/logs/<name>.jsonl`. */
+/** The later of two times, either of which may be unknown. */
+function later(a: Date | undefined, b: Date | undefined): Date | undefined {
+  return a && b ? (a > b ? a : b) : (a ?? b);
+}
+
+/**
+ * A run log that prints for a person on `out` and keeps JSON lines in `<stateDir>/logs/<name>.jsonl`.
+ * The file is a copy: when it cannot be written (a full disk, a folder in its place) that is
+ * said once on `out.error`, and the run goes on.
+ */
 export function fileRunLog(stateDir: string, name: string, out: EngineOutput): RunLog {
   const dir = join(resolve(stateDir), 'logs');
-  mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.jsonl`);
+  let failed = false;
   const write = (level: string, message: string, extra?: Record<string, unknown>) => {
-    appendFileSync(file, `${JSON.stringify({ timestamp: new Date().toISOString(), level, message, ...extra })}\n`, { mode: 0o600 });
+    try {
+      mkdirSync(dir, { recursive: true });
+      appendFileSync(file, `${JSON.stringify({ timestamp: new Date().toISOString(), level, message, ...extra })}\n`, { mode: 0o600 });
+    } catch (err) {
+      if (!failed) out.error(`failed to write the run log ${file}: ${errorMessage(err)}; the run goes on`);
+      failed = true;
+    }
     out.line(humanLine(level, message, extra));
   };
   return {

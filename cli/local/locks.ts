@@ -96,7 +96,8 @@ export class LockDir {
       held = await take(file, true, options.signal);
       if (!held) throw new StashError(`gave up waiting for ${file}`);
     }
-    await writeFile(file, `${JSON.stringify({ pid: process.pid, ...holder, since: new Date().toISOString() })}\n`, { mode: 0o600 });
+    // Who holds it only names the holder in messages: a lock whose note cannot be written (a full disk) still locks.
+    await writeFile(file, `${JSON.stringify({ pid: process.pid, ...holder, since: new Date().toISOString() })}\n`, { mode: 0o600 }).catch(() => undefined);
     return held;
   }
 }

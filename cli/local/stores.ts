@@ -2,47 +2,103 @@
  * Local mode's stores: specs, secrets and status in folders. The same ports the AWS adapters
  * implement, so the core cannot tell the difference.
  */
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Secret } from '../../schemas/secret';
 import { SpecStatusSchema, type SpecStatus } from '../../schemas/status';
-import { ConfigError } from '../../core/errors';
+import { ConfigError, errorMessage, StashError } from '../../core/errors';
 import { parseSecretJson } from '../../core/secrets';
 import type { SecretStore, SpecDocument, SpecStore, StatusStore, StoredSecret } from '../../core/ports';
+import { MAX_DOCUMENT_BYTES } from '../../core/spec';
 import { emptyStatus } from '../../core/status';
 
 const SPEC_FILE = /\.(ya?ml|json)$/i;
 
-/** Spec documents from files and folders (folders are read recursively, hidden entries skipped). */
+/**
+ * Spec documents from files and folders (folders are read recursively, hidden entries skipped).
+ * One bad entry never hides the others: a file that cannot be read is a document with its
+ * {@link SpecDocument.error}, a file larger than {@link MAX_DOCUMENT_BYTES} is read only that
+ * far (validation refuses it), and a folder reached again through a symbolic link (a loop
+ * such as `specs/all -> .`) is not read twice.
+ */
 export class FolderSpecStore implements SpecStore {
   constructor(private readonly paths: readonly string[]) {}
 
-  async documents(): Promise<SpecDocument[]> {
-    const files: string[] = [];
-    for (const p of this.paths) files.push(...(await specFiles(p, true)));
+  /** Every spec document; `signal` stops the reading between files. */
+  async documents(signal?: AbortSignal): Promise<SpecDocument[]> {
+    const walk: SpecWalk = { files: [], listed: new Set(), folders: new Set(), signal };
+    for (const p of this.paths) await collectSpecFiles(walk, p, true);
     const docs: SpecDocument[] = [];
-    for (const file of [...new Set(files)]) {
-      const [text, st] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
-      docs.push({ source: file, version: `${st.mtimeMs}-${st.size}`, text });
+    for (const entry of walk.files) {
+      signal?.throwIfAborted();
+      docs.push('error' in entry ? { source: entry.path, text: '', error: entry.error } : await readSpecFile(entry.path));
     }
     return docs;
   }
 }
 
-async function specFiles(path: string, explicit: boolean): Promise<string[]> {
+/** What a walk of the spec paths has found so far. */
+interface SpecWalk {
+  /** Spec files in order, or why one could not be read. */
+  readonly files: ({ readonly path: string } | { readonly path: string; readonly error: string })[];
+  /** The files in {@link files}, by path. */
+  readonly listed: Set<string>;
+  /** Real paths of the folders read so far: a second way into one is not followed. */
+  readonly folders: Set<string>;
+  readonly signal?: AbortSignal;
+}
+
+async function collectSpecFiles(walk: SpecWalk, path: string, explicit: boolean): Promise<void> {
+  walk.signal?.throwIfAborted();
   let st;
+  let real: string | undefined;
   try {
     st = await stat(path);
+    if (st.isDirectory()) real = await realpath(path);
   } catch (err) {
     if (explicit) throw new ConfigError(`${path}: no such file or folder`, { cause: err });
-    return [];
+    // A name that says "spec" but leads nowhere (a dangling or looping link) is reported, not skipped.
+    if (SPEC_FILE.test(path)) walk.files.push({ path, error: `cannot read: ${errorMessage(err)}` });
+    return;
   }
-  if (st.isFile()) return explicit || SPEC_FILE.test(path) ? [path] : [];
-  if (!st.isDirectory()) return [];
-  const entries = (await readdir(path)).filter((e) => !e.startsWith('.')).sort();
-  const out: string[] = [];
-  for (const e of entries) out.push(...(await specFiles(join(path, e), false)));
-  return out;
+  if (st.isFile()) {
+    if ((explicit || SPEC_FILE.test(path)) && !walk.listed.has(path)) {
+      walk.listed.add(path);
+      walk.files.push({ path });
+    }
+    return;
+  }
+  if (real === undefined || walk.folders.has(real)) return;
+  walk.folders.add(real);
+  let entries;
+  try {
+    entries = (await readdir(path)).filter((e) => !e.startsWith('.')).sort();
+  } catch (err) {
+    walk.files.push({ path, error: `cannot read the folder: ${errorMessage(err)}` });
+    return;
+  }
+  for (const e of entries) await collectSpecFiles(walk, join(path, e), false);
+}
+
+/** One spec file, at most {@link MAX_DOCUMENT_BYTES} + 1 bytes of it (enough for validation to refuse a huge one). */
+async function readSpecFile(path: string): Promise<SpecDocument> {
+  let file;
+  try {
+    file = await open(path, 'r');
+    const st = await file.stat();
+    const buffer = Buffer.alloc(Math.min(st.size, MAX_DOCUMENT_BYTES) + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await file.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return { source: path, version: `${st.mtimeMs}-${st.size}`, text: buffer.toString('utf8', 0, length) };
+  } catch (err) {
+    return { source: path, text: '', error: `cannot read: ${errorMessage(err)}` };
+  } finally {
+    await file?.close();
+  }
 }
 
 /**
@@ -74,55 +130,137 @@ export class FolderSecretStore implements SecretStore {
   }
 }
 
+/** A status file that cannot be read, is not JSON or is not a status; the message names the file. */
+export class StatusFileError extends StashError {}
+
+/** What {@link FolderStatusStore} does with problems that need not stop a run. */
+export interface FolderStatusStoreOptions {
+  /**
+   * Where to report a corrupt status set aside and a status that could not be saved (a full
+   * disk). When given, `update` reports a failed write here and resolves with the status it
+   * could not save, so that bookkeeping never stops a backup; without it, `update` rejects.
+   */
+  readonly report?: (message: string) => void;
+}
+
 /**
  * `DIR/status/<name>.json`, written atomically (a temporary file renamed over the old one),
  * so an interrupted write never leaves a corrupt status. Updates of one name are serialised
- * within the process.
+ * within the process. One status that cannot be used affects only its own spec: `list`
+ * skips it (see {@link unreadable}), and `update` keeps it as `<name>.json.corrupt-<time>`
+ * and starts a fresh one.
  */
 export class FolderStatusStore implements StatusStore {
   private readonly queue = new Map<string, Promise<unknown>>();
   readonly dir: string;
+  /** The statuses the last {@link list} skipped, by name, with why (naming the file). */
+  unreadable: ReadonlyMap<string, string> = new Map();
 
-  constructor(stateDir: string) {
+  constructor(
+    stateDir: string,
+    private readonly options: FolderStatusStoreOptions = {},
+  ) {
     this.dir = join(resolve(stateDir), 'status');
   }
 
+  /** The status, undefined when there is none; a {@link StatusFileError} naming the file when it cannot be used. */
   async get(name: string): Promise<SpecStatus | undefined> {
+    const file = this.file(name);
     let text: string;
     try {
-      text = await readFile(join(this.dir, `${name}.json`), 'utf8');
-    } catch {
-      return undefined;
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new StatusFileError(`${file}: cannot read: ${errorMessage(err)}`, { cause: err });
     }
-    return SpecStatusSchema.parse(JSON.parse(text));
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new StatusFileError(`${file}: not valid JSON: ${errorMessage(err)}`, { cause: err });
+    }
+    const parsed = SpecStatusSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new StatusFileError(`${file}: ${parsed.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ')}`);
+    }
+    if (parsed.data.name !== name) throw new StatusFileError(`${file}: name: "${parsed.data.name}" is not the file's name`);
+    return parsed.data;
   }
 
+  /** Every status that can be read; the others are in {@link unreadable}. */
   async list(): Promise<SpecStatus[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     const out: SpecStatus[] = [];
+    const unreadable = new Map<string, string>();
     for (const f of names.filter((n) => n.endsWith('.json')).sort()) {
-      const s = await this.get(f.slice(0, -5));
-      if (s) out.push(s);
+      const name = f.slice(0, -5);
+      try {
+        const s = await this.get(name);
+        if (s) out.push(s);
+      } catch (err) {
+        unreadable.set(name, errorMessage(err));
+      }
     }
+    this.unreadable = unreadable;
     return out;
   }
 
   update(name: string, change: (current: SpecStatus) => SpecStatus): Promise<SpecStatus> {
     const previous = this.queue.get(name) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(async () => {
-      const updated = change((await this.get(name)) ?? emptyStatus(name));
-      await this.write(name, updated);
-      return updated;
-    });
+    const next = previous.catch(() => undefined).then(() => this.apply(name, change));
     this.queue.set(name, next);
     return next;
   }
 
+  private file(name: string): string {
+    return join(this.dir, `${name}.json`);
+  }
+
+  private async apply(name: string, change: (current: SpecStatus) => SpecStatus): Promise<SpecStatus> {
+    let current: SpecStatus | undefined;
+    let writable = true;
+    try {
+      current = await this.get(name);
+    } catch (err) {
+      writable = await this.setAside(name, errorMessage(err));
+    }
+    const updated = change(current ?? emptyStatus(name));
+    try {
+      // A status that could not be moved aside is not overwritten.
+      if (writable) await this.write(name, updated);
+    } catch (err) {
+      if (!this.options.report) throw err;
+      this.options.report(`${errorMessage(err)}; the status of ${name} is not saved`);
+    }
+    return updated;
+  }
+
+  /** Moves an unusable status out of the way, keeping it for a person to look at; false when that failed. */
+  private async setAside(name: string, why: string): Promise<boolean> {
+    const file = this.file(name);
+    const aside = `${file}.corrupt-${new Date().toISOString().replace(/[-:]/g, '')}`;
+    try {
+      await rename(file, aside);
+    } catch (err) {
+      const message = `${why}; failed to move it aside: ${errorMessage(err)}`;
+      if (!this.options.report) throw new StatusFileError(message, { cause: err });
+      this.options.report(`${message}; the status of ${name} is not saved`);
+      return false;
+    }
+    this.options.report?.(`${why}; kept as ${aside}, starting a fresh status`);
+    return true;
+  }
+
   private async write(name: string, status: SpecStatus): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const file = join(this.dir, `${name}.json`);
+    const file = this.file(name);
     const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
-    await rename(tmp, file);
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await writeFile(tmp, `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
+      await rename(tmp, file);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw new StatusFileError(`failed to write ${file}: ${errorMessage(err)}`, { cause: err });
+    }
   }
 }

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, httpStatus, waitFor } from '../servers';
 import { startProcess, type ServerProcess } from '../servers/process';
-import { allText, workspace, type Workspace } from './helpers';
+import { alive, allText, workspace, type Workspace } from './helpers';
 
 const PASSWORD = 'faults-password-2b9d41c07e';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -82,15 +82,6 @@ async function resticBackingUp(dataDir: string): Promise<number | undefined> {
   }
   return undefined;
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Files directly or recursively below `dir`; none when it does not exist. */
 async function filesBelow(dir: string): Promise<string[]> {

@@ -138,3 +138,13 @@ export async function allText(dir: string): Promise<string> {
   await walk(dir);
   return parts.join('\n');
 }
+
+/** Whether process `pid` is still running. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
