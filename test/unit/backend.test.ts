@@ -2,7 +2,9 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { prepareTarget, redact, type ResticTarget } from '../../runner/backend';
+import { spawnSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { goQuoted, prepareTarget, redact, removeLeftCredentials, type ResticTarget } from '../../runner/backend';
 import { ConfigError, SecretError } from '../../core/errors';
 import type { Backend } from '../../schemas/restic';
 import { SWIFT_KEYS, type Secret } from '../../schemas/secret';
@@ -307,6 +309,49 @@ describe('prepareTarget for REST', () => {
     expect(target.repository).toBe('rest:http://user:in%40url@127.0.0.1:8000/');
     expect(target.display).toBe('rest:http://***:***@127.0.0.1:8000/');
     expect(target.secrets).toEqual(expect.arrayContaining(['in%40url', 'in@url']));
+  });
+});
+
+describe('credential files a killed run left behind', () => {
+  /** The pid of a process that has exited (and been reaped). */
+  const deadPid = () => spawnSync('true').pid!;
+
+  it('are removed by the next run; those of a live process and other files are kept', async () => {
+    const left = join(work, `stash-restic-${deadPid()}-aB3dE9`);
+    const live = join(work, `stash-restic-${process.ppid}-Zz9Yy8`);
+    await mkdir(left);
+    await writeFile(join(left, 'google-service-account.json'), SERVICE_ACCOUNT);
+    await mkdir(live);
+    await writeFile(join(work, 'stash-restic-notes.txt'), 'not ours');
+    const target = await prepare({ storageSecretName: 'b2-secret', b2: { bucket: 'stash-qa' } }, { RESTIC_PASSWORD: PASSWORD, B2_ACCOUNT_ID: 'id', B2_ACCOUNT_KEY: 'key' });
+    expect(target.args).toEqual([]);
+    expect((await readdir(work)).sort()).toEqual([live.slice(work.length + 1), 'stash-restic-notes.txt'].sort());
+    expect(await removeLeftCredentials(work)).toEqual([]);
+  });
+
+  it('are named by the process that writes them', async () => {
+    const target = await prepare({ storageSecretName: 'b2-secret', b2: { bucket: 'stash-qa' } }, { RESTIC_PASSWORD: PASSWORD, B2_ACCOUNT_ID: 'id', B2_ACCOUNT_KEY: 'key', CA_CERT_DATA: CA });
+    expect(dirname(target.args[1])).toMatch(new RegExp(`/stash-restic-${process.pid}-[A-Za-z0-9]{6}$`));
+  });
+});
+
+describe('goQuoted', () => {
+  it.each([
+    ['plain', 'plain', 'plain'],
+    ['Uq8\u202e-x', 'Uq8\\u202e-x', 'Uq8\\u202e-x'],
+    ['a"b\\c', 'a\\"b\\\\c', 'a\\"b\\\\c'],
+    ['tab\tnl\nbell\u0007', 'tab\\tnl\\nbell\\a', 'tab\\tnl\\nbell\\a'],
+    ['ctl\u0001del\u007f', 'ctl\\x01del\\x7f', 'ctl\\x01del\\x7f'],
+    ['é😀', 'é😀', '\\u00e9\\U0001f600'],
+  ])('%j as Go quotes it: %j, and ASCII only: %j', (value, quoted, ascii) => {
+    expect(goQuoted(value)).toBe(quoted);
+    expect(goQuoted(value, true)).toBe(ascii);
+  });
+
+  it('is among the forms a secret is masked in', async () => {
+    const user = 'Uq8\u202eqq';
+    const target = await prepare({ storageSecretName: 'rest-secret', rest: { url: 'http://127.0.0.1:8000/' } }, { RESTIC_PASSWORD: PASSWORD, RESTIC_REST_USERNAME: user, RESTIC_REST_PASSWORD: 'pw' });
+    expect(redact('Fatal: user "Uq8\\u202eqq" is not allowed', target.secrets)).toBe('Fatal: user "***" is not allowed');
   });
 });
 
