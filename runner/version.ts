@@ -62,7 +62,8 @@ function readVersion(binary: string): Promise<string> {
       }
       const version = found.join('.');
       if (older(found, MIN_RESTIC_VERSION)) {
-        reject(new ConfigError(`${binary} is restic ${version}; restic ${needed} or newer is needed`));
+        const which = binary === 'restic' ? 'the restic on PATH' : binary;
+        reject(new ConfigError(`${which} is restic ${version}; restic ${needed} or newer is needed`));
         return;
       }
       resolve(version);
