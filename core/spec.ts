@@ -18,7 +18,12 @@ export const MAX_DOCUMENT_BYTES = 1024 * 1024;
 /** YAML aliases allowed per document; more is treated as an alias bomb. */
 export const MAX_YAML_ALIASES = 100;
 
-/** Nesting allowed in a document; a spec needs about eight levels. Deeper would overflow the parser's stack. */
+/**
+ * Nesting allowed in a document; a spec needs about eight levels. Deeper would overflow the
+ * parser's stack. yaml 2.9 turns its own stack overflow into a document error, which is enough
+ * on Node.js 24, but on Node.js 22 (which `engines` allows) two such documents in one process
+ * still abort it in V8's regular expression compiler: so the guard stays.
+ */
 export const MAX_YAML_NESTING = 64;
 
 /** Kinds that may sit next to specs and are not specs (Stash's `Recovery`, which core/recovery.ts reads). */

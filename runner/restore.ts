@@ -18,11 +18,11 @@
 import type { Stats } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { ResticError, StashError } from '../core/errors';
+import { StashError } from '../core/errors';
 import { isUnder } from '../core/spec';
 import { resolvePath } from '../core/volumes';
-import { outputTail, runRestic } from './restic';
-import { openTarget, type RunContext, type Snapshot } from './run';
+import { runRestic } from './restic';
+import { openTarget, resticFailure, type RunContext, type Snapshot } from './run';
 
 /** What a restore did for one fileGroup. */
 export interface RestoredGroup {
@@ -134,7 +134,7 @@ export async function restoreSpec(ctx: Omit<RunContext, 'run'> & RestoreRequest)
   try {
     const r = await runRestic(target, ['snapshots', '--json', '--host', name], { binary: ctx.binary, signal: ctx.signal });
     if (r.aborted) throw interrupted();
-    if (r.exitCode !== 0) throw new ResticError(`restic snapshots failed for ${name}: ${outputTail(r)}`, r.exitCode, r.output);
+    if (r.ending !== 'succeeded') throw resticFailure(ctx.spec, target, `restic snapshots failed for ${name}`, r);
     const groups = ctx.spec.spec.fileGroups.map((g) => ({ path: g.path, source: resolvePath(ctx.spec, g.path, ctx.mode) }));
     const wanted = ctx.snapshot && ctx.snapshot !== 'latest' ? ctx.snapshot : undefined;
     const picks = pickSnapshots(name, groups, (r.json.find(Array.isArray) ?? []) as Snapshot[], wanted);
@@ -151,7 +151,7 @@ export async function restoreSpec(ctx: Omit<RunContext, 'run'> & RestoreRequest)
       stagings.push(staging);
       const res = await runRestic(target, ['restore', pick.snapshot.id, '--target', staging], { binary: ctx.binary, signal: ctx.signal });
       if (res.aborted) throw interrupted();
-      if (res.exitCode !== 0) throw new ResticError(`restic restore of ${pick.snapshot.short_id} failed: ${outputTail(res)}`, res.exitCode, res.output);
+      if (res.ending !== 'succeeded') throw resticFailure(ctx.spec, target, `restic restore of ${pick.snapshot.short_id} failed`, res);
       staged.push({ pick, dest, from: posix.join(staging, pick.snapshot.paths[0]) });
     }
 

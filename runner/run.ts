@@ -16,11 +16,11 @@ import { mkdir, stat } from 'node:fs/promises';
 import { backendKind, retentionPolicyOf, type FileGroup, type Restic, type RetentionPolicy } from '../schemas/restic';
 import { missingSecretKeys, type Secret } from '../schemas/secret';
 import type { FileGroupResult, Outcome, RunResult } from '../schemas/status';
-import { ConfigError, errorMessage, ResticError, SecretError } from '../core/errors';
+import { ConfigError, errorMessage, ResticError, SecretError, type StashError } from '../core/errors';
 import { checkRunId } from '../core/run-id';
 import { resolveLocalRepository, resolvePath, type VolumeMode } from '../core/volumes';
 import { prepareTarget, type ResticTarget } from './backend';
-import { isLocked, isMissingRepository, outputTail, RESTIC_EXIT_PARTIAL, runRestic, type ResticOptions, type ResticOutcome } from './restic';
+import { isLocked, isMissingRepository, outputTail, runRestic, type ResticOptions, type ResticOutcome } from './restic';
 
 /** Where the runner writes what happens; Powertools' Logger fits, so does a console adapter. */
 export interface RunLog {
@@ -109,11 +109,42 @@ function failureText(command: string, r: ResticOutcome): string {
   return `restic ${command} ${ending(r)}${tail ? `: ${tail}` : ''}`;
 }
 
+/**
+ * What restic refused because of the spec's configuration, not a failure of restic's: a
+ * password that does not open the repository, a backend this restic was built without. Names
+ * the spec and its secret, never a value; undefined for every other ending.
+ */
+function configProblem(spec: Restic, target: ResticTarget, r: ResticOutcome): string | undefined {
+  const name = spec.metadata.name;
+  const secret = spec.spec.backend.storageSecretName;
+  if (r.ending === 'wrong-password') {
+    return `spec ${name}: the RESTIC_PASSWORD in secret "${secret}" does not open the repository at ${target.display} (restic: wrong password or no key found)`;
+  }
+  if (r.ending === 'backend-unsupported') {
+    return `spec ${name}: this restic cannot use the ${backendKind(spec.spec.backend)} backend of ${target.display}: it was built without it (Debian's restic package has no Azure backend)`;
+  }
+  return undefined;
+}
+
+/** The message for a restic command that did not succeed: the configuration problem, or restic's own words. */
+function problemText(spec: Restic, target: ResticTarget, command: string, r: ResticOutcome): string {
+  return configProblem(spec, target, r) ?? failureText(command, r);
+}
+
 function outcomeOf(r: ResticOutcome): Outcome {
-  if (r.aborted) return 'interrupted';
-  if (r.exitCode === 0) return 'succeeded';
-  if (r.exitCode === RESTIC_EXIT_PARTIAL) return 'partial';
-  return 'failed';
+  switch (r.ending) {
+    case 'succeeded':
+      return 'succeeded';
+    case 'partial':
+      return 'partial';
+    case 'interrupted':
+      return 'interrupted';
+    case 'wrong-password':
+    case 'backend-unsupported':
+      return 'config-error';
+    default:
+      return 'failed';
+  }
 }
 
 function summaryOf(json: unknown[]): Record<string, unknown> | undefined {
@@ -162,8 +193,8 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
   if (isMissingRepository(result) && !result.aborted) {
     ctx.log.info('initialising repository', { ...base, repository: target.display });
     const init = await runRestic(target, ['init'], { binary: ctx.binary, signal: ctx.signal });
-    if (init.exitCode !== 0 && !/already (exists|initialized)/i.test(init.output)) {
-      return { path: group.path, outcome: outcomeOf(init), error: failureText('init', init) };
+    if (init.ending !== 'succeeded' && init.ending !== 'repository-exists') {
+      return { path: group.path, outcome: outcomeOf(init), error: problemText(ctx.spec, target, 'init', init) };
     }
     result = await withUnlock(target, args, options, ctx.log);
   }
@@ -183,7 +214,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
     duration: num(summary?.total_duration),
   };
   if (outcome === 'partial') fg.error = `some files could not be read (restic exit 3): ${outputTail(result)}`;
-  else if (outcome !== 'succeeded') fg.error = failureText('backup', result);
+  else if (outcome !== 'succeeded') fg.error = problemText(ctx.spec, target, 'backup', result);
 
   const policy = forgetArgs(retentionPolicyOf(ctx.spec.spec, group));
   if (policy.length && summary && outcome !== 'interrupted') {
@@ -193,7 +224,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
       fg.forgotten = groups.reduce((n, g) => n + (g.remove?.length ?? 0), 0);
     } else {
       fg.outcome = worstOutcome([fg.outcome, outcomeOf(forget)]);
-      fg.error = [fg.error, failureText('forget', forget)].filter(Boolean).join('; ');
+      fg.error = [fg.error, problemText(ctx.spec, target, 'forget', forget)].filter(Boolean).join('; ');
     }
   }
   return fg;
@@ -269,7 +300,7 @@ export async function runCheck(ctx: RunContext & { readonly readDataSubset?: str
     const args = ['check', ...(ctx.readDataSubset ? [`--read-data-subset=${ctx.readDataSubset}`] : [])];
     const r = await withUnlock(target, args, { binary: ctx.binary, signal: ctx.signal }, ctx.log);
     const outcome = outcomeOf(r) === 'partial' ? 'failed' : outcomeOf(r);
-    return finish(ctx, result(ctx, 'check', startedAt, outcome, [], outcome === 'succeeded' ? undefined : failureText('check', r)));
+    return finish(ctx, result(ctx, 'check', startedAt, outcome, [], outcome === 'succeeded' ? undefined : problemText(ctx.spec, target, 'check', r)));
   } catch (err) {
     const f = failure(err);
     return finish(ctx, result(ctx, 'check', startedAt, f.outcome, [], f.error));
@@ -297,6 +328,12 @@ export async function runBackupThenCheck(ctx: RunContext, check?: { readonly rea
   return { backup, check: await runCheck({ ...ctx, run: checkRunId(ctx.run), readDataSubset: check.readDataSubset }) };
 }
 
+/** The error for a restic command that did not succeed: a ConfigError for a configuration problem, else a ResticError with restic's words. */
+export function resticFailure(spec: Restic, target: ResticTarget, what: string, r: ResticOutcome): StashError {
+  const problem = configProblem(spec, target, r);
+  return problem ? new ConfigError(problem) : new ResticError(`${what}: ${outputTail(r)}`, r.exitCode, r.output);
+}
+
 /** One restic snapshot, as `restic snapshots --json` prints it. */
 export interface Snapshot {
   readonly id: string;
@@ -313,9 +350,9 @@ export async function listSnapshots(ctx: Omit<RunContext, 'run' | 'log'> & { log
   const target = await openTarget(ctx.spec, ctx.secret, ctx.mode);
   try {
     const r = await runRestic(target, ['snapshots', '--json', '--host', ctx.spec.metadata.name], { binary: ctx.binary, signal: ctx.signal });
-    if (r.exitCode !== 0) {
+    if (r.ending !== 'succeeded') {
       if (isMissingRepository(r)) return [];
-      throw new ResticError(`restic snapshots failed for ${ctx.spec.metadata.name} at ${target.display}: ${outputTail(r)}`, r.exitCode, r.output);
+      throw resticFailure(ctx.spec, target, `restic snapshots failed for ${ctx.spec.metadata.name} at ${target.display}`, r);
     }
     return (r.json.find(Array.isArray) ?? []) as Snapshot[];
   } finally {

@@ -211,7 +211,8 @@ async function everything(): Promise<string> {
 }
 
 beforeAll(async () => {
-  s3 = await startS3({ buckets: [BUCKET] });
+  // `restic`: the repository bucket of the CLI test below (restic 0.17+ creates a missing bucket only with a region).
+  s3 = await startS3({ buckets: [BUCKET, 'restic'] });
   proxy = await S3Proxy.start(s3);
   const config: S3ClientConfig = { ...s3ClientConfig(s3), endpoint: proxy.endpoint, maxAttempts: 3 };
   client = new S3Client(config);

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -85,7 +85,7 @@ describe('the Fargate task entry', () => {
     expect(results[0].fileGroups[0].dataAdded).toBeGreaterThan(0);
     const summary = log.lines.find((l) => l.message === 'fileGroup backed up');
     expect(summary).toMatchObject({ spec: 'efs-data', run: 'efs-data-20261124T2300', fileGroup: data, outcome: 'succeeded', filesNew: 2 });
-    expect(summary?.snapshotId).toMatch(/^[0-9a-f]{8}$/);
+    expect(summary?.snapshotId).toMatch(/^[0-9a-f]{64}$/);
     expect(log.lines.at(-1)).toMatchObject({ message: 'run finished', outcome: 'succeeded' });
     expect(JSON.stringify(log.lines)).not.toContain(PASSWORD);
   });
@@ -205,11 +205,12 @@ describe('the Fargate task entry', () => {
 
   it('exits 1 when restic fails (the repository folder cannot be created)', async () => {
     const log = capturingLog();
-    await writeFile(join(root, 'not-a-dir'), 'x');
-    const broken = specText.replace(repo, join(root, 'not-a-dir/repo'));
+    // Not a folder under a file: restic 0.17+ retries that stat for 15 minutes. /proc has no
+    // such folder (restic: no repository, exit 10) and refuses to make one (init fails at once).
+    const broken = specText.replace(repo, '/proc/stash-cannot-create/repo');
     const code = await runTask(env(), inputs({ RESTIC_PASSWORD: PASSWORD }, () => broken), log);
     expect(code).toBe(1);
     expect(log.lines.at(-1)).toMatchObject({ message: 'run finished', outcome: 'failed' });
-    expect(await readFile(join(root, 'not-a-dir'), 'utf8')).toBe('x');
+    expect(String(log.lines.at(-1)?.error)).toContain('restic init failed (exit 1): Fatal: create repository at /proc/stash-cannot-create/repo failed');
   });
 });
