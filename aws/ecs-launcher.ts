@@ -128,6 +128,7 @@ export class EcsLauncher implements Launcher {
       kind,
       alsoCheck: request.alsoCheck,
       readDataSubset: request.readDataSubset,
+      mayInitialise: request.mayInitialise,
       recoveryKey: request.recovery ? objectOfSource(request.recovery.source).key : undefined,
       recoveryName: request.recovery?.name,
     });

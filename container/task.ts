@@ -73,6 +73,8 @@ export async function runTask(env: TaskEnv, inputs: TaskInputs, log: RunLog, sig
     slot: env.slot ? new Date(env.slot) : undefined,
     log,
     signal,
+    // The dispatcher says whether anything backed up to the repository before (it has every status).
+    mayInitialise: env.mayInitialise === true,
   };
   if (env.kind === 'restore') return restoreTask(env, inputs, { ...ctx, spec: found.spec }, signal);
   const readDataSubset = env.readDataSubset ?? found.spec.spec.check?.readDataSubset;

@@ -28,7 +28,7 @@ import { launchRun, memoSecrets, type LaunchDeps, type RecoveryContext, type Slo
 import { plan, planChecks, type PlannedRun } from './plan';
 import type { Clock, Launcher, LoadedSpec, RunningTask, SecretStore, SpecDocument, StatusStore, Watermark } from './ports';
 import { appearedAt, findOverdue, type OverdueSpec } from './record';
-import { repositoryKey } from './repository';
+import { repositoryHistory, repositoryKey } from './repository';
 import { slotRunId } from './run-id';
 import type { SpecCache, SpecLoadResult } from './spec';
 import { decideTick, type Launch } from './tick';
@@ -101,6 +101,7 @@ interface TickState {
   readonly now: Date;
   readonly byName: ReadonlyMap<string, LoadedSpec>;
   readonly runningBySpec: ReadonlyMap<string, RunningTask>;
+  readonly statusBySpec: ReadonlyMap<string, SpecStatus>;
   readonly launchDeps: LaunchDeps;
   /** Slots decided this tick (launched, skipped, missed, failed): removed from `pending` at the commit. */
   readonly decided: Set<string>;
@@ -140,6 +141,7 @@ export async function dispatchTick(deps: DispatchDeps, now: Date): Promise<TickR
     now,
     byName: new Map(loaded.specs.map((s) => [s.spec.metadata.name, s])),
     runningBySpec: new Map(running.map((r) => [r.spec, r])),
+    statusBySpec: new Map(statuses.map((s) => [s.name, s])),
     launchDeps: { launcher: deps.launcher, secrets: memoSecrets(deps.secrets), statuses: deps.statuses },
     decided: new Set(),
     errors,
@@ -324,9 +326,11 @@ async function launchDue(state: TickState, due: readonly Launch[]): Promise<{ sl
       return { ...report, result: 'deferred', reason };
     }
     const readDataSubset = l.kind === 'check' || l.alsoCheck ? spec.spec.spec.check?.readDataSubset : undefined;
+    const specs = [...state.byName.values()].map((s) => s.spec);
+    const mayInitialise = repositoryHistory(spec.spec, specs, state.statusBySpec, { kind: 'aws' }) === undefined;
     let outcome;
     try {
-      outcome = await launchRun(state.launchDeps, spec, { run, kind: l.kind, slot: l.at, alsoCheck: l.alsoCheck, deadline: options.deadline, readDataSubset }, state.now);
+      outcome = await launchRun(state.launchDeps, spec, { run, kind: l.kind, slot: l.at, alsoCheck: l.alsoCheck, deadline: options.deadline, readDataSubset, mayInitialise }, state.now);
     } catch (err) {
       // Launched, but the running mark could not be written: the task runs and record will set the status.
       state.decided.add(runKey(l));

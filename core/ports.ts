@@ -135,6 +135,8 @@ export interface LaunchRequest {
   /** Run `restic check` after the backup (a check fell due in the same tick). */
   readonly alsoCheck?: boolean;
   readonly readDataSubset?: string;
+  /** A backup may create the repository: nothing has backed up to it yet, or `--init` was given. */
+  readonly mayInitialise?: boolean;
   /** Give up retrying (throttling, capacity) rather than wait past this; the slot stays pending. */
   readonly deadline?: Date;
   /** For restores: the Recovery document and where it restores to. */

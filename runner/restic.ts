@@ -223,12 +223,17 @@ export function isMissingRepository(outcome: ResticOutcome): boolean {
   return outcome.ending === 'no-repository';
 }
 
-/** The last lines of restic's output, for an error message. */
+/** A line of a Go stack trace: `goroutine 1 [running]:`, `main.main()`, `\t/path/file.go:42 +0x1c`, `created by ...`. */
+const GO_FRAME = /^(goroutine \d+ \[|created by |\S+\.go:\d+( \+0x[0-9a-f]+)?$|[\w.*/()-]+\(.*\)$|\[signal |exit status \d+$)/;
+
+/**
+ * The last lines of restic's output, for an error message: restic's own words (its `Fatal:`
+ * line, a `panic:` line), never the Go stack frames a crashing restic prints after them.
+ */
 export function outputTail(outcome: ResticOutcome, lines = 5): string {
-  return outcome.output
+  const all = outcome.output
     .split('\n')
     .map((l) => l.trim())
-    .filter(Boolean)
-    .slice(-lines)
-    .join(' | ');
+    .filter((l) => l && !GO_FRAME.test(l));
+  return all.slice(-lines).join(' | ');
 }

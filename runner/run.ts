@@ -12,7 +12,7 @@
  *     └─ only when the fileGroup has a retention policy
  *   any command refused for a lock: restic unlock (removes stale locks only), retry once
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { backendKind, retentionPolicyOf, type FileGroup, type Restic, type RetentionPolicy } from '../schemas/restic';
 import { missingSecretKeys, type Secret } from '../schemas/secret';
 import type { FileGroupResult, Outcome, RunResult } from '../schemas/status';
@@ -38,6 +38,15 @@ export interface RunContext {
   readonly slot?: Date;
   readonly log: RunLog;
   readonly signal?: AbortSignal;
+  /**
+   * Whether a backup may `restic init` a repository that is not there. Only for a repository
+   * that never existed: once a spec sharing it has backed up, "no repository" means a disk
+   * unmounted or a bucket deleted, and a new, empty repository would hide the history when it
+   * comes back. @default false
+   */
+  readonly mayInitialise?: boolean;
+  /** Why initialising is refused, for the error (who backed up there, and when). */
+  readonly repositoryHistory?: string;
   /** restic binary (tests point it elsewhere). */
   readonly binary?: string;
   /** Progress lines at most this often during long backups; default 30 s. */
@@ -58,8 +67,9 @@ export async function openTarget(spec: Restic, secret: Secret | undefined, mode:
   if (!secret) throw new SecretError(`secret "${name}" not found`);
   const missing = missingSecretKeys(backendKind(spec.spec.backend), secret);
   if (missing.length) throw new SecretError(`secret "${name}": ${missing.join('; ')}`);
+  // restic init makes a local repository's folders itself: nothing is made here, so that a
+  // vanished disk's mount point is not filled with a new repository by accident.
   const localRepository = spec.spec.backend.local ? resolveLocalRepository(spec, mode) : undefined;
-  if (localRepository && mode.kind === 'local') await mkdir(localRepository, { recursive: true });
   return prepareTarget(spec.spec.backend, secret, { localRepository });
 }
 
@@ -191,6 +201,12 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
   const args = ['backup', '--json', '--host', name, ...(group.tags ?? []).flatMap((t) => ['--tag', t]), path];
   let result = await withUnlock(target, args, options, ctx.log);
   if (isMissingRepository(result) && !result.aborted) {
+    if (!ctx.mayInitialise) {
+      const error =
+        `the repository at ${target.display} does not exist, but ${ctx.repositoryHistory ?? 'it was backed up to before'}: ` +
+        `is a disk unmounted, a mount missing or a bucket deleted? If it is gone for good, start a new, empty repository with: stash backup ${name} --init`;
+      return { path: group.path, outcome: 'failed', error };
+    }
     ctx.log.info('initialising repository', { ...base, repository: target.display });
     const init = await runRestic(target, ['init'], { binary: ctx.binary, signal: ctx.signal });
     if (init.ending !== 'succeeded' && init.ending !== 'repository-exists') {
@@ -217,17 +233,42 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
   else if (outcome !== 'succeeded') fg.error = problemText(ctx.spec, target, 'backup', result);
 
   const policy = forgetArgs(retentionPolicyOf(ctx.spec.spec, group));
+  // The ids of the snapshots restic lists after the backup, to confirm the new one is there.
+  let listed: string[] | undefined;
   if (policy.length && summary && outcome !== 'interrupted') {
     const forget = await withUnlock(target, ['forget', '--json', '--host', name, '--path', path, ...policy], { binary: ctx.binary, signal: ctx.signal }, ctx.log);
-    if (forget.exitCode === 0) {
-      const groups = (forget.json.find(Array.isArray) ?? []) as { remove?: unknown[] | null }[];
+    if (forget.ending === 'succeeded') {
+      const groups = (forget.json.find(Array.isArray) ?? []) as { keep?: { id?: unknown }[] | null; remove?: { id?: unknown }[] | null }[];
       fg.forgotten = groups.reduce((n, g) => n + (g.remove?.length ?? 0), 0);
+      listed = groups.flatMap((g) => [...(g.keep ?? []), ...(g.remove ?? [])]).map((s) => String(s.id));
     } else {
       fg.outcome = worstOutcome([fg.outcome, outcomeOf(forget)]);
       fg.error = [fg.error, problemText(ctx.spec, target, 'forget', forget)].filter(Boolean).join('; ');
     }
   }
+  if (fg.snapshotId && (fg.outcome === 'succeeded' || fg.outcome === 'partial')) await confirmSnapshot(ctx, target, fg, listed);
   return fg;
+}
+
+/**
+ * A backup counts only if its snapshot is in the repository: the id restic reported must be
+ * among the snapshots restic lists afterwards (those `forget` just listed, or one
+ * `restic snapshots <id>` when no policy ran). A repository damaged under a backup (two
+ * `restic init` at once) reports a snapshot that is not there.
+ */
+async function confirmSnapshot(ctx: RunContext, target: ResticTarget, fg: FileGroupResult, listed: string[] | undefined): Promise<void> {
+  const id = fg.snapshotId!;
+  let found = listed?.includes(id);
+  if (found === undefined) {
+    const r = await runRestic(target, ['snapshots', '--json', '--no-lock', id], { binary: ctx.binary, signal: ctx.signal });
+    if (r.ending === 'interrupted') return;
+    found = r.ending === 'succeeded' && ((r.json.find(Array.isArray) ?? []) as { id?: unknown }[]).some((s) => s.id === id);
+  }
+  if (found) return;
+  fg.outcome = 'failed';
+  fg.error = [fg.error, `restic reported snapshot ${id.slice(0, 8)}, but the repository at ${target.display} does not list it: run stash check ${ctx.spec.metadata.name}`]
+    .filter(Boolean)
+    .join('; ');
 }
 
 function result(ctx: RunContext, kind: RunResult['kind'], startedAt: Date, outcome: Outcome, fileGroups: FileGroupResult[], error?: string): RunResult {

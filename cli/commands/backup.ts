@@ -13,6 +13,7 @@ export function registerBackup(program: Command, ctx: CommandContext): void {
     .description('back up one spec now')
     .argument('<name>', 'the spec (metadata.name)')
     .option('--remote', 'launch the backup now as a Fargate task of the deployed stack (needs --specs s3://...)')
+    .option('--init', 'create the repository if it is not there, even though this spec (or another sharing the repository) has backed up to it before')
     .action((name: string, o: BackupOptions) => runBackup(ctx, name, o));
 }
 

@@ -10,7 +10,7 @@ import type { Restic } from '../../schemas/restic';
 import type { Secret } from '../../schemas/secret';
 import type { RunResult } from '../../schemas/status';
 import { ConfigError, errorMessage, formatProblem, SpecError, type SpecProblem } from '../../core/errors';
-import { repositoryDigest, repositoryKey } from '../../core/repository';
+import { repositoryDigest, repositoryHistory, repositoryKey } from '../../core/repository';
 import type { Clock, SecretStore, SpecStore, StatusStore } from '../../core/ports';
 import { systemClock } from '../../core/ports';
 import { manualRunId, slotRunId } from '../../core/run-id';
@@ -115,7 +115,7 @@ export class LocalEngine extends SpecStash {
    */
   async runNow(
     name: string,
-    options: { slot?: Date; kind?: 'backup' | 'check'; alsoCheck?: boolean; signal?: AbortSignal; readDataSubset?: string } = {},
+    options: { slot?: Date; kind?: 'backup' | 'check'; alsoCheck?: boolean; signal?: AbortSignal; readDataSubset?: string; init?: boolean } = {},
   ): Promise<RunResult> {
     const loaded = await this.spec(name);
     const kind = options.kind ?? 'backup';
@@ -143,7 +143,7 @@ export class LocalEngine extends SpecStash {
     spec: Restic,
     run: string,
     kind: 'backup' | 'check',
-    options: { slot?: Date; alsoCheck?: boolean; signal?: AbortSignal; readDataSubset?: string },
+    options: { slot?: Date; alsoCheck?: boolean; signal?: AbortSignal; readDataSubset?: string; init?: boolean },
   ): Promise<RunResult> {
     const name = spec.metadata.name;
     const now = this.clock.now();
@@ -165,7 +165,10 @@ export class LocalEngine extends SpecStash {
           throw new ConfigError(errorMessage(err), { cause: err });
         })
       )?.secret;
-      const ctx = { spec, secret, mode: this.mode, run, slot: options.slot, log, signal: options.signal, binary: this.options.binary };
+      // Under the repository's lock, so that no other run can make its first backup meanwhile.
+      const history = await this.repositoryHistory(spec);
+      const mayInitialise = options.init === true || history === undefined;
+      const ctx = { spec, secret, mode: this.mode, run, slot: options.slot, log, signal: options.signal, binary: this.options.binary, mayInitialise, repositoryHistory: history };
       const readDataSubset = options.readDataSubset ?? spec.spec.check?.readDataSubset;
       if (kind === 'check') result = await runCheck({ ...ctx, readDataSubset });
       else ({ backup: result, check } = await runBackupThenCheck(ctx, options.alsoCheck ? { readDataSubset } : undefined));
@@ -180,6 +183,12 @@ export class LocalEngine extends SpecStash {
     // The backup first (it clears the running mark), then the check that rode along with it.
     await this.statusStore.update(name, (s) => (check ? applyRunResult(applyRunResult(s, result), check) : applyRunResult(s, result)));
     return result;
+  }
+
+  /** Whether any spec sharing `spec`'s repository has backed up to it (see {@link repositoryHistory}). */
+  private async repositoryHistory(spec: Restic): Promise<string | undefined> {
+    const [loaded, statuses] = await Promise.all([this.load(), this.statusStore.list()]);
+    return repositoryHistory(spec, loaded.specs.map((s) => s.spec), new Map(statuses.map((s) => [s.name, s])), this.mode);
   }
 
   /**

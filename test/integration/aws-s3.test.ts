@@ -838,7 +838,7 @@ spec:
         const secret = { RESTIC_PASSWORD: SECRET_VALUE, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, CA_CERT_DATA: s3.caCertPem };
         sm.on(GetSecretValueCommand, { SecretId: 'stash/s3-secret' }).resolves({ ARN: SECRET_ARN, SecretString: JSON.stringify(secret) });
         const quiet: RunLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
-        const backup = await runBackup({ spec: ResticSchema.parse((await import('yaml')).parse(yaml)), secret, mode: { kind: 'aws' }, run: 'laptop-1', log: quiet });
+        const backup = await runBackup({ spec: ResticSchema.parse((await import('yaml')).parse(yaml)), secret, mode: { kind: 'aws' }, run: 'laptop-1', log: quiet, mayInitialise: true });
         expect(backup.outcome).toBe('succeeded');
 
         const snapshots = await remote().snapshots('laptop');

@@ -32,6 +32,8 @@ describe('the Fargate task entry', () => {
       STASH_SPEC_VERSION: 'v1',
       STASH_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:stash/efs-secret-AbCdEf',
       STASH_RUN_ID: 'efs-data-20261124T2300',
+      // The repository is new: the dispatcher lets the first backup create it.
+      STASH_MAY_INITIALISE: 'true',
       STASH_SLOT: '2026-11-24T23:00:00.000Z',
       ...extra,
     });
@@ -99,7 +101,7 @@ describe('the Fargate task entry', () => {
       text: specText.replace(`path: ${data}`, `path: ${big}`).replace(repo, join(root, 'mnt/repo-big')),
     }).specs[0].spec;
     const log = capturingLog();
-    const result = await runBackup({ spec, secret: { RESTIC_PASSWORD: PASSWORD }, mode: { kind: 'aws' }, run: 'big-1', log, progressEveryMs: 250 });
+    const result = await runBackup({ spec, secret: { RESTIC_PASSWORD: PASSWORD }, mode: { kind: 'aws' }, run: 'big-1', log, progressEveryMs: 250, mayInitialise: true });
     expect(result.outcome).toBe('succeeded');
     const progress = log.lines.filter((l) => l.message === 'backup progress');
     expect(progress.length).toBeGreaterThan(0);

@@ -151,6 +151,21 @@ describe('tick', () => {
     expect(watermark.state?.pending).toEqual([]);
   });
 
+  it('lets a backup create its repository only when nothing has backed up to it (a vanished one is an error, not a new one)', async () => {
+    const shared = (name: string) => specYaml(name, '0 * * * *').replace(`prefix: ${name}`, 'prefix: shared');
+    documents = [doc('fresh', specYaml('fresh', '0 * * * *')), doc('old', shared('old')), doc('newcomer', specYaml('newcomer', '30 * * * *').replace('prefix: newcomer', 'prefix: shared'))];
+    await statuses.update('old', (s) => ({ ...s, backupCount: 4, lastSuccessfulBackupTime: '2026-01-01T01:00:05.000Z' }));
+    await dispatchTick(deps, at('2026-01-01T02:00:30Z'));
+    expect(launcher.requests.map((r) => [r.run, r.mayInitialise])).toEqual([
+      ['fresh-20260101T020000', true],
+      ['old-20260101T020000', false],
+    ]);
+    launcher.tasks.clear();
+    // A new spec on old's repository: it has history, so it is not created anew either.
+    await dispatchTick(deps, at('2026-01-01T02:30:30Z'));
+    expect(launcher.requests.at(-1)).toMatchObject({ run: 'newcomer-20260101T023000', mayInitialise: false });
+  });
+
   it('records a slot later than its start window as missed, not launched', async () => {
     documents = [doc('hourly', specYaml('hourly', '0 * * * *', '  startWindow: 30m'))];
     watermark.state = { tick: '2026-01-01T01:59:00.000Z', pending: [] };
