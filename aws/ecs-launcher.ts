@@ -12,6 +12,7 @@ import {
   DescribeTasksCommand,
   ListTasksCommand,
   RunTaskCommand,
+  StopTaskCommand,
   type ECSClient,
   type RunTaskCommandInput,
 } from '@aws-sdk/client-ecs';
@@ -154,6 +155,11 @@ export class EcsLauncher implements Launcher {
         containerOverrides: [{ name: this.config.containerName, environment: [...env] }],
       },
     };
+  }
+
+  async stop(taskArn: string, reason: string): Promise<void> {
+    // StopTask keeps at most 255 characters of the reason.
+    await this.client.send(new StopTaskCommand({ cluster: this.config.clusterArn, task: taskArn, reason: reason.slice(0, 255) }));
   }
 
   async launch(request: LaunchRequest): Promise<LaunchResult> {

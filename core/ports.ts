@@ -162,4 +162,6 @@ export interface Launcher {
   /** Every run of ours that has not stopped yet. */
   running(): Promise<RunningTask[]>;
   launch(request: LaunchRequest): Promise<LaunchResult>;
+  /** Stops a task of ours (one that outlived its time limit); `reason` is what ECS records. */
+  stop(taskArn: string, reason: string): Promise<void>;
 }

@@ -126,6 +126,10 @@ function semanticChecks(source: string, restic: Restic): { problems: SpecProblem
       problem('spec.check.schedule', errorMessage(err));
     }
   }
+  if (spec.timeout !== undefined) {
+    const ms = parseGoDuration(spec.timeout);
+    if (ms === undefined || ms < 1_000) problem('spec.timeout', `must be a duration of at least 1s such as 6h or 90m (got "${spec.timeout}")`);
+  }
   if (spec.startWindow !== undefined) {
     const ms = parseGoDuration(spec.startWindow);
     if (ms === undefined || ms < 60_000) problem('spec.startWindow', `must be a duration of at least 1m such as 30m or 2h (got "${spec.startWindow}")`);

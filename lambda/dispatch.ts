@@ -95,12 +95,14 @@ function summarise(rt: DispatchRuntime, report: TickReport, reported: Set<string
     else if (s.result === 'launched' || s.result === 'already-running') logger.info(`${s.kind} ${s.result}`, keys);
     else logger.warn(`${s.kind} ${s.result}: ${s.reason ?? ''}`, keys);
   }
+  for (const t of report.stopped) logger.error(`task stopped: ${t.reason}`, { spec: t.spec, run: t.run, taskArn: t.taskArn });
   for (const o of report.overdue) logger.warn('spec overdue: no successful backup within twice its interval', { spec: o.spec, since: o.since, dueBy: o.dueBy });
   for (const e of report.errors) logger.error(e);
   const invalid = new Set(report.problems.map((p) => p.source)).size;
   metrics.addMetric('SpecsInvalid', MetricUnit.Count, invalid);
   metrics.addMetric('LaunchesThrottled', MetricUnit.Count, report.throttled);
   metrics.addMetric('OverdueSpecs', MetricUnit.Count, report.overdue.length);
+  if (report.stopped.length) metrics.addMetric('TasksStopped', MetricUnit.Count, report.stopped.length);
   return {
     lostRace: report.lostRace,
     specs: report.specs,

@@ -17,6 +17,8 @@ import { backendKind, retentionPolicyOf, type FileGroup, type Restic, type Reten
 import { missingSecretKeys, type Secret } from '../schemas/secret';
 import type { FileGroupResult, Outcome, RunResult } from '../schemas/status';
 import { ConfigError, errorMessage, ResticError, SecretError, type StashError } from '../core/errors';
+import { formatGoDuration } from '../core/duration';
+import { runTimeoutMs } from '../core/limits';
 import { checkRunId } from '../core/run-id';
 import { resolveLocalRepository, resolvePath, type VolumeMode } from '../core/volumes';
 import { prepareTarget, type ResticTarget } from './backend';
@@ -47,6 +49,8 @@ export interface RunContext {
   readonly mayInitialise?: boolean;
   /** Why initialising is refused, for the error (who backed up there, and when). */
   readonly repositoryHistory?: string;
+  /** Stop the run after this long and record it as `timed-out`. @default the spec's `timeout` (12 h) */
+  readonly timeoutMs?: number;
   /** restic binary (tests point it elsewhere). */
   readonly binary?: string;
   /** Progress lines at most this often during long backups; default 30 s. */
@@ -54,7 +58,7 @@ export interface RunContext {
   readonly now?: () => Date;
 }
 
-const SEVERITY: Record<Outcome, number> = { succeeded: 0, partial: 1, failed: 2, interrupted: 3, 'config-error': 4 };
+const SEVERITY: Record<Outcome, number> = { succeeded: 0, partial: 1, failed: 2, interrupted: 3, 'timed-out': 4, 'config-error': 5 };
 
 /** The worst of several outcomes (a run is as good as its worst fileGroup). */
 export function worstOutcome(outcomes: readonly Outcome[]): Outcome {
@@ -291,8 +295,31 @@ function failure(err: unknown): { outcome: Outcome; error: string } {
   return { outcome: err instanceof ConfigError ? 'config-error' : 'failed', error: errorMessage(err) };
 }
 
+/**
+ * A run's time limit: its signal joined to a timer of `ctx.timeoutMs` (the spec's `timeout`),
+ * so that a hung restic is stopped (SIGINT, then SIGKILL) at the limit; `label` then marks what
+ * the timer interrupted as `timed-out`, not as interrupted by a person or by Fargate.
+ */
+function bounded(ctx: RunContext): { ctx: RunContext; label: (r: RunResult) => RunResult } {
+  const ms = ctx.timeoutMs ?? runTimeoutMs(ctx.spec);
+  const timer = AbortSignal.timeout(ms);
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, timer]) : timer;
+  const label = (r: RunResult): RunResult => {
+    if (!timer.aborted || ctx.signal?.aborted || r.outcome !== 'interrupted') return r;
+    const limit = ctx.spec.spec.timeout ?? formatGoDuration(ms);
+    return {
+      ...r,
+      outcome: 'timed-out',
+      error: `stopped at the run's time limit (spec.timeout ${limit})${r.error ? `: ${r.error}` : ''}`,
+      fileGroups: r.fileGroups.map((g) => (g.outcome === 'interrupted' ? { ...g, outcome: 'timed-out' } : g)),
+    };
+  };
+  return { ctx: { ...ctx, signal }, label };
+}
+
 /** Backs up every fileGroup of a spec, one snapshot each, and logs one summary line per fileGroup. */
-export async function runBackup(ctx: RunContext): Promise<RunResult> {
+export async function runBackup(runCtx: RunContext): Promise<RunResult> {
+  const { ctx, label } = bounded(runCtx);
   const startedAt = (ctx.now ?? (() => new Date()))();
   const name = ctx.spec.metadata.name;
   ctx.log.info('backup started', { spec: name, run: ctx.run, slot: ctx.slot?.toISOString() });
@@ -314,10 +341,10 @@ export async function runBackup(ctx: RunContext): Promise<RunResult> {
     }
     const outcome = worstOutcome(groups.map((g) => g.outcome));
     const error = groups.filter((g) => g.error).map((g) => `${g.path}: ${g.error}`).join('; ') || undefined;
-    return finish(ctx, result(ctx, 'backup', startedAt, outcome, groups, error));
+    return finish(ctx, label(result(ctx, 'backup', startedAt, outcome, groups, error)));
   } catch (err) {
     const f = failure(err);
-    return finish(ctx, result(ctx, 'backup', startedAt, f.outcome, [], f.error));
+    return finish(ctx, label(result(ctx, 'backup', startedAt, f.outcome, [], f.error)));
   } finally {
     await target?.cleanup();
   }
@@ -332,19 +359,20 @@ function finish(ctx: RunContext, r: RunResult): RunResult {
 }
 
 /** `restic check`, optionally reading a subset of the data. A failed check is a failed run. */
-export async function runCheck(ctx: RunContext & { readonly readDataSubset?: string }): Promise<RunResult> {
+export async function runCheck(runCtx: RunContext & { readonly readDataSubset?: string }): Promise<RunResult> {
+  const { ctx, label } = bounded(runCtx);
   const startedAt = (ctx.now ?? (() => new Date()))();
   ctx.log.info('check started', { spec: ctx.spec.metadata.name, run: ctx.run });
   let target: ResticTarget | undefined;
   try {
     target = await openTarget(ctx.spec, ctx.secret, ctx.mode);
-    const args = ['check', ...(ctx.readDataSubset ? [`--read-data-subset=${ctx.readDataSubset}`] : [])];
+    const args = ['check', ...(runCtx.readDataSubset ? [`--read-data-subset=${runCtx.readDataSubset}`] : [])];
     const r = await withUnlock(target, args, { binary: ctx.binary, signal: ctx.signal }, ctx.log);
     const outcome = outcomeOf(r) === 'partial' ? 'failed' : outcomeOf(r);
-    return finish(ctx, result(ctx, 'check', startedAt, outcome, [], outcome === 'succeeded' ? undefined : problemText(ctx.spec, target, 'check', r)));
+    return finish(ctx, label(result(ctx, 'check', startedAt, outcome, [], outcome === 'succeeded' ? undefined : problemText(ctx.spec, target, 'check', r))));
   } catch (err) {
     const f = failure(err);
-    return finish(ctx, result(ctx, 'check', startedAt, f.outcome, [], f.error));
+    return finish(ctx, label(result(ctx, 'check', startedAt, f.outcome, [], f.error)));
   } finally {
     await target?.cleanup();
   }
@@ -364,9 +392,11 @@ export interface BackupAndCheck {
  * backup is counted and its bytes published, the check is recorded as a check.
  */
 export async function runBackupThenCheck(ctx: RunContext, check?: { readonly readDataSubset?: string }): Promise<BackupAndCheck> {
-  const backup = await runBackup(ctx);
-  if (!check || ctx.signal?.aborted) return { backup };
-  return { backup, check: await runCheck({ ...ctx, run: checkRunId(ctx.run), readDataSubset: check.readDataSubset }) };
+  // One time limit for the whole run: the check gets what the backup left of it.
+  const deadline = Date.now() + (ctx.timeoutMs ?? runTimeoutMs(ctx.spec));
+  const backup = await runBackup({ ...ctx, timeoutMs: deadline - Date.now() });
+  if (!check || ctx.signal?.aborted || backup.outcome === 'timed-out') return { backup };
+  return { backup, check: await runCheck({ ...ctx, run: checkRunId(ctx.run), readDataSubset: check.readDataSubset, timeoutMs: Math.max(1, deadline - Date.now()) }) };
 }
 
 /** The error for a restic command that did not succeed: a ConfigError for a configuration problem, else a ResticError with restic's words. */

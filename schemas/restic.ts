@@ -12,7 +12,8 @@
  * transforms nor adds defaults: compiled specs restore a spec from its stored value.
  *
  * Our extensions, all optional: `spec.volumes[]` (where `volumeMounts` point on AWS or on one
- * machine), the `efs` volume source, `backend.rest`, `spec.startWindow` and `spec.check`.
+ * machine), the `efs` volume source, `backend.rest`, `spec.startWindow`, `spec.timeout`,
+ * `spec.sharedRepository` and `spec.check`.
  *
  * Only shapes live here; what needs more than the document itself (schedules, policy names,
  * volume references, unique names) is checked in `core/spec.ts`.
@@ -545,6 +546,15 @@ export const ResticSpecSchema = z.strictObject({
   volumes: z.optional(z.array(VolumeSchema)),
   /** Go duration; a slot not started within it is recorded as missed (default `1h`). */
   startWindow: z.optional(z.string()),
+  /** Go duration; a run still going after it is stopped and recorded as timed out (default `12h`). */
+  timeout: z.optional(z.string()),
+  /**
+   * The repository is also used by something outside this project (another machine's restic,
+   * restic by hand): its locks are never removed, a run waits for them and then fails naming
+   * their holder. Without it, a lock a run meets can only be a dead run's (this project runs one
+   * run per repository at a time) and is removed.
+   */
+  sharedRepository: z.optional(z.boolean()),
   check: z.optional(CheckPolicySchema),
 });
 export type ResticSpec = z.infer<typeof ResticSpecSchema>;

@@ -309,7 +309,7 @@ describe('S3SpecStore', () => {
       specs,
       cache: new SpecCache(),
       watermark,
-      launcher: { running: never, launch: never },
+      launcher: { running: never, launch: never, stop: never },
       secrets: { get: never },
       statuses: new S3StatusStore({ client, bucket: BUCKET, prefix: `${prefix}/status/` }),
       clock: { now: () => new Date() },
