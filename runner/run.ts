@@ -6,11 +6,13 @@
  * A backup, per fileGroup:
  *
  *   restic backup --json --host <spec> [--tag ...] <path>
- *     └─ no repository yet?  restic init, then the backup again (no pre-check on every run:
- *                             each restic command that opens a repository derives its key)
+ *     └─ no repository?  restic init, then the backup again, only for a repository that never
+ *                        existed (no pre-check on every run: each restic command that opens a
+ *                        repository derives its key)
  *   restic forget --json --host <spec> --path <path> --keep-... [--prune] [--dry-run]
  *     └─ only when the fileGroup has a retention policy
- *   any command refused for a lock: restic unlock (removes stale locks only), retry once
+ *   the snapshot restic reported confirmed in what forget (or restic snapshots <id>) lists
+ *   any command refused for a lock: see withUnlock
  */
 import { stat } from 'node:fs/promises';
 import { backendKind, retentionPolicyOf, type FileGroup, type Restic, type RetentionPolicy } from '../schemas/restic';
@@ -100,13 +102,37 @@ export function forgetArgs(policy: RetentionPolicy | undefined): string[] {
   return args;
 }
 
-/** Runs a restic command; on a lock, removes stale locks and tries once more. */
-async function withUnlock(target: ResticTarget, args: string[], options: ResticOptions, log: RunLog): Promise<ResticOutcome> {
+/**
+ * Runs a restic command; when the repository is locked, clears what can only be a dead run's
+ * lock and tries again:
+ *
+ * ```
+ * locked ─▶ restic unlock (stale locks: this host's dead processes, older than 30 min) ─▶ retry
+ *        └▶ still locked, and the spec does not say the repository is shared:
+ *           restic unlock --remove-all ─▶ retry
+ * ```
+ *
+ * This project runs one run per repository at a time (a lock per repository locally, the
+ * dispatcher on AWS), so a lock a run meets is a killed run's: on Fargate every task has a
+ * host name of its own, and restic's own rule keeps such a lock for 30 minutes. A repository
+ * used by something else too (`spec.sharedRepository`) keeps its locks: the run fails naming
+ * whose lock it is, as restic tells it.
+ */
+async function withUnlock(ctx: RunContext, target: ResticTarget, args: string[], options: ResticOptions): Promise<ResticOutcome> {
   const first = await runRestic(target, args, options);
   if (!isLocked(first) || first.aborted) return first;
-  log.warn('repository is locked; removing stale locks and retrying once', { command: args[0], lock: outputTail(first, 4) });
-  const unlock = await runRestic(target, ['unlock'], { binary: options.binary, signal: options.signal });
-  if (unlock.exitCode !== 0) log.warn('restic unlock failed', { output: outputTail(unlock) });
+  const quiet = { binary: options.binary, signal: options.signal };
+  ctx.log.warn('repository is locked; removing stale locks and retrying once', { command: args[0], lock: outputTail(first, 4) });
+  const unlock = await runRestic(target, ['unlock'], quiet);
+  if (unlock.ending !== 'succeeded') ctx.log.warn('restic unlock failed', { output: outputTail(unlock) });
+  const second = await runRestic(target, args, options);
+  if (!isLocked(second) || second.aborted || ctx.spec.spec.sharedRepository) return second;
+  ctx.log.warn('repository is still locked by a run that is gone (one run per repository at a time); removing every lock', {
+    command: args[0],
+    lock: outputTail(second, 4),
+  });
+  const removed = await runRestic(target, ['unlock', '--remove-all'], quiet);
+  if (removed.ending !== 'succeeded') ctx.log.warn('restic unlock --remove-all failed', { output: outputTail(removed) });
   return runRestic(target, args, options);
 }
 
@@ -203,7 +229,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
     },
   };
   const args = ['backup', '--json', '--host', name, ...(group.tags ?? []).flatMap((t) => ['--tag', t]), path];
-  let result = await withUnlock(target, args, options, ctx.log);
+  let result = await withUnlock(ctx, target, args, options);
   if (isMissingRepository(result) && !result.aborted) {
     if (!ctx.mayInitialise) {
       const error =
@@ -216,7 +242,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
     if (init.ending !== 'succeeded' && init.ending !== 'repository-exists') {
       return { path: group.path, outcome: outcomeOf(init), error: problemText(ctx.spec, target, 'init', init) };
     }
-    result = await withUnlock(target, args, options, ctx.log);
+    result = await withUnlock(ctx, target, args, options);
   }
   const summary = summaryOf(result.json);
   const outcome = outcomeOf(result);
@@ -240,7 +266,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
   // The ids of the snapshots restic lists after the backup, to confirm the new one is there.
   let listed: string[] | undefined;
   if (policy.length && summary && outcome !== 'interrupted') {
-    const forget = await withUnlock(target, ['forget', '--json', '--host', name, '--path', path, ...policy], { binary: ctx.binary, signal: ctx.signal }, ctx.log);
+    const forget = await withUnlock(ctx, target, ['forget', '--json', '--host', name, '--path', path, ...policy], { binary: ctx.binary, signal: ctx.signal });
     if (forget.ending === 'succeeded') {
       const groups = (forget.json.find(Array.isArray) ?? []) as { keep?: { id?: unknown }[] | null; remove?: { id?: unknown }[] | null }[];
       fg.forgotten = groups.reduce((n, g) => n + (g.remove?.length ?? 0), 0);
@@ -367,7 +393,7 @@ export async function runCheck(runCtx: RunContext & { readonly readDataSubset?: 
   try {
     target = await openTarget(ctx.spec, ctx.secret, ctx.mode);
     const args = ['check', ...(runCtx.readDataSubset ? [`--read-data-subset=${runCtx.readDataSubset}`] : [])];
-    const r = await withUnlock(target, args, { binary: ctx.binary, signal: ctx.signal }, ctx.log);
+    const r = await withUnlock(ctx, target, args, { binary: ctx.binary, signal: ctx.signal });
     const outcome = outcomeOf(r) === 'partial' ? 'failed' : outcomeOf(r);
     return finish(ctx, label(result(ctx, 'check', startedAt, outcome, [], outcome === 'succeeded' ? undefined : problemText(ctx.spec, target, 'check', r))));
   } catch (err) {
