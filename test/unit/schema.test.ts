@@ -248,7 +248,8 @@ describe('parseSpecDocument', () => {
     ['keepLast: 1.5', retention({ keepLast: 1.5 }), ['spec.fileGroups[0].retentionPolicy.keepLast: must be an integer (got number 1.5)']],
     ['prune: "true"', retention({ prune: 'true' }), ['spec.fileGroups[0].retentionPolicy.prune: must be true or false (got string "true")']],
     ['paused: "yes"', (d) => (d.spec.paused = 'yes'), ['spec.paused: must be true or false (got string "yes")']],
-    ...(['ftp://s3.amazonaws.com', 'https://minio.example.com:9000/bucket', 's3 amazonaws com'] as const).map(
+    ['the S3 endpoint "s3 amazonaws com"', (d) => (d.spec.backend.s3.endpoint = 's3 amazonaws com'), ['spec.backend.s3.endpoint: "s3 amazonaws com" is not a host name or an IP address']],
+    ...(['ftp://s3.amazonaws.com', 'https://minio.example.com:9000/bucket'] as const).map(
       (endpoint): [string, (d: Doc) => void, string[]] => [
         `the S3 endpoint ${JSON.stringify(endpoint)}`,
         (d) => (d.spec.backend.s3.endpoint = endpoint),
@@ -321,7 +322,9 @@ describe('parseSpecDocument', () => {
     [
       'a check readDataSubset that is not one',
       (d) => (d.spec.check = { readDataSubset: 'half' }),
-      ['spec.check.readDataSubset: must be n/t, a percentage such as 10%, or a size such as 500M'],
+      [
+        'spec.check.readDataSubset: must be n/t (1 <= n <= t <= 256), a percentage above 0% and at most 100% such as 10%, or a size with a unit (b, k, m, g or t) such as 500M (got "half")',
+      ],
     ],
     [
       'a resource quantity that is not one',

@@ -1,0 +1,177 @@
+/**
+ * What restic or the service would refuse, or what would silently do nothing, is refused
+ * when the spec is read: a corpus of invalid specs generated from one valid spec, each edit
+ * refused with its exact message and dotted field path, and beside each rule the nearest
+ * values that must still pass.
+ */
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { formatProblem } from '../../core/errors';
+import { parseSpecDocument } from '../../core/spec';
+
+const SOURCE = 'specs/demo.yaml';
+
+const VALID = {
+  apiVersion: 'stash.appscode.com/v1alpha1',
+  kind: 'Restic',
+  metadata: { name: 'demo' },
+  spec: {
+    fileGroups: [{ path: '/data' }],
+    backend: { s3: { endpoint: 's3.amazonaws.com', bucket: 'demo-bucket' }, storageSecretName: 's3-secret' },
+    schedule: '@every 1h',
+  },
+};
+
+type Doc = { [key: string]: any };
+type Edit = (doc: Doc) => void;
+
+/** VALID after `edit`, loaded: its problems and warnings as `stash validate` prints them. */
+function load(edit: Edit) {
+  const doc = structuredClone(VALID) as Doc;
+  edit(doc);
+  const result = parseSpecDocument({ source: SOURCE, text: stringify(doc) });
+  return { problems: result.problems.map(formatProblem), warnings: result.warnings.map(formatProblem), specs: result.specs.length };
+}
+
+const at = (lines: string[]) => lines.map((l) => `${SOURCE}: ${l}`);
+
+/** Edits that set one field. */
+const s3Bucket = (bucket: string): Edit => (d) => (d.spec.backend.s3.bucket = bucket);
+const s3Endpoint = (endpoint: string): Edit => (d) => (d.spec.backend.s3.endpoint = endpoint);
+const backend = (b: object): Edit => (d) => (d.spec.backend = { ...b, storageSecretName: 'demo-secret' });
+const gcs = (bucket: string) => backend({ gcs: { bucket } });
+const azure = (container: string) => backend({ azure: { container } });
+const rest = (url: string) => backend({ rest: { url } });
+const readDataSubset = (value: string): Edit => (d) => (d.spec.check = { readDataSubset: value });
+const resources = (list: object): Edit => (d) => (d.spec.resources = { requests: list });
+
+const s3Rule = 'S3 bucket naming rules';
+const gcsRule = 'GCS bucket naming rules';
+const subsetForms = 'n/t (1 <= n <= t <= 256), a percentage above 0% and at most 100% such as 10%, or a size with a unit (b, k, m, g or t) such as 500M';
+
+describe('refused when read', () => {
+  it.each<[string, Edit, string[]]>([
+    // S3 bucket names: AWS's reserved prefixes and suffixes.
+    ['an S3 bucket starting "xn--"', s3Bucket('xn--backups'), [`spec.backend.s3.bucket: must not start with "xn--", which AWS reserves for internationalised (punycode) names (${s3Rule})`]],
+    ['an S3 bucket starting "sthree-"', s3Bucket('sthree-backups'), [`spec.backend.s3.bucket: must not start with "sthree-", which AWS reserves for S3 itself (${s3Rule})`]],
+    ['an S3 bucket starting "sthree-configurator"', s3Bucket('sthree-configurator-x'), [`spec.backend.s3.bucket: must not start with "sthree-", which AWS reserves for S3 itself (${s3Rule})`]],
+    ['an S3 bucket starting "amzn-s3-demo-"', s3Bucket('amzn-s3-demo-bucket'), [`spec.backend.s3.bucket: must not start with "amzn-s3-demo-", which AWS reserves for AWS's documentation examples (${s3Rule})`]],
+    ['an S3 bucket ending "-s3alias"', s3Bucket('backups-s3alias'), [`spec.backend.s3.bucket: must not end with "-s3alias", which AWS reserves for access point aliases (${s3Rule})`]],
+    ['an S3 bucket ending "--ol-s3"', s3Bucket('backups--ol-s3'), [`spec.backend.s3.bucket: must not end with "--ol-s3", which AWS reserves for Object Lambda access point aliases (${s3Rule})`]],
+    ['an S3 bucket ending ".mrap"', s3Bucket('backups.mrap'), [`spec.backend.s3.bucket: must not end with ".mrap", which AWS reserves for Multi-Region Access Points (${s3Rule})`]],
+    ['an S3 bucket ending "--x-s3"', s3Bucket('backups--usw2-az1--x-s3'), [`spec.backend.s3.bucket: must not end with "--x-s3", which AWS reserves for directory buckets (${s3Rule})`]],
+    ['an S3 bucket ending "--table-s3"', s3Bucket('backups--table-s3'), [`spec.backend.s3.bucket: must not end with "--table-s3", which AWS reserves for table buckets (${s3Rule})`]],
+    // GCS bucket names.
+    ['a GCS bucket that is an IP address', gcs('192.168.5.4'), [`spec.backend.gcs.bucket: must not be an IP address (${gcsRule})`]],
+    ['a GCS bucket containing "google"', gcs('my-google-backups'), [`spec.backend.gcs.bucket: must not contain "google" or a close misspelling of it (found "google") (${gcsRule})`]],
+    ['a GCS bucket containing "g00gle"', gcs('g00gle-backups'), [`spec.backend.gcs.bucket: must not contain "google" or a close misspelling of it (found "g00gle") (${gcsRule})`]],
+    ['a GCS bucket containing "gogle"', gcs('backups.gogle.example'), [`spec.backend.gcs.bucket: must not contain "google" or a close misspelling of it (found "gogle") (${gcsRule})`]],
+    ['a GCS bucket containing "googel"', gcs('my_googel_backups'), [`spec.backend.gcs.bucket: must not contain "google" or a close misspelling of it (found "googel") (${gcsRule})`]],
+    ['a GCS bucket starting "goog" (one message, not two)', gcs('googlebackups'), [`spec.backend.gcs.bucket: must not start with "goog" (${gcsRule})`]],
+    ['a GCS bucket of 64 characters without dots', gcs('a'.repeat(64)), [`spec.backend.gcs.bucket: must be 3 to 63 characters, or dot-separated parts of at most 63 (${gcsRule})`]],
+    ['a GCS bucket with a dotted part of 64 characters', gcs(`a.${'b'.repeat(64)}`), [`spec.backend.gcs.bucket: must be 3 to 63 characters, or dot-separated parts of at most 63 (${gcsRule})`]],
+    ['a GCS bucket of 223 characters', gcs(`${'a'.repeat(60)}.`.repeat(3) + 'a'.repeat(40)), [`spec.backend.gcs.bucket: must be at most 222 characters (${gcsRule})`]],
+    // Azure containers.
+    [
+      'an Azure container starting with "-"',
+      azure('-backups'),
+      ['spec.backend.azure.container: must use lowercase letters, digits and single "-", starting and ending with a letter or digit (Azure container naming rules)'],
+    ],
+    ['an Azure container of 2 characters', azure('ab'), ['spec.backend.azure.container: must be 3 to 63 characters (Azure container naming rules)']],
+    // Endpoints and REST URLs.
+    ['an S3 endpoint on port 0', s3Endpoint('s3.amazonaws.com:0'), ['spec.backend.s3.endpoint: the port must be 1 to 65535 (got "0")']],
+    ['an S3 endpoint on port 99999', s3Endpoint('minio.example.com:99999'), ['spec.backend.s3.endpoint: the port must be 1 to 65535 (got "99999")']],
+    ['an S3 endpoint URL on port 0', s3Endpoint('http://127.0.0.1:0'), ['spec.backend.s3.endpoint: the port must be 1 to 65535 (got "0")']],
+    ['an S3 endpoint with an empty port', s3Endpoint('minio.example.com:'), ['spec.backend.s3.endpoint: the port must be 1 to 65535 (got "")']],
+    ['an S3 endpoint with a query', s3Endpoint('https://minio.example.com:9000/?region=x'), ['spec.backend.s3.endpoint: must not have a query (?...) or a fragment (#...)']],
+    ['an S3 endpoint with a fragment', s3Endpoint('https://minio.example.com#x'), ['spec.backend.s3.endpoint: must not have a query (?...) or a fragment (#...)']],
+    ['an S3 endpoint URL without a host', s3Endpoint('https://:9000'), ['spec.backend.s3.endpoint: must name a host']],
+    ['an S3 endpoint that is a scheme alone', s3Endpoint('https://'), ['spec.backend.s3.endpoint: must name a host']],
+    ['an S3 endpoint ":9000"', s3Endpoint(':9000'), ['spec.backend.s3.endpoint: must name a host']],
+    ['an S3 endpoint host with ".."', s3Endpoint('s3..amazonaws.com'), ['spec.backend.s3.endpoint: "s3..amazonaws.com" is not a host name or an IP address']],
+    ['an S3 endpoint host starting with "-"', s3Endpoint('https://-minio:9000'), ['spec.backend.s3.endpoint: "-minio" is not a host name or an IP address']],
+    ['an S3 endpoint address above 255', s3Endpoint('10.0.0.256:9000'), ['spec.backend.s3.endpoint: "10.0.0.256" is not a host name or an IP address']],
+    ['a REST URL on port 0', rest('http://backup.example.com:0/stash'), ['spec.backend.rest.url: the port must be 1 to 65535 (got "0")']],
+    ['a REST URL on port 99999', rest('http://backup.example.com:99999/stash'), ['spec.backend.rest.url: the port must be 1 to 65535 (got "99999")']],
+    ['a REST URL with a query', rest('https://backup.example.com/stash?x=1'), ['spec.backend.rest.url: must not have a query (?...) or a fragment (#...)']],
+    ['a REST URL with a fragment', rest('https://backup.example.com/stash#top'), ['spec.backend.rest.url: must not have a query (?...) or a fragment (#...)']],
+    ['a REST URL without a host', rest('http:///stash'), ['spec.backend.rest.url: must name a host']],
+    ['a REST URL without a host but a port', rest('http://:8000/stash'), ['spec.backend.rest.url: must name a host']],
+    ['a REST URL with an invalid IPv6 host', rest('http://[::g]:8000/'), ['spec.backend.rest.url: "[::g]" is not a host name or an IP address']],
+    // check.readDataSubset, as restic 0.18 reads it.
+    ['readDataSubset 0%', readDataSubset('0%'), ['spec.check.readDataSubset: a percentage must be above 0% and at most 100% (got "0%")']],
+    ['readDataSubset 101%', readDataSubset('101%'), ['spec.check.readDataSubset: a percentage must be above 0% and at most 100% (got "101%")']],
+    ['readDataSubset 100.5%', readDataSubset('100.5%'), ['spec.check.readDataSubset: a percentage must be above 0% and at most 100% (got "100.5%")']],
+    ['readDataSubset 0/5', readDataSubset('0/5'), ['spec.check.readDataSubset: n/t must have 1 <= n <= t: restic reads the n-th of t parts (got "0/5")']],
+    ['readDataSubset 6/5', readDataSubset('6/5'), ['spec.check.readDataSubset: n/t must have 1 <= n <= t: restic reads the n-th of t parts (got "6/5")']],
+    ['readDataSubset 1/0', readDataSubset('1/0'), ['spec.check.readDataSubset: n/t must have 1 <= n <= t: restic reads the n-th of t parts (got "1/0")']],
+    ['readDataSubset 1/257', readDataSubset('1/257'), ["spec.check.readDataSubset: n/t must have t at most 256, restic's limit (got \"1/257\")"]],
+    [
+      'readDataSubset 0',
+      readDataSubset('0'),
+      ['spec.check.readDataSubset: a size needs a unit (b, k, m, g or t) such as 500M: restic reads a bare number as n/t and refuses it (got "0")'],
+    ],
+    [
+      'readDataSubset 500',
+      readDataSubset('500'),
+      ['spec.check.readDataSubset: a size needs a unit (b, k, m, g or t) such as 500M: restic reads a bare number as n/t and refuses it (got "500")'],
+    ],
+    ['readDataSubset 0M', readDataSubset('0M'), ['spec.check.readDataSubset: a size must be above 0 (got "0M")']],
+    ['readDataSubset 8388608t', readDataSubset('8388608t'), ['spec.check.readDataSubset: a size must be below 8 EiB (2^63 bytes), what restic can count (got "8388608t")']],
+    ['readDataSubset 1.5G', readDataSubset('1.5G'), [`spec.check.readDataSubset: must be ${subsetForms} (got "1.5G")`]],
+    ['readDataSubset 1/2/3', readDataSubset('1/2/3'), [`spec.check.readDataSubset: must be ${subsetForms} (got "1/2/3")`]],
+    ['readDataSubset ""', readDataSubset(''), [`spec.check.readDataSubset: must be ${subsetForms} (got "")`]],
+    // Resources of zero.
+    ['cpu "0"', resources({ cpu: '0' }), ['spec.resources.requests.cpu: must be positive']],
+    ['cpu 0', resources({ cpu: 0 }), ['spec.resources.requests.cpu: must be positive']],
+    ['cpu "0m"', resources({ cpu: '0m' }), ['spec.resources.requests.cpu: must be positive']],
+    ['memory "0.0Gi"', resources({ memory: '0.0Gi' }), ['spec.resources.requests.memory: must be positive']],
+    ['memory -512', resources({ memory: -512 }), ['spec.resources.requests.memory: must be positive']],
+    ['ephemeral-storage "-1Gi"', resources({ 'ephemeral-storage': '-1Gi' }), ['spec.resources.requests.ephemeral-storage: must be a Kubernetes quantity such as 500m, 1, 512Mi or 2Gi']],
+    // Control characters in paths and prefixes.
+    ['a path ending in a newline', (d) => (d.spec.fileGroups[0].path = '/data\n'), ['spec.fileGroups[0].path: must not contain a control character (found a newline at the end)']],
+    ['a path with a tab', (d) => (d.spec.fileGroups[0].path = '/da\tta'), ['spec.fileGroups[0].path: must not contain a control character (found a tab)']],
+    ['a path with a NUL', (d) => (d.spec.fileGroups[0].path = '/data\u0000'), ['spec.fileGroups[0].path: must not contain a control character (found a NUL at the end)']],
+    ['a path with DEL', (d) => (d.spec.fileGroups[0].path = '/da\u007fta'), ['spec.fileGroups[0].path: must not contain a control character (found U+007F)']],
+    [
+      'a mount path ending in a carriage return',
+      (d) => (d.spec.volumeMounts = [{ name: 'data', mountPath: '/data\r' }]),
+      ['spec.volumeMounts[0].mountPath: must not contain a control character (found a carriage return at the end)'],
+    ],
+    ['a subPath with an escape', (d) => (d.spec.volumeMounts = [{ name: 'data', mountPath: '/data', subPath: 'a\u001bb' }]), ['spec.volumeMounts[0].subPath: must not contain a control character (found U+001B)']],
+    ['a prefix ending in a newline', (d) => (d.spec.backend.s3.prefix = 'team\n'), ['spec.backend.s3.prefix: must not contain a control character (found a newline at the end)']],
+    [
+      'a hostPath ending in a newline',
+      (d) => (d.spec.volumes = [{ name: 'data', hostPath: { path: '/srv/data\n' } }]),
+      ['spec.volumes[0].hostPath.path: must not contain a control character (found a newline at the end)'],
+    ],
+  ])('%s', (_what, edit, problems) => {
+    expect(load(edit)).toEqual({ problems: at(problems), warnings: [], specs: 0 });
+  });
+});
+
+describe('still accepted, the nearest values to each rule', () => {
+  it.each<[string, Edit]>([
+    ['an S3 bucket containing "xn--" inside', s3Bucket('backups-xn--a')],
+    ['an S3 bucket ending "-s3alias2"', s3Bucket('backups-s3alias2')],
+    ['an S3 bucket ending "-x-s3"', s3Bucket('backups-x-s3')],
+    ['an S3 bucket in an account regional namespace', s3Bucket('backups-111122223333-us-west-2-an')],
+    ['a GCS bucket with "goggle"', gcs('goggle-backups')],
+    ['a GCS bucket with underscores and dots', gcs('team_a.backups.example.com')],
+    ['a GCS bucket of 222 characters in parts of 63', gcs(`${'a'.repeat(63)}.`.repeat(3) + 'a'.repeat(30))],
+    ['an S3 endpoint on port 1', s3Endpoint('minio.example.com:1')],
+    ['an S3 endpoint on port 65535', s3Endpoint('http://127.0.0.1:65535')],
+    ['an S3 endpoint with a trailing slash', s3Endpoint('https://minio.example.com:9000/')],
+    ['an S3 endpoint at an IPv6 address', s3Endpoint('http://[::1]:9000')],
+    ['an S3 endpoint host with an underscore', s3Endpoint('minio_1:9000')],
+    ['a REST URL with a path', rest('https://backup.example.com:8000/stash/team-a/')],
+    ['a REST URL at an IP address', rest('http://127.0.0.1:8000/')],
+    ...['1/1', '1/5', '5/5', '256/256', '0.1%', '10%', '100%', '100.0%', '1b', '500k', '500M', '1G', '2T', '8388607t'].map((v): [string, Edit] => [`readDataSubset ${v}`, readDataSubset(v)]),
+    ['cpu "0.25"', resources({ cpu: '0.25' })],
+    ['cpu "1m"', resources({ cpu: '1m' })],
+    ['cpu 2', resources({ cpu: 2 })],
+    ['a path with a space and non-ASCII letters', (d) => (d.spec.fileGroups[0].path = '/data/Données partagées')],
+  ])('%s', (_what, edit) => {
+    expect(load(edit)).toEqual({ problems: [], warnings: [], specs: 1 });
+  });
+});
