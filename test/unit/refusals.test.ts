@@ -45,6 +45,29 @@ const rest = (url: string) => backend({ rest: { url } });
 const readDataSubset = (value: string): Edit => (d) => (d.spec.check = { readDataSubset: value });
 const resources = (list: object): Edit => (d) => (d.spec.resources = { requests: list });
 
+const policy = (retentionPolicy: object, tags?: string[]): Edit => (d) => (d.spec.fileGroups[0] = { path: '/data', retentionPolicy, ...(tags ? { tags } : {}) });
+const named = (retentionPolicy: object): Edit => (d) => {
+  d.spec.retentionPolicies = [{ name: 'keep', ...retentionPolicy }];
+  d.spec.fileGroups[0].retentionPolicyName = 'keep';
+};
+/** Volumes, their mounts, the fileGroups and (optionally) a `local` backend. */
+const layout =
+  (volumes: object[], volumeMounts: object[], fileGroups: object[], local?: object): Edit =>
+  (d) => {
+    Object.assign(d.spec, { volumes, volumeMounts, fileGroups });
+    if (local) d.spec.backend = { local, storageSecretName: 'local-secret' };
+  };
+const hostPath = (name: string, path: string) => ({ name, hostPath: { path } });
+const efs = (name: string, fileSystemId: string, more: object = {}) => ({ name, efs: { fileSystemId, ...more } });
+const mount = (name: string, mountPath: string, subPath?: string) => ({ name, mountPath, ...(subPath ? { subPath } : {}) });
+const keep = (keepLast: number) => ({ retentionPolicy: { keepLast } });
+
+const noRule = 'add a rule such as keepLast: 5, or remove the policy to keep every snapshot';
+const forgetMixes =
+  "which restic backs up under the same path: restic forget, which tells snapshots apart by host and path only, would apply each fileGroup's policy to both fileGroups' snapshots; back the folder up in one fileGroup";
+const holds = 'each backup would copy the repository into itself, growing it by its own size every run';
+const inside = "each backup would copy restic's own files into the repository";
+
 const s3Rule = 'S3 bucket naming rules';
 const gcsRule = 'GCS bucket naming rules';
 const subsetForms = 'n/t (1 <= n <= t <= 256), a percentage above 0% and at most 100% such as 10%, or a size with a unit (b, k, m, g or t) such as 500M';
@@ -148,6 +171,134 @@ describe('refused when read', () => {
   ])('%s', (_what, edit, problems) => {
     expect(load(edit)).toEqual({ problems: at(problems), warnings: [], specs: 0 });
   });
+
+  it.each<[string, Edit, string[]]>([
+    // Retention that keeps nothing or does nothing.
+    ['an empty policy', policy({}), [`spec.fileGroups[0].retentionPolicy: does nothing: it has no keep rule (a keep count above 0, or keepTags), so restic forget never runs; ${noRule}`]],
+    [
+      'keepLast: 0 with prune',
+      policy({ keepLast: 0, prune: true }),
+      [`spec.fileGroups[0].retentionPolicy: does nothing: it has no keep rule (a keep count above 0, or keepTags; keepLast: 0 is none), so restic forget never runs and nothing is pruned; ${noRule}`],
+    ],
+    ['prune alone', policy({ prune: true }), [`spec.fileGroups[0].retentionPolicy: does nothing: it has no keep rule (a keep count above 0, or keepTags), so restic forget never runs and nothing is pruned; ${noRule}`]],
+    ['dryRun alone', policy({ dryRun: true }), [`spec.fileGroups[0].retentionPolicy: does nothing: it has no keep rule (a keep count above 0, or keepTags), so restic forget never runs; ${noRule}`]],
+    [
+      'a named policy of zeros and no tags',
+      named({ keepLast: 0, keepDaily: 0, keepTags: [] }),
+      [`spec.retentionPolicies[0]: does nothing: it has no keep rule (a keep count above 0, or keepTags; keepLast, keepDaily: 0 is none), so restic forget never runs; ${noRule}`],
+    ],
+    [
+      'keepTags alone, on an untagged fileGroup',
+      policy({ keepTags: ['weekly', 'monthly'] }),
+      [
+        'spec.fileGroups[0].retentionPolicy.keepTags: keeps no snapshot: keepTags ("weekly", "monthly") is its only rule and this fileGroup tags its snapshots with none of them, so restic forget would remove every one (restic 0.17 and later refuse to, failing every run); add a keep count',
+      ],
+    ],
+    [
+      'keepTags alone, named by a fileGroup with other tags',
+      (d) => {
+        named({ keepTags: ['weekly'] })(d);
+        d.spec.fileGroups[0].tags = ['daily'];
+      },
+      [
+        'spec.fileGroups[0].retentionPolicyName: keeps no snapshot: keepTags ("weekly") is its only rule and this fileGroup tags its snapshots with none of them, so restic forget would remove every one (restic 0.17 and later refuse to, failing every run); add a keep count',
+      ],
+    ],
+    [
+      'keepTags alone, on a fileGroup that has the tag',
+      policy({ keepTags: ['weekly'], prune: true }, ['weekly']),
+      ['spec.fileGroups[0].retentionPolicy.keepTags: keeps every snapshot: keepTags is its only rule and this fileGroup tags each of its snapshots "weekly"; add a keep count, or remove the policy'],
+    ],
+    // fileGroups on one folder.
+    [
+      'a duplicate fileGroup',
+      (d) => (d.spec.fileGroups = [{ path: '/data' }, { path: '/srv' }, { path: '/data/' }]),
+      ['spec.fileGroups[2].path: duplicate fileGroup: "/data/" is also spec.fileGroups[0].path; back a folder up once (restic forget tells snapshots apart by host and path, not by fileGroup)'],
+    ],
+    [
+      'two mounts of one hostPath volume with different policies',
+      layout([hostPath('data', '/srv/data')], [mount('data', '/a'), mount('data', '/b')], [{ path: '/a', ...keep(5) }, { path: '/b', ...keep(2) }]),
+      [`spec.fileGroups[1].path: is the same folder as spec.fileGroups[0].path (/srv/data on this machine), ${forgetMixes}`],
+    ],
+    [
+      'two mounts of one hostPath volume with one policy: each forgets the other\'s snapshots',
+      layout([hostPath('data', '/srv/data')], [mount('data', '/a'), mount('data', '/b')], [{ path: '/a', ...keep(5) }, { path: '/b', ...keep(5) }]),
+      [`spec.fileGroups[1].path: is the same folder as spec.fileGroups[0].path (/srv/data on this machine), ${forgetMixes}`],
+    ],
+    [
+      'a folder reached through a subPath and through a second volume',
+      layout([hostPath('a', '/srv'), hostPath('b', '/srv/x')], [mount('a', '/a', 'x'), mount('b', '/b')], [{ path: '/a/y', ...keep(5) }, { path: '/b/y' }]),
+      [`spec.fileGroups[1].path: is the same folder as spec.fileGroups[0].path (/srv/x/y on this machine), ${forgetMixes}`],
+    ],
+    [
+      'two mounts of one EFS volume with different policies',
+      layout([efs('data', 'fs-0123abcd')], [mount('data', '/a'), mount('data', '/b')], [{ path: '/a', ...keep(5) }, { path: '/b', ...keep(2) }]),
+      ['spec.fileGroups[1].path: is the same folder as spec.fileGroups[0].path (fs-0123abcd:/ on AWS), with a different retention policy: one folder keeps one history; back it up in one fileGroup'],
+    ],
+    ['two volumeMounts at one path', layout([hostPath('a', '/srv/a'), hostPath('b', '/srv/b')], [mount('a', '/data'), mount('b', '/data/')], [{ path: '/data' }]), ['spec.volumeMounts[1].mountPath: duplicate mount path "/data/" (also spec.volumeMounts[0].mountPath)']],
+    [
+      'the repository mounted where a volume is',
+      layout([efs('a', 'fs-0123abcd')], [mount('a', '/data')], [{ path: '/data' }], { mountPath: '/data', efs: { fileSystemId: 'fs-4567abcd' } }),
+      ['spec.backend.local.mountPath: the repository is mounted at "/data", which is also spec.volumeMounts[0].mountPath: one path takes one volume'],
+    ],
+    // A repository inside a source, or a source inside the repository.
+    [
+      'a hostPath repository inside a fileGroup\'s folder',
+      layout([hostPath('data', '/srv')], [mount('data', '/data')], [{ path: '/data' }], { mountPath: '/repo', hostPath: { path: '/srv/backup' } }),
+      [`spec.fileGroups[0].path: holds the repository (spec.backend.local, /srv/backup on this machine): ${holds}`],
+    ],
+    [
+      'a fileGroup\'s folder inside a hostPath repository',
+      layout([hostPath('data', '/srv/backup/data')], [mount('data', '/data')], [{ path: '/data' }], { mountPath: '/repo', hostPath: { path: '/srv/backup' } }),
+      [`spec.fileGroups[0].path: is inside the repository (spec.backend.local, /srv/backup on this machine): ${inside}`],
+    ],
+    [
+      'an unmounted fileGroup holding a Stash 0.5 hostPath repository',
+      (d) => {
+        d.spec.fileGroups = [{ path: '/srv' }];
+        d.spec.backend = { local: { path: '/repo', volumeSource: { hostPath: { path: '/srv/backup' } } }, storageSecretName: 'local-secret' };
+      },
+      [`spec.fileGroups[0].path: holds the repository (spec.backend.local, /srv/backup on this machine): ${holds}`],
+    ],
+    [
+      'an EFS repository in a folder of the backed-up file system',
+      layout([efs('data', 'fs-0123abcd')], [mount('data', '/data')], [{ path: '/data' }], { mountPath: '/repo', efs: { fileSystemId: 'fs-0123abcd', rootDirectory: '/backup' } }),
+      [`spec.fileGroups[0].path: holds the repository (spec.backend.local, fs-0123abcd:/backup on AWS): ${holds}`],
+    ],
+    [
+      'an EFS repository mounted below a fileGroup\'s path',
+      layout([efs('data', 'fs-0123abcd')], [mount('data', '/data')], [{ path: '/data' }], { mountPath: '/data/repo', efs: { fileSystemId: 'fs-4567abcd' } }),
+      [`spec.fileGroups[0].path: holds the repository (spec.backend.local, fs-4567abcd:/ on AWS): ${holds}`],
+    ],
+    [
+      'a fileGroup at the mount path of a Stash 0.5 EFS repository',
+      (d) => {
+        d.spec.fileGroups = [{ path: '/repo/data' }];
+        d.spec.backend = { local: { path: '/repo', volumeSource: { efs: { fileSystemId: 'fs-0123abcd' } } }, storageSecretName: 'local-secret' };
+      },
+      [`spec.fileGroups[0].path: is inside the repository (spec.backend.local, fs-0123abcd:/ on AWS): ${inside}`],
+    ],
+  ])('%s', (_what, edit, problems) => {
+    expect(load(edit)).toMatchObject({ problems: at(problems), specs: 0 });
+  });
+});
+
+describe('warned, and still accepted', () => {
+  it.each<[string, Edit, string[]]>([
+    ['dryRun beside a rule', policy({ keepLast: 5, dryRun: true }), ['spec.fileGroups[0].retentionPolicy.dryRun: restic forget only reports what it would remove: no snapshot is removed while dryRun is true']],
+    [
+      'two mounts of one hostPath volume without retention',
+      layout([hostPath('data', '/srv/data')], [mount('data', '/a'), mount('data', '/b')], [{ path: '/a' }, { path: '/b' }]),
+      ['spec.fileGroups[1].path: is the same folder as spec.fileGroups[0].path (/srv/data on this machine), so each run backs it up twice'],
+    ],
+    [
+      'two mounts of one EFS volume with one policy (restic sees two paths on AWS)',
+      layout([efs('data', 'fs-0123abcd')], [mount('data', '/a'), mount('data', '/b')], [{ path: '/a', ...keep(5) }, { path: '/b', ...keep(5) }]),
+      ['spec.fileGroups[1].path: is the same folder as spec.fileGroups[0].path (fs-0123abcd:/ on AWS), so each run backs it up twice'],
+    ],
+  ])('%s', (_what, edit, warnings) => {
+    expect(load(edit)).toEqual({ problems: [], warnings: at(warnings), specs: 1 });
+  });
 });
 
 describe('still accepted, the nearest values to each rule', () => {
@@ -171,6 +322,21 @@ describe('still accepted, the nearest values to each rule', () => {
     ['cpu "1m"', resources({ cpu: '1m' })],
     ['cpu 2', resources({ cpu: 2 })],
     ['a path with a space and non-ASCII letters', (d) => (d.spec.fileGroups[0].path = '/data/Données partagées')],
+    ['keepLast: 0 beside another rule', policy({ keepLast: 0, keepDaily: 7, prune: true })],
+    ['keepTags beside a count', policy({ keepTags: ['weekly'], keepLast: 3 })],
+    ['a named policy no fileGroup uses, with a rule', (d) => (d.spec.retentionPolicies = [{ name: 'spare', keepWeekly: 4 }])],
+    ['a fileGroup below another', (d) => (d.spec.fileGroups = [{ path: '/data', ...keep(5) }, { path: '/data/db', ...keep(2) }])],
+    ['two hostPath volumes side by side', layout([hostPath('a', '/srv/a'), hostPath('b', '/srv/ab')], [mount('a', '/a'), mount('b', '/b')], [{ path: '/a', ...keep(5) }, { path: '/b', ...keep(2) }])],
+    ['a hostPath repository beside the data', layout([hostPath('data', '/srv/data')], [mount('data', '/data')], [{ path: '/data' }], { mountPath: '/repo', hostPath: { path: '/srv/data-backup' } })],
+    ['an EFS repository on another file system', layout([efs('data', 'fs-0123abcd')], [mount('data', '/data')], [{ path: '/data' }], { mountPath: '/repo', efs: { fileSystemId: 'fs-4567abcd' } })],
+    [
+      'an EFS repository in a folder beside the backed-up one',
+      layout([efs('data', 'fs-0123abcd', { rootDirectory: '/data' })], [mount('data', '/data')], [{ path: '/data' }], { mountPath: '/repo', efs: { fileSystemId: 'fs-0123abcd', rootDirectory: '/backup' } }),
+    ],
+    [
+      'an EFS repository through another access point (whose root is unknown here)',
+      layout([efs('data', 'fs-0123abcd', { accessPointId: 'fsap-0123abcd' })], [mount('data', '/data')], [{ path: '/data' }], { mountPath: '/repo', efs: { fileSystemId: 'fs-0123abcd' } }),
+    ],
   ])('%s', (_what, edit) => {
     expect(load(edit)).toEqual({ problems: [], warnings: [], specs: 1 });
   });
