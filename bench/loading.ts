@@ -6,29 +6,15 @@
  * mapping. Both sides in one run, in process; medians, the parser's check once per size (it
  * is the slow one).
  */
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { parseSpecDocument, yamlValues, YAML_OPTIONS } from '../core/spec';
+import { DEMO_SPEC } from '../test/support/specs';
 import { measure, median, ms, table, type BenchResult } from './lib';
 
-/** A valid Restic spec with `labels` labels `lN: v` (N in base 36) under metadata. */
+/** The demo spec with `labels` labels `lN: v` (N in base 36) under metadata, as YAML. */
 export function labelledSpec(labels: number): string {
-  const lines = Array.from({ length: labels }, (_, i) => `    l${i.toString(36)}: v`).join('\n');
-  return `apiVersion: stash.appscode.com/v1alpha1
-kind: Restic
-metadata:
-  name: labelled
-  labels:
-${lines}
-spec:
-  fileGroups:
-  - path: /source/data
-  backend:
-    s3:
-      endpoint: s3.amazonaws.com
-      bucket: stash-backups
-    storageSecretName: s3-secret
-  schedule: '@daily'
-`;
+  const metadata = { name: 'labelled', labels: Object.fromEntries(Array.from({ length: labels }, (_, i) => [`l${i.toString(36)}`, 'v'])) };
+  return stringify({ ...DEMO_SPEC, metadata });
 }
 
 export async function loading(options: { sizes?: readonly number[]; runs?: number } = {}): Promise<BenchResult> {

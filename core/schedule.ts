@@ -502,32 +502,37 @@ function minIntervalMs(f: Fields): number {
   return Math.min(best, minDayGap(f) * DAY_S - spanOfDay) * SECOND_MS;
 }
 
-/** The fewest days between two consecutive days the schedule fires on. */
-function minDayGap(f: Fields): number {
-  let first = -1;
-  let previous = -1;
-  let best = Infinity;
+/**
+ * Calls `visit` with each day the schedule fires on over one 400-year cycle (from 2000-01-01,
+ * day 0), ascending, until it returns false; after the cycle, dates and weekdays repeat.
+ */
+function forEachFireDay(f: Fields, visit: (day: number) => boolean): void {
   let day = 0;
   let weekday = 6; // 2000-01-01 was a Saturday
   for (let year = 2000; year < 2400; year++) {
     for (let month = 1; month <= 12; month++) {
       const days = month === 2 ? (isLeap(year) ? 29 : 28) : MAX_DAYS[month];
       if (f.month[month]) {
-        for (let d = 1; d <= days; d++) {
-          if (dayMatches(f, d, month, (weekday + d - 1) % 7)) {
-            const at = day + d - 1;
-            if (previous < 0) first = at;
-            else best = Math.min(best, at - previous);
-            if (best === 1) return 1;
-            previous = at;
-          }
-        }
+        for (let d = 1; d <= days; d++) if (dayMatches(f, d, month, (weekday + d - 1) % 7) && !visit(day + d - 1)) return;
       }
       day += days;
       weekday = (weekday + days) % 7;
     }
   }
-  return Math.min(best, first + CYCLE_DAYS - previous);
+}
+
+/** The fewest days between two consecutive days the schedule fires on. */
+function minDayGap(f: Fields): number {
+  let first = -1;
+  let previous = -1;
+  let best = Infinity;
+  forEachFireDay(f, (at) => {
+    if (previous < 0) first = at;
+    else best = Math.min(best, at - previous);
+    previous = at;
+    return best > 1;
+  });
+  return best === 1 ? 1 : Math.min(best, first + CYCLE_DAYS - previous);
 }
 
 /**
@@ -544,25 +549,12 @@ function maxDayGap(f: Fields): number {
   let first = -1;
   let previous = -1;
   let worst = 0;
-  let day = 0;
-  let weekday = 6; // 2000-01-01 was a Saturday
-  for (let year = 2000; year < 2400; year++) {
-    for (let month = 1; month <= 12; month++) {
-      const days = month === 2 ? (isLeap(year) ? 29 : 28) : MAX_DAYS[month];
-      if (f.month[month]) {
-        for (let d = 1; d <= days; d++) {
-          if (dayMatches(f, d, month, (weekday + d - 1) % 7)) {
-            const at = day + d - 1;
-            if (previous < 0) first = at;
-            else worst = Math.max(worst, at - previous);
-            previous = at;
-          }
-        }
-      }
-      day += days;
-      weekday = (weekday + days) % 7;
-    }
-  }
+  forEachFireDay(f, (at) => {
+    if (previous < 0) first = at;
+    else worst = Math.max(worst, at - previous);
+    previous = at;
+    return true;
+  });
   return Math.max(worst, first + CYCLE_DAYS - previous);
 }
 

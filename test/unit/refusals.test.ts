@@ -8,28 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { formatProblem } from '../../core/errors';
 import { parseSpecDocument } from '../../core/spec';
+import { editedSpec, type Doc } from '../support/specs';
 
 const SOURCE = 'specs/demo.yaml';
 
-const VALID = {
-  apiVersion: 'stash.appscode.com/v1alpha1',
-  kind: 'Restic',
-  metadata: { name: 'demo' },
-  spec: {
-    fileGroups: [{ path: '/data' }],
-    backend: { s3: { endpoint: 's3.amazonaws.com', bucket: 'demo-bucket' }, storageSecretName: 's3-secret' },
-    schedule: '@every 1h',
-  },
-};
-
-type Doc = { [key: string]: any };
 type Edit = (doc: Doc) => void;
 
-/** VALID after `edit`, loaded: its problems and warnings as `stash validate` prints them. */
+/** The demo spec after `edit`, loaded: its problems and warnings as `stash validate` prints them. */
 function load(edit: Edit) {
-  const doc = structuredClone(VALID) as Doc;
-  edit(doc);
-  const result = parseSpecDocument({ source: SOURCE, text: stringify(doc) });
+  const result = parseSpecDocument({ source: SOURCE, text: stringify(editedSpec(edit)) });
   return { problems: result.problems.map(formatProblem), warnings: result.warnings.map(formatProblem), specs: result.specs.length };
 }
 

@@ -6,6 +6,7 @@ import { formatProblem } from '../../core/errors';
 import type { SpecDocument } from '../../core/ports';
 import { loadSpecs, MAX_DOCUMENT_BYTES, parseSpecDocument, SpecCache, type SpecLoadResult } from '../../core/spec';
 import { mountedVolume, retentionPolicyOf, unsupportedVolumeSource, type MountedVolume } from '../../schemas/restic';
+import { DEMO_SPEC, editedSpec, type Doc } from '../support/specs';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/specs/', import.meta.url));
 const FIXTURE_FILES = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml')).sort();
@@ -27,24 +28,11 @@ function outcome(result: SpecLoadResult) {
 const SOURCE = 'specs/demo.yaml';
 const parse = (text: string) => outcome(parseSpecDocument({ source: SOURCE, text }));
 
-const VALID = {
-  apiVersion: 'stash.appscode.com/v1alpha1',
-  kind: 'Restic',
-  metadata: { name: 'demo' },
-  spec: {
-    fileGroups: [{ path: '/data' }],
-    backend: { s3: { endpoint: 's3.amazonaws.com', bucket: 'demo-bucket' }, storageSecretName: 's3-secret' },
-    schedule: '@every 1h',
-  },
-};
-
-type Doc = { [key: string]: any };
+const VALID = DEMO_SPEC;
 
 /** VALID as YAML, after `edit` changed a copy of it. */
 function restic(edit: (doc: Doc) => void = () => {}): string {
-  const doc = structuredClone(VALID) as Doc;
-  edit(doc);
-  return stringify(doc);
+  return stringify(editedSpec(edit));
 }
 
 const noVolume = (file: string) =>
