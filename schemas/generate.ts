@@ -103,7 +103,7 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'spec.sharedRepository': "When true, the repository is shared with something outside this project: its locks are left alone and waited for. Otherwise a lock a run meets is a dead run's, and is removed.",
   'spec.check': 'restic check on a schedule of its own.',
   'spec.check.schedule': 'When to check, in the syntax of spec.schedule (default 0 0 */3 * *, midnight UTC on days 1, 4, ..., 31, as Stash checked).',
-  'spec.check.readDataSubset': 'Also read this part of the data: n/t, a percentage such as 10%, or a size such as 500M (restic --read-data-subset).',
+  'spec.check.readDataSubset': 'Also read this part of the data: n/t (1 <= n <= t <= 256), a percentage above 0% and at most 100% such as 10%, or a size with a unit such as 500M (restic --read-data-subset).',
   'spec.check.paused': 'When true, no scheduled checks run.',
   status: 'Written by the Stash controller on Kubernetes; accepted and ignored.',
 };
