@@ -387,7 +387,7 @@ describe('handlers', () => {
         RUNNER_LOG_GROUP: '/stash/runner',
         SUBNET_IDS: 'subnet-0a1b2c3d4e5f60718, subnet-0b1c2d3e4f5a60719',
         SECURITY_GROUP_IDS: 'sg-0123456789abcdef0',
-        ALLOWED_EFS_IDS: 'fs-0123abcd',
+        EFS_RESTORE_TARGETS: 'fs-0123abcd',
       }),
       { s3: client, ecs: new ECSClient({ region: 'eu-west-1' }), secrets: new SecretsManagerClient({ region: 'eu-west-1' }) },
       { clock, launcher: { timer: virtualTimer(), random: () => 0.5 }, ...(release ? { release } : {}) },
@@ -818,7 +818,7 @@ spec:
       const refused = await remote().restoreNow('db', { volumes: [parseVolumeFlag('/source/data=efs:fs-0badbadbad')], name: 'db-elsewhere' });
       expect(refused).toMatchObject({
         phase: 'Failed',
-        reason: "launch failed: spec.recoveredVolumes[0]: EFS file system fs-0badbadbad is not one the stack allows (fs-0123abcd); add it to the stack's allowed EFS ids",
+        reason: "launch failed: spec.recoveredVolumes[0]: EFS file system fs-0badbadbad is not one of the stack's restore targets (efsRestoreTargets: fs-0123abcd); add it to efsRestoreTargets",
       });
     });
 
