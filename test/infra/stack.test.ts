@@ -72,6 +72,7 @@ describe('synthesis', () => {
     for (const b of bundles) {
       const code = readFileSync(join(synth.outdir, b, 'index.mjs'), 'utf8');
       expect(code).toMatch(/export\s*\{[^}]*handler/);
+      expect(code).not.toContain('cloud-copilot'); // the AGPL simulator is for tests only
       expect(existsSync(join(synth.outdir, b, 'index.mjs.map'))).toBe(true);
     }
   });
