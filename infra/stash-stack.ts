@@ -147,6 +147,10 @@ export class StashStack extends Stack {
       description: 'Assume this role to upload specs and run the stash CLI against the stack (or name yourself in specWriters)',
       value: this.operatorRole.roleArn,
     });
+    new CfnOutput(this, 'RunnerTaskRoleArn', {
+      description: 'The role the runner mounts EFS with: deny it ClientWrite in the file-system policy of each source (docs/deploy.md)',
+      value: this.runner.taskRole.roleArn,
+    });
     new CfnOutput(this, 'RunnerLogGroupName', { value: this.runner.logGroup.logGroupName });
     new CfnOutput(this, 'ClusterName', { value: this.runner.cluster.clusterName });
     new CfnOutput(this, 'TaskSecurityGroupId', {
