@@ -12,6 +12,7 @@
 import {
   ECSClient,
   ECSServiceException,
+  ListTaskDefinitionsCommand,
   ListTasksCommand,
   RunTaskCommand,
   type RunTaskCommandInput,
@@ -179,6 +180,7 @@ describe('faults on AWS: the dispatch function', () => {
       });
     }
     ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    ecs.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [] });
     ecs.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => {
       if (throttleNext > 0) {
         throttleNext--;
