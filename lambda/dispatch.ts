@@ -106,7 +106,7 @@ function summarise(rt: DispatchRuntime, report: TickReport, reported: Set<string
   }
   for (const s of report.slots) {
     const keys = { spec: s.spec, run: s.run, slot: s.slot, kind: s.kind, result: s.result, ...(s.reason ? { reason: s.reason } : {}), ...(s.taskArn ? { taskArn: s.taskArn } : {}) };
-    if (s.result === 'failed') logger.error(`${s.kind} launch failed for ${s.spec}: ${s.reason ?? ''}`, keys);
+    if (s.result === 'failed') logger.error(`${s.spec}: ${s.kind} ${s.reason ?? 'launch failed'}`, keys);
     else if (s.result === 'launched' || s.result === 'already-running') logger.info(`${s.kind} ${s.result}`, keys);
     else logger.warn(`${s.kind} ${s.result}: ${s.reason ?? ''}`, keys);
   }

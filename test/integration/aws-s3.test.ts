@@ -336,7 +336,7 @@ describe('handlers', () => {
     expect(launched).toMatchObject({ level: 'INFO', service: 'stash', spec: 'hourly', run: 'hourly-20260101T020000', slot: '2026-01-01T02:00:00.000Z' });
     expect(lines().find((l) => l.message === 'invalid spec skipped')?.problem).toMatch(new RegExp(`^s3://${BUCKET}/${prefix}/specs/broken.yaml: spec.backend.s3.bucket: `));
     const metrics = emf()[0];
-    expect(metrics).toMatchObject({ service: 'stash', SpecsInvalid: 1, LaunchesThrottled: 0, OverdueSpecs: 0 });
+    expect(metrics).toMatchObject({ service: 'stash', Ticks: 1, LaunchesFailed: 0, SpecsInvalid: 1, LaunchesThrottled: 0, OverdueSpecs: 0 });
     expect((metrics._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] }).CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Stash', Dimensions: [['service']] });
 
     const everywhere = [out.join(''), JSON.stringify(runTasks()), await everything()].join('\n');
@@ -414,9 +414,16 @@ describe('handlers', () => {
     ecs.on(RunTaskCommand).rejectsOnce(throttle).callsFake((input: RunTaskCommandInput) => ({ tasks: [{ taskArn: taskFor(input) }] }));
     const result = await createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'));
     expect(result).toMatchObject({ launched: 1, failed: 1 });
-    expect(emf()[0]).toMatchObject({ LaunchesThrottled: 1 });
+    expect(emf()[0]).toMatchObject({ Ticks: 1, LaunchesThrottled: 1, LaunchesFailed: 1 });
     expect(await getJson(`${prefix}/status/lost.json`)).toMatchObject({ lastError: '2026-01-01T02:00:00.000Z: launch failed: secret "gone" does not exist' });
-    expect(lines().find((l) => l.level === 'ERROR')).toMatchObject({ spec: 'lost', run: 'lost-20260101T020000', slot: '2026-01-01T02:00:00.000Z' });
+    // The alarm says a launch failed; the log line says which spec and why.
+    expect(lines().find((l) => l.level === 'ERROR')).toMatchObject({
+      message: 'lost: backup launch failed: secret "gone" does not exist',
+      spec: 'lost',
+      run: 'lost-20260101T020000',
+      slot: '2026-01-01T02:00:00.000Z',
+      reason: 'launch failed: secret "gone" does not exist',
+    });
   });
 
   describe('compiled specs (state/compiled-specs.json)', () => {
@@ -545,6 +552,23 @@ describe('handlers', () => {
       expect(emf()[0]).toMatchObject({ BackupFailed: 1 });
     }
     expect(await getJson(`${prefix}/status/s3-restic.json`)).toMatchObject({ lastOutcome: 'interrupted', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:03:41.201Z' });
+
+    // A check that finds the repository damaged: ChecksFailed, and the log line says which spec and why.
+    out.length = 0;
+    const check = event('ecs-task-stopped-succeeded.json');
+    const env = check.detail.overrides.containerOverrides[0].environment as { name: string; value: string }[];
+    env.find((v) => v.name === 'STASH_RUN_ID')!.value = 's3-restic-check-1';
+    env.find((v) => v.name === 'STASH_RUN_KIND')!.value = 'check';
+    check.detail.containers[0].exitCode = 1;
+    expect(await handler(check)).toMatchObject({ recorded: true, outcome: 'failed' });
+    expect(emf()[0]).toMatchObject({ ChecksFailed: 1 });
+    expect(emf()[0].BackupFailed).toBeUndefined();
+    expect(lines().find((l) => l.level === 'ERROR')).toMatchObject({
+      message: 'check failed for s3-restic: the runner reported a failed run (see its log)',
+      spec: 's3-restic',
+      run: 's3-restic-check-1',
+      reason: 'the runner reported a failed run (see its log)',
+    });
 
     const elsewhere = event('ecs-task-stopped-succeeded.json');
     elsewhere.detail.clusterArn = 'arn:aws:ecs:eu-west-1:111122223333:cluster/other';
