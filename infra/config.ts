@@ -90,6 +90,8 @@ export interface StashSettings {
    * reaches this account's buckets and these, nothing else).
    */
   readonly s3RepositoryBuckets: readonly string[];
+  /** Whether the stack applies the file-system policy that makes IAM decide to each EFS file system it names. */
+  readonly efsFileSystemPolicies: boolean;
 }
 
 /**
@@ -141,6 +143,8 @@ export interface StashSettingsInput {
   readonly specWriters?: unknown;
   /** Comma-separated or an array of bucket names. @default - none: this account's buckets only */
   readonly s3RepositoryBuckets?: unknown;
+  /** `true` to let the stack replace each named EFS file system's policy with one that makes IAM decide. @default false */
+  readonly efsFileSystemPolicies?: unknown;
 }
 
 /** Every key {@link readStashSettings} reads from the CDK context. */
@@ -167,6 +171,7 @@ export const SETTING_KEYS = [
   'maxTaskMemoryMiB',
   'specWriters',
   's3RepositoryBuckets',
+  'efsFileSystemPolicies',
 ] as const satisfies readonly (keyof StashSettingsInput)[];
 
 /** Settings that cannot be used; the message names every wrong key and why. */
@@ -265,6 +270,15 @@ const secretPrefix = z.pipe(z.string(), z.transform((s: string) => s.trim())).ch
 const DEFAULT_MAX_TASK_CPU = 4096;
 const DEFAULT_MAX_TASK_MEMORY_MIB = 16384;
 
+/** `true`/`false` as `-c` gives them (or yes/no, enabled/disabled), or a boolean. */
+const flag = preprocess(
+  (v) => {
+    const s = String(v).trim().toLowerCase();
+    return ['true', 'enabled', 'yes'].includes(s) ? true : ['false', 'disabled', 'no'].includes(s) ? false : v;
+  },
+  z.boolean({ error: (iss) => `${quoted(iss.input)} must be true or false` }),
+);
+
 /** The most memory any Fargate task has, MiB. */
 const LARGEST_MEMORY = Math.max(...FARGATE_SIZES.flatMap(([, memories]) => memories));
 
@@ -296,14 +310,7 @@ const RawSchema = z.object({
   ),
   subnetIds: list(subnetId),
   securityGroupIds: list(securityGroupId),
-  assignPublicIp: preprocess(
-    (v) => {
-      if (unset(v)) return undefined;
-      const s = String(v).trim().toLowerCase();
-      return ['true', 'enabled', 'yes'].includes(s) ? true : ['false', 'disabled', 'no'].includes(s) ? false : v;
-    },
-    z.optional(z.boolean({ error: (iss) => `${quoted(iss.input)} must be true or false` })),
-  ),
+  assignPublicIp: preprocess((v) => (unset(v) ? undefined : v), z.optional(flag)),
   egress: preprocess(
     (v) => (unset(v) ? undefined : text(v)),
     z.optional(z.enum(EGRESS_MODES, { error: (iss) => `${quoted(iss.input)} must be one of ${EGRESS_MODES.join(', ')}` })),
@@ -339,6 +346,7 @@ const RawSchema = z.object({
   maxTaskMemoryMiB: preprocess((v) => (unset(v) ? undefined : v), z.optional(whole(`must be a whole number of MiB from 512 to ${LARGEST_MEMORY}`, 512, LARGEST_MEMORY))),
   specWriters: list(principalArn),
   s3RepositoryBuckets: list(bucketName),
+  efsFileSystemPolicies: preprocess((v) => (unset(v) ? false : v), flag),
 });
 
 
@@ -423,6 +431,7 @@ export function parseStashSettings(input: StashSettingsInput = {}): StashSetting
     maxTaskMemoryMiB,
     specWriters: [...new Set(raw.specWriters)],
     s3RepositoryBuckets: [...new Set(raw.s3RepositoryBuckets)],
+    efsFileSystemPolicies: raw.efsFileSystemPolicies,
   };
 }
 

@@ -6,6 +6,7 @@ import { parseStashSettings, type StashSettings, type StashSettingsInput } from 
 import { ConfigBucket } from './config-bucket';
 import { Functions } from './functions';
 import { Network } from './network';
+import { EfsFileSystemPolicies } from './efs-file-system-policies';
 import { Observability } from './observability';
 import { OperatorRole } from './operator-role';
 import { Rules } from './rules';
@@ -105,6 +106,14 @@ export class StashStack extends Stack {
       secretPrefix: settings.secretPrefix,
     });
     this.restrictConfigWriters(settings);
+    if (settings.efsFileSystemPolicies) {
+      new EfsFileSystemPolicies(this, 'EfsFileSystemPolicies', {
+        sources: this.runner.efsSources,
+        writable: [...new Set([...this.runner.efsRepositories, ...this.runner.efsRestoreTargets])],
+        taskRole: this.runner.taskRole,
+        logRetention,
+      });
+    }
     this.observability = new Observability(this, 'Observability', {
       functions: this.functions,
       deadLetterQueue: this.rules.deadLetterQueue,

@@ -23,6 +23,7 @@ describe('parseStashSettings', () => {
       maxTaskMemoryMiB: 16384,
       specWriters: [],
       s3RepositoryBuckets: [],
+      efsFileSystemPolicies: false,
     });
   });
 
@@ -120,6 +121,7 @@ describe('parseStashSettings', () => {
     [{ taskMemoryMiB: '4096', maxTaskMemoryMiB: '3072' }, 'maxTaskMemoryMiB: 3072 is below taskMemoryMiB 4096, the size every run starts from'],
     [{ specWriters: 'deployer' }, 'specWriters[0]: "deployer" is not an IAM role or user ARN (arn:aws:iam::123456789012:role/name)'],
     [{ s3RepositoryBuckets: 'My_Bucket' }, 's3RepositoryBuckets[0]: "My_Bucket" is not an S3 bucket name'],
+    [{ efsFileSystemPolicies: 'sometimes' }, 'efsFileSystemPolicies: "sometimes" must be true or false'],
     [
       { efsSources: 'fs-0123abcd', efsRestoreTargets: 'fs-0123abcd' },
       'efsRestoreTargets: fs-0123abcd is also in efsSources; a source is never mounted writable, so it cannot be a repository or a restore target (see docs/deploy.md, "Restoring into a source")',

@@ -8,11 +8,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigBucket } from '../../infra/config-bucket';
+import { EfsFileSystemPolicies, efsFileSystemPolicy } from '../../infra/efs-file-system-policies';
 import { Functions } from '../../infra/functions';
 import { StashMetrics } from '../../infra/metrics';
 import { Network } from '../../infra/network';
@@ -236,6 +237,30 @@ describe('StashAlarm', () => {
       TreatMissingData: 'notBreaching',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
       OKActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
+    });
+  });
+});
+
+describe('the EFS file-system policy', () => {
+  it('is the one docs/deploy.md tells users to apply', () => {
+    const guide = readFileSync(join(PROJECT_ROOT, 'docs/deploy.md'), 'utf8');
+    const block = /Replace the account id[\s\S]*?```json\n([\s\S]*?)```/.exec(guide)?.[1];
+    expect(JSON.parse(block!)).toEqual(efsFileSystemPolicy('arn:aws:iam::111122223333:root', '<RunnerTaskRoleArn>', true));
+  });
+
+  it('is applied by the stack to each named file system when asked, denying the runner writes on sources only', () => {
+    const { stack, runner } = base({ efsSources: ['fs-0123abcd'], efsRepositories: ['fs-0456abcd'] });
+    new EfsFileSystemPolicies(stack, 'Policies', { sources: runner.efsSources, writable: runner.efsRepositories, taskRole: runner.taskRole });
+    const template = Template.fromStack(stack);
+    const calls = Object.values(template.findResources('Custom::AWS')).map((r) => JSON.stringify(r.Properties.Create));
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toContain('putFileSystemPolicy');
+    expect(calls[0]).toContain('fs-0123abcd');
+    expect(calls[0]).toContain('StashNeverWritesThisSource');
+    expect(calls[1]).toContain('fs-0456abcd');
+    expect(calls[1]).not.toContain('StashNeverWritesThisSource');
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [Match.objectLike({ Action: 'elasticfilesystem:PutFileSystemPolicy' })] },
     });
   });
 });

@@ -30,6 +30,7 @@ const VARIANTS: Record<string, StashSettingsInput> = {
     efsRestoreTargets: 'fs-0789abcd',
     alarmEmail: 'ops@example.com',
     specWriters: 'arn:aws:iam::111122223333:role/deployer',
+    efsFileSystemPolicies: 'true',
   },
   NatGateway: { egress: 'nat', maxAzs: '2', logRetentionDays: '365', s3RepositoryBuckets: 'other-account-restic' },
   PublicSubnets: { egress: 'public', secretPrefix: 'backup/', tickMinutes: '5', taskCpu: '512', taskMemoryMiB: '2048' },
