@@ -54,7 +54,7 @@ export async function checkSecret(spec: Restic, secrets: SecretStore): Promise<S
     throw new SecretError(`secret "${name}" could not be read: ${errorMessage(err)}`, { cause: err });
   }
   if (!found) throw new SecretError(`secret "${name}" does not exist`);
-  const missing = missingSecretKeys(backendKind(spec.spec.backend), found.secret);
+  const missing = missingSecretKeys(spec.spec.backend, found.secret);
   if (missing.length) throw new SecretError(`secret "${name}": ${missing.join('; ')}`);
   return found;
 }
