@@ -180,13 +180,18 @@ export function parseS3RepositoryLocation(text: string): S3RepositoryLocation | 
   return { bucket, prefix };
 }
 
+/** Each `bucket` or `bucket/prefix` of a list the stack wrote (its settings validated them); anything else is left out. */
+export function parseS3RepositoryLocations(list: readonly string[]): S3RepositoryLocation[] {
+  return list.map((l) => parseS3RepositoryLocation(l)).filter((l): l is S3RepositoryLocation => l !== undefined);
+}
+
 /** The setting's form of a location: `bucket` or `bucket/prefix`. */
 export const formatS3RepositoryLocation = (l: S3RepositoryLocation): string => (l.prefix ? `${l.bucket}/${l.prefix}` : l.bucket);
 
 /**
  * Why the task role cannot reach an S3 backend's repository: its bucket (and prefix) is not
- * among `locations` (the stack's `s3RepositoryBuckets`). Undefined when it is, or when the
- * backend is not S3 at an AWS endpoint.
+ * among `locations` (the stack's `s3RepositoryBuckets`), in words a message can go on from.
+ * Undefined when it is, or when the backend is not S3 at an AWS endpoint.
  */
 export function repositoryLocationProblem(backend: Backend, locations: readonly S3RepositoryLocation[]): string | undefined {
   const s3 = backend.s3;
@@ -196,8 +201,5 @@ export function repositoryLocationProblem(backend: Backend, locations: readonly 
   if (locations.some(inside)) return undefined;
   const where = prefix ? `s3://${s3.bucket}/${prefix}` : `s3://${s3.bucket}`;
   const listed = locations.length ? locations.map(formatS3RepositoryLocation).join(', ') : 'none';
-  return (
-    `${where} is not among the stack's s3RepositoryBuckets (${listed}), so the task role may not use it: ` +
-    `add it to s3RepositoryBuckets, or put AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the secret`
-  );
+  return `${where} is not among the stack's s3RepositoryBuckets (${listed})`;
 }
