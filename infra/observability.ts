@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -95,12 +95,6 @@ export class Observability extends Construct {
 
     if (props.topicKey) this.topicKey = this.newTopicKey();
     this.topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Stash alarms', masterKey: this.topicKey, enforceSSL: true });
-    if (!this.topicKey) {
-      const reason =
-        'The alarm topic carries alarm names, descriptions and counts, never a secret, and only over TLS (its policy denies anything else). ' +
-        'CloudWatch can publish to an encrypted topic only with a customer managed key ($1 a month), which the alarmTopicKey setting adds where rules require one.';
-      Validations.of(this.topic).acknowledge({ id: 'AwsSolutions-SNS2', reason });
-    }
     if (props.alarmEmail !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
     const topic = this.topic;
