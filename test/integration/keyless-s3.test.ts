@@ -23,6 +23,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StashStack } from '../../infra/stash-stack';
+import { AMBIENT_AWS_CREDENTIALS } from '../../runner/backend';
 import { startAwsS3Names, type AwsS3Names } from '../servers/aws-s3-names';
 import { startContainerCredentials, type ContainerCredentials } from '../servers/container-credentials';
 import { startMoto, type MotoServer } from '../servers/moto';
@@ -39,20 +40,7 @@ const PASSWORD = 'keyless-restic-password-5e1d';
 const name = 'keyless';
 
 /** The variables of this process the test replaces, restored afterwards. */
-const REPLACED = [
-  'STASH_RESTIC_BINARY',
-  'RESTIC_CACHE_DIR',
-  'HOME',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-  'AWS_PROFILE',
-  'AWS_SHARED_CREDENTIALS_FILE',
-  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
-  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
-  'AWS_CONTAINER_AUTHORIZATION_TOKEN',
-  'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
-];
+const REPLACED = ['STASH_RESTIC_BINARY', 'RESTIC_CACHE_DIR', 'HOME', ...AMBIENT_AWS_CREDENTIALS];
 const saved: Record<string, string | undefined> = {};
 
 let moto: MotoServer;
