@@ -17,6 +17,7 @@ import { backendKind, retentionPolicyOf, type FileGroup, type Restic, type Reten
 import { missingSecretKeys, type Secret } from '../schemas/secret';
 import type { FileGroupResult, Outcome, RunResult } from '../schemas/status';
 import { ConfigError, errorMessage, ResticError, SecretError } from '../core/errors';
+import { resticHost } from '../core/host';
 import { checkRunId } from '../core/run-id';
 import { resolveLocalRepository, resolvePath, type VolumeMode } from '../core/volumes';
 import { prepareTarget, type ResticTarget } from './backend';
@@ -42,7 +43,18 @@ export interface RunContext {
   readonly binary?: string;
   /** Progress lines at most this often during long backups; default 30 s. */
   readonly progressEveryMs?: number;
+  /** Every progress message restic prints (`message_type: status`), for a live display. */
+  readonly onProgress?: (event: ProgressEvent) => void;
   readonly now?: () => Date;
+}
+
+/** restic's progress for one fileGroup: its `--json` status message as restic printed it. */
+export interface ProgressEvent {
+  readonly action: 'backup' | 'restore';
+  /** The fileGroup path, as written in the spec. */
+  readonly fileGroup: string;
+  /** `percent_done`, `files_done`/`files_restored`, `bytes_done`/`bytes_restored`, `total_*`, `seconds_*`. */
+  readonly status: Record<string, unknown>;
 }
 
 const SEVERITY: Record<Outcome, number> = { succeeded: 0, partial: 1, failed: 2, interrupted: 3, 'config-error': 4 };
@@ -145,6 +157,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
     binary: ctx.binary,
     signal: ctx.signal,
     onJson: (m) => {
+      if (m.message_type === 'status') ctx.onProgress?.({ action: 'backup', fileGroup: group.path, status: m });
       if (m.message_type !== 'status' || Date.now() - lastProgress < every) return;
       lastProgress = Date.now();
       ctx.log.info('backup progress', {
@@ -157,7 +170,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
       });
     },
   };
-  const args = ['backup', '--json', '--host', name, ...(group.tags ?? []).flatMap((t) => ['--tag', t]), path];
+  const args = ['backup', '--json', '--host', resticHost(ctx.spec), ...(group.tags ?? []).flatMap((t) => ['--tag', t]), path];
   let result = await withUnlock(target, args, options, ctx.log);
   if (isMissingRepository(result) && !result.aborted) {
     ctx.log.info('initialising repository', { ...base, repository: target.display });
@@ -178,6 +191,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
     filesUnmodified: num(summary?.files_unmodified),
     dirsNew: num(summary?.dirs_new),
     dataAdded: num(summary?.data_added),
+    dataAddedPacked: num(summary?.data_added_packed),
     totalFilesProcessed: num(summary?.total_files_processed),
     totalBytesProcessed: num(summary?.total_bytes_processed),
     duration: num(summary?.total_duration),
@@ -187,10 +201,14 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
 
   const policy = forgetArgs(retentionPolicyOf(ctx.spec.spec, group));
   if (policy.length && summary && outcome !== 'interrupted') {
-    const forget = await withUnlock(target, ['forget', '--json', '--host', name, '--path', path, ...policy], { binary: ctx.binary, signal: ctx.signal }, ctx.log);
+    const forget = await withUnlock(target, ['forget', '--json', '--host', resticHost(ctx.spec), '--path', path, ...policy], { binary: ctx.binary, signal: ctx.signal }, ctx.log);
     if (forget.exitCode === 0) {
-      const groups = (forget.json.find(Array.isArray) ?? []) as { remove?: unknown[] | null }[];
-      fg.forgotten = groups.reduce((n, g) => n + (g.remove?.length ?? 0), 0);
+      const groups = (forget.json.find(Array.isArray) ?? []) as { keep?: unknown[] | null; remove?: unknown[] | null }[];
+      const removed = groups.reduce((n, g) => n + (g.remove?.length ?? 0), 0);
+      const kept = groups.reduce((n, g) => n + (g.keep?.length ?? 0), 0);
+      // A dry run removes nothing: it says what it would forget, and every snapshot stays.
+      if (policy.includes('--dry-run')) Object.assign(fg, { wouldForget: removed, snapshots: kept + removed });
+      else Object.assign(fg, { forgotten: removed, snapshots: kept });
     } else {
       fg.outcome = worstOutcome([fg.outcome, outcomeOf(forget)]);
       fg.error = [fg.error, failureText('forget', forget)].filter(Boolean).join('; ');
@@ -308,11 +326,15 @@ export interface Snapshot {
   readonly [key: string]: unknown;
 }
 
-/** The spec's snapshots (this spec's host only), oldest first. */
-export async function listSnapshots(ctx: Omit<RunContext, 'run' | 'log'> & { log?: RunLog }): Promise<Snapshot[]> {
+/**
+ * The spec's snapshots (its restic host's only, see {@link resticHost}), oldest first; with
+ * `allHosts`, every snapshot in its repository (to find those of hosts no spec claims).
+ */
+export async function listSnapshots(ctx: Omit<RunContext, 'run' | 'log'> & { log?: RunLog; allHosts?: boolean }): Promise<Snapshot[]> {
   const target = await openTarget(ctx.spec, ctx.secret, ctx.mode);
   try {
-    const r = await runRestic(target, ['snapshots', '--json', '--host', ctx.spec.metadata.name], { binary: ctx.binary, signal: ctx.signal });
+    const hosts = ctx.allHosts ? [] : ['--host', resticHost(ctx.spec)];
+    const r = await runRestic(target, ['snapshots', '--json', ...hosts], { binary: ctx.binary, signal: ctx.signal });
     if (r.exitCode !== 0) {
       if (isMissingRepository(r)) return [];
       throw new ResticError(`restic snapshots failed for ${ctx.spec.metadata.name} at ${target.display}: ${outputTail(r)}`, r.exitCode, r.output);
