@@ -46,11 +46,11 @@ export function backupSummary(r: Record<string, unknown>): string {
   return `${str(r.fileGroup) ?? str(r.path) ?? ''}: ${parts.join('; ')}`;
 }
 
-/** A run's outcome in a line: `home: backup succeeded (15.2 s)`, `home: check failed (2.1 s): why`. */
+/** A run's outcome in a line: `home: backup succeeded (15.2 s)`, `home: check failed: why`. */
 export function outcomeLine(r: Record<string, unknown>): string {
   const ms = num(r.durationMs);
   const error = str(r.error);
-  return `${str(r.spec) ?? ''}: ${str(r.kind) ?? 'run'} ${str(r.outcome) ?? 'finished'}${ms ? ` (${formatDuration(ms)})` : ''}${error ? `: ${error}` : ''}`;
+  return `${str(r.spec) ?? ''}: ${str(r.kind) ?? 'run'} ${str(r.outcome) ?? 'finished'}${error ? `: ${error}` : ms ? ` (${formatDuration(ms)})` : ''}`;
 }
 
 /** Shows one run log record on `out`, at its verbosity, and moves the live lines on. */

@@ -282,14 +282,14 @@ async function notEmpty(path: string): Promise<boolean> {
  */
 function nonEmptyError(spec: string, destinations: readonly string[], changes: readonly RestoreChange[]): RestoreRefusedError {
   const listed = changes.filter((c) => c.conflict || (c.action === 'replace' && !c.unchanged));
-  const shown = listed.slice(0, 20).map((c) => `  ${c.conflict ? `replace (${c.conflict})` : 'replace'} ${c.path}`);
+  const shown = listed.slice(0, 20).map((c) => `  ${c.path}: ${c.conflict ?? 'would be replaced'}`);
   if (listed.length > shown.length) shown.push(`  and ${listed.length - shown.length} more`);
   const counts = countChanges(changes);
   const rest = [counts.added ? `add ${counts.added} entr${counts.added === 1 ? 'y' : 'ies'}` : '', counts.unchanged ? `leave ${counts.unchanged} unchanged` : ''].filter(Boolean);
-  if (rest.length) shown.push(`  ${rest.join(', ')}`);
+  if (rest.length) shown.push(`  ${listed.length ? 'and ' : ''}${rest.join(', ')}`);
   return new RestoreRefusedError(
     [
-      `restore of ${spec} refused: ${destinations.join(', ')} ${destinations.length > 1 ? 'are' : 'is'} not empty, and restoring would:`,
+      `restore of ${spec} refused: ${destinations.join(', ')} ${destinations.length > 1 ? 'are' : 'is'} not empty. Restoring would change:`,
       ...shown,
       'Nothing was changed. Restore into an empty folder, see every change with --dry-run, or make them with --overwrite.',
     ].join('\n'),

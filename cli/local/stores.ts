@@ -155,7 +155,8 @@ export class FolderSecretStore implements SecretStore {
  * strings. A YAML error says where, never what the text is (it holds secret values).
  */
 export function parseSecretYaml(text: string, source: string): Secret {
-  const docs = parseAllDocuments(text, { prettyErrors: false });
+  // Only the position of an error is shown: its message quotes the text, which holds secret values.
+  const docs = parseAllDocuments(text);
   if (!Array.isArray(docs) || docs.length !== 1) throw new SecretError(`${source}: must hold one YAML document, a Kubernetes Secret`);
   const [doc] = docs;
   if (doc.errors.length) {

@@ -645,7 +645,7 @@ describe('handlers', () => {
     const handler = recordHandler();
     expect(await handler(event('ecs-task-stopped-succeeded.json'))).toEqual({ recorded: true, spec: 's3-restic', run: 's3-restic-20260101T020000', outcome: 'succeeded', overdue: [] });
     const status = await getJson(`${prefix}/status/s3-restic.json`);
-    expect(status).toMatchObject({ lastOutcome: 'succeeded', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:03:41.201Z', lastBackupDuration: '3m19.196s' });
+    expect(status).toMatchObject({ lastOutcome: 'succeeded', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:00:22.005Z', lastBackupDuration: '3m19.196s' });
     expect(status.running).toBeUndefined();
     expect(emf()[0]).toMatchObject({ service: 'stash', BackupSucceeded: 1, BackupDuration: 199.196, OverdueSpecs: 0 });
 
@@ -660,7 +660,7 @@ describe('handlers', () => {
       expect(await handler(e)).toMatchObject({ recorded: true, outcome });
       expect(emf()[0]).toMatchObject({ BackupFailed: 1 });
     }
-    expect(await getJson(`${prefix}/status/s3-restic.json`)).toMatchObject({ lastOutcome: 'interrupted', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:03:41.201Z' });
+    expect(await getJson(`${prefix}/status/s3-restic.json`)).toMatchObject({ lastOutcome: 'interrupted', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:00:22.005Z' });
 
     const elsewhere = event('ecs-task-stopped-succeeded.json');
     elsewhere.detail.clusterArn = 'arn:aws:ecs:eu-west-1:111122223333:cluster/other';
