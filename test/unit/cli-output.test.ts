@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsHint } from '../../cli/aws-hints';
 import { completionScript, SHELLS } from '../../cli/commands/completion';
 import { parseSince, recordLine } from '../../cli/commands/logs';
+import { verifyPlanOptions } from '../../cli/commands/plan';
 import { serviceUnit, systemdQuote } from '../../cli/commands/service';
 import { newlineHint } from '../../cli/local/engine';
 import { FolderSecretStore, parseSecretYaml } from '../../cli/local/stores';
@@ -329,4 +330,20 @@ describe('restore patterns', () => {
     ['/source/database/x', '/source/database/x'],
     ['*.txt', '*.txt'],
   ])('%s is %s in the snapshot', (pattern, inSnapshot) => expect(snapshotPattern(pattern, pick)).toBe(inSnapshot));
+});
+
+describe('every command', () => {
+  const names = buildProgram(capture(), () => undefined).commands.map((c) => c.name());
+
+  it.each(names.filter((n) => n !== 'service'))('%s --help ends with examples', async (name) => {
+    const io = capture();
+    expect(await main([name, '--help'], io)).toBe(0);
+    expect(io.out.join('')).toMatch(/\nExamples:\n {2}# .+\n {2}\$ stash |\nExamples:\n {2}# .+\n {2}\$ (source|\* \*|kubectl)/);
+  });
+
+  it('plans the next 24 hours when no window is given', () => {
+    const now = new Date('2026-01-01T10:00:00Z');
+    expect(verifyPlanOptions({ specs: 's', secrets: 's', state: 's' }, now)).toEqual({ from: now, until: new Date('2026-01-02T10:00:00Z') });
+    expect(verifyPlanOptions({ specs: 's', secrets: 's', state: 's', from: '2026-03-01T00:00:00Z' }, now)).toEqual({ from: new Date('2026-03-01T00:00:00Z'), until: new Date('2026-03-02T00:00:00Z') });
+  });
 });
