@@ -44,7 +44,7 @@ export async function runScheduler({ io, setExit, signal }: CommandContext, o: R
     setExit(results.every((r) => r.outcome === 'succeeded') ? 0 : 1);
     return;
   }
-  io.line(`stash: scheduling specs from ${o.specs} every minute; Ctrl-C to stop`);
+  io.info(`stash: scheduling specs from ${o.specs} every minute; Ctrl-C to stop`);
   const running = new Set<Promise<unknown>>();
   while (!signal?.aborted) {
     try {
@@ -60,6 +60,6 @@ export async function runScheduler({ io, setExit, signal }: CommandContext, o: R
       signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
     });
   }
-  io.line('stash: stopping; waiting for running backups to stop');
+  io.info('stash: stopping; waiting for running backups to stop');
   await Promise.allSettled(running);
 }

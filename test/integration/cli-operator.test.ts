@@ -96,6 +96,8 @@ describe('a backup as a person sees it', () => {
     expect(plain.code).toBe(0);
     expect(plain.out).not.toMatch(COLOUR);
     expect(plain.out).toMatch(/home: check succeeded \([\d.]+ s\)/);
+    // restic check prints no progress: the live line is a clock.
+    expect(plain.out).toMatch(/home {2}checking the repository \[0:0\d\] /);
 
     const quiet = await piped(['--quiet', 'backup', 'home', ...stores(ws)]);
     runs.push('backup succeeded');
