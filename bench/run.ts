@@ -11,6 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { machine, type BenchResult } from './lib';
 import { bundles } from './bundles';
 import { fanout } from './fanout';
+import { loading } from './loading';
 import { overhead } from './overhead';
 import { planning } from './planning';
 
@@ -30,6 +31,10 @@ const BENCHMARKS: Record<string, { title: string; run: (quick: boolean) => Promi
   fanout: {
     title: '4. Fan-out: 1,000 specs due at once against a throttling ECS',
     run: (quick) => fanout(quick ? { specs: 60, runs: 1 } : {}),
+  },
+  loading: {
+    title: '5. Loading a large spec: 10,000 to 80,000 labels',
+    run: (quick) => loading(quick ? { sizes: [1_000, 2_000], runs: 2 } : {}),
   },
 };
 

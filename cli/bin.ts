@@ -15,7 +15,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     controller.abort(new InterruptedError(sig));
   });
 }
-// No top-level await: the bundle is CommonJS, so that bin/stash.mjs can give V8 its code cache.
 void main(process.argv.slice(2), undefined, controller.signal).then((code) => {
   process.exitCode = code;
 });

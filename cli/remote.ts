@@ -323,9 +323,9 @@ export class RemoteStash extends SpecStash {
   }
 
   /** `stash backup NAME --remote` (or `check`): a Fargate task now, as the tick would start it. */
-  async backupNow(name: string, kind: 'backup' | 'check' = 'backup'): Promise<{ run: string; taskArn: string }> {
+  async backupNow(name: string, kind: 'backup' | 'check' = 'backup', options: { readonly init?: boolean } = {}): Promise<{ run: string; taskArn: string }> {
     const launcher = await this.launcher();
-    return launchNow({ specs: this.specStore, cache: this.cache, launcher, secrets: this.secretStore, statuses: this.statusStore }, name, this.clock.now(), kind);
+    return launchNow({ specs: this.specStore, cache: this.cache, launcher, secrets: this.secretStore, statuses: this.statusStore }, name, this.clock.now(), kind, options);
   }
 
   /**

@@ -10,6 +10,7 @@ import { TaskEnvSchema, type TaskEnv } from '../schemas/task-env';
 import type { Secret } from '../schemas/secret';
 import { OUTCOME_EXIT_CODES, type Outcome, type RunResult } from '../schemas/status';
 import { ConfigError, errorMessage, formatProblem } from '../core/errors';
+import { runTimeoutMs } from '../core/limits';
 import type { SpecDocument } from '../core/ports';
 import { parseSpecDocument } from '../core/spec';
 import { recoverySnapshot, type Recovery } from '../schemas/recovery';
@@ -73,6 +74,8 @@ export async function runTask(env: TaskEnv, inputs: TaskInputs, log: RunLog, sig
     slot: env.slot ? new Date(env.slot) : undefined,
     log,
     signal,
+    // The dispatcher says whether anything backed up to the repository before (it has every status).
+    mayInitialise: env.mayInitialise === true,
   };
   if (env.kind === 'restore') return restoreTask(env, inputs, { ...ctx, spec: found.spec }, signal);
   const readDataSubset = env.readDataSubset ?? found.spec.spec.check?.readDataSubset;
@@ -112,11 +115,14 @@ async function restoreTask(env: TaskEnv, inputs: TaskInputs, ctx: RunContext, si
   if (unknown.length) return fail('config-error', `spec.paths: ${unknown.join(', ')} ${unknown.length > 1 ? 'are not fileGroups' : 'is not a fileGroup'} of ${env.spec}`);
   const spec = { ...ctx.spec, spec: { ...ctx.spec.spec, fileGroups: groups } };
   const startedAt = Date.now();
+  // A restore is bounded by the spec's timeout too: a hung restic must not hold its task.
+  const limit = AbortSignal.timeout(runTimeoutMs(ctx.spec));
   try {
-    const restored = await restoreSpec({ ...ctx, spec, targetDir: env.restoreRoot, snapshot: recoverySnapshot(recovery) });
+    const restored = await restoreSpec({ ...ctx, spec, targetDir: env.restoreRoot, snapshot: recoverySnapshot(recovery), signal: signal ? AbortSignal.any([signal, limit]) : limit });
     log.info('run finished', { ...base, kind: 'restore', outcome: 'succeeded', durationMs: Date.now() - startedAt, restored });
     return OUTCOME_EXIT_CODES.succeeded;
   } catch (err) {
-    return fail(signal?.aborted ? 'interrupted' : 'failed', errorMessage(err));
+    if (signal?.aborted) return fail('interrupted', errorMessage(err));
+    return fail(limit.aborted ? 'timed-out' : 'failed', errorMessage(err));
   }
 }

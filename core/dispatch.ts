@@ -27,8 +27,10 @@ import { errorMessage, StashError, type SpecProblem } from './errors';
 import { launchRun, memoSecrets, type LaunchDeps, type RecoveryContext, type SlotReport } from './launch';
 import { plan, planChecks, type PlannedRun } from './plan';
 import type { Clock, Launcher, LoadedSpec, RunningTask, SecretStore, SpecDocument, StatusStore, Watermark } from './ports';
-import { appearedAt, findOverdue, type OverdueSpec } from './record';
-import { repositoryKey } from './repository';
+import { formatGoDuration } from './duration';
+import { runTimeoutMs, STOP_TASK_MARGIN_MS } from './limits';
+import { appearedAt, findOverdue, TIMED_OUT_REASON, type OverdueSpec } from './record';
+import { repositoryHistory, repositoryKey } from './repository';
 import { slotRunId } from './run-id';
 import type { SpecCache, SpecLoadResult } from './spec';
 import { decideTick, type Launch } from './tick';
@@ -59,6 +61,8 @@ export interface TickReport {
   /** RunTask calls that were throttled and backed off. */
   readonly throttled: number;
   readonly overdue: readonly OverdueSpec[];
+  /** Tasks that outlived their spec's timeout (and the margin) and were stopped. */
+  readonly stopped: readonly { readonly spec: string; readonly run?: string; readonly taskArn: string; readonly reason: string }[];
   /** Side effects that failed without stopping the tick (status writes, the commit). */
   readonly errors: readonly string[];
 }
@@ -101,6 +105,7 @@ interface TickState {
   readonly now: Date;
   readonly byName: ReadonlyMap<string, LoadedSpec>;
   readonly runningBySpec: ReadonlyMap<string, RunningTask>;
+  readonly statusBySpec: ReadonlyMap<string, SpecStatus>;
   readonly launchDeps: LaunchDeps;
   /** Slots decided this tick (launched, skipped, missed, failed): removed from `pending` at the commit. */
   readonly decided: Set<string>;
@@ -124,7 +129,7 @@ export async function dispatchTick(deps: DispatchDeps, now: Date): Promise<TickR
   const loaded = deps.cache.load(documents);
   const claim = await claimWindow(deps, loaded, now);
   const base = { from: claim.from.toISOString(), until: claim.until.toISOString(), specs: loaded.specs.length, problems: loaded.problems };
-  if (!claim.won) return { ...base, lostRace: true, slots: [], throttled: 0, overdue: [], errors };
+  if (!claim.won) return { ...base, lostRace: true, slots: [], throttled: 0, overdue: [], stopped: [], errors };
 
   let running: RunningTask[];
   let statuses: SpecStatus[];
@@ -140,10 +145,12 @@ export async function dispatchTick(deps: DispatchDeps, now: Date): Promise<TickR
     now,
     byName: new Map(loaded.specs.map((s) => [s.spec.metadata.name, s])),
     runningBySpec: new Map(running.map((r) => [r.spec, r])),
+    statusBySpec: new Map(statuses.map((s) => [s.name, s])),
     launchDeps: { launcher: deps.launcher, secrets: memoSecrets(deps.secrets), statuses: deps.statuses },
     decided: new Set(),
     errors,
   };
+  const stopped = await stopOverdueTasks(state, running);
   const slots: SlotReport[] = [...skipUnrunnable(state, claim.mine), ...(await recordSuperseded(state, claim.superseded))];
   const decision = decideTick({
     specs: loaded.specs.map((s) => s.spec),
@@ -159,7 +166,32 @@ export async function dispatchTick(deps: DispatchDeps, now: Date): Promise<TickR
   slots.push(...launches.slots, ...(await launchRecoveries(state, documents, loaded)));
   await commit(deps.watermark, claim.id, state.decided, errors);
   const overdue = findOverdue(loaded.specs, new Map(statuses.map((s) => [s.name, s])), now, appearedAt(documents, loaded));
-  return { ...base, lostRace: false, slots, throttled: launches.throttled, overdue, errors };
+  return { ...base, lostRace: false, slots, throttled: launches.throttled, overdue, stopped, errors };
+}
+
+/**
+ * Stops the tasks that outlived their spec's timeout by {@link STOP_TASK_MARGIN_MS}: the runner
+ * stops restic itself at the limit, so such a task is hung (or its runner is). ECS records the
+ * reason, the record step reads it as `timed-out`, and once the task is gone the spec's next
+ * slot runs. A task still counts as running in this tick.
+ */
+async function stopOverdueTasks(state: TickState, running: readonly RunningTask[]): Promise<TickReport['stopped']> {
+  const stopped: TickReport['stopped'][number][] = [];
+  for (const task of running) {
+    const spec = state.byName.get(task.spec);
+    const started = task.startedAt ? Date.parse(task.startedAt) : NaN;
+    if (!spec || Number.isNaN(started)) continue;
+    const limit = runTimeoutMs(spec.spec);
+    if (state.now.getTime() - started <= limit + STOP_TASK_MARGIN_MS) continue;
+    const reason = `${TIMED_OUT_REASON} (${spec.spec.spec.timeout ?? formatGoDuration(limit)})`;
+    try {
+      await state.deps.launcher.stop(task.taskArn, reason);
+      stopped.push({ spec: task.spec, run: task.run, taskArn: task.taskArn, reason });
+    } catch (err) {
+      state.errors.push(`${task.spec}: could not stop ${task.taskArn}, which outlived its time limit: ${errorMessage(err)}`);
+    }
+  }
+  return stopped;
 }
 
 /**
@@ -324,9 +356,11 @@ async function launchDue(state: TickState, due: readonly Launch[]): Promise<{ sl
       return { ...report, result: 'deferred', reason };
     }
     const readDataSubset = l.kind === 'check' || l.alsoCheck ? spec.spec.spec.check?.readDataSubset : undefined;
+    const specs = [...state.byName.values()].map((s) => s.spec);
+    const mayInitialise = repositoryHistory(spec.spec, specs, state.statusBySpec, { kind: 'aws' }) === undefined;
     let outcome;
     try {
-      outcome = await launchRun(state.launchDeps, spec, { run, kind: l.kind, slot: l.at, alsoCheck: l.alsoCheck, deadline: options.deadline, readDataSubset }, state.now);
+      outcome = await launchRun(state.launchDeps, spec, { run, kind: l.kind, slot: l.at, alsoCheck: l.alsoCheck, deadline: options.deadline, readDataSubset, mayInitialise }, state.now);
     } catch (err) {
       // Launched, but the running mark could not be written: the task runs and record will set the status.
       state.decided.add(runKey(l));

@@ -7,6 +7,7 @@ import { missingSecretKeys } from '../schemas/secret';
 import type { RunKind } from '../schemas/status';
 import { errorMessage, SecretError, SpecError, StashError } from './errors';
 import type { LaunchRequest, LaunchResult, Launcher, LoadedSpec, RunningTask, SecretStore, SpecDocument, StatusStore, StoredSecret } from './ports';
+import { repositoryHistory } from './repository';
 import { manualRunId } from './run-id';
 import type { SpecCache } from './spec';
 
@@ -111,6 +112,7 @@ export async function launchNow(
   name: string,
   now: Date,
   kind: 'backup' | 'check' = 'backup',
+  options: { readonly init?: boolean } = {},
 ): Promise<{ run: string; taskArn: string }> {
   const loaded = deps.cache.load(await deps.specs.documents());
   const spec = loaded.specs.find((s) => s.spec.metadata.name === name);
@@ -121,7 +123,10 @@ export async function launchNow(
   const busy = (await deps.launcher.running()).find((r) => r.spec === name);
   if (busy) throw new StashError(`${name} is already running (${busy.run ?? busy.taskArn})`);
   const run = manualRunId(name, now, kind);
-  const outcome = await launchRun(deps, spec, { run, kind, readDataSubset: kind === 'check' ? spec.spec.spec.check?.readDataSubset : undefined }, now);
+  const statuses = new Map((await deps.statuses.list()).map((s) => [s.name, s]));
+  const mayInitialise = options.init === true || repositoryHistory(spec.spec, loaded.specs.map((s) => s.spec), statuses, { kind: 'aws' }) === undefined;
+  const readDataSubset = kind === 'check' ? spec.spec.spec.check?.readDataSubset : undefined;
+  const outcome = await launchRun(deps, spec, { run, kind, readDataSubset, mayInitialise }, now);
   if (!outcome.launched) throw new StashError(`failed to launch ${run}: ${outcome.reason}`);
   return { run, taskArn: outcome.taskArn };
 }

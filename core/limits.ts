@@ -6,6 +6,8 @@
  *   |---- launching (20 RunTask a second) ----|-- margin --|-|
  *                                   deadline ^    timeout ^
  */
+import type { Restic } from '../schemas/restic';
+import { parseGoDuration } from './duration';
 import { ConfigError } from './errors';
 
 /**
@@ -37,4 +39,24 @@ export const DISPATCH_DEADLINE_MARGIN_MS = 5_000;
  */
 export function dispatchTimeoutSeconds(tickMinutes: number): number {
   return Math.min(60 * checkTickMinutes(tickMinutes) - 2, 300);
+}
+
+/**
+ * A run's time limit when its spec sets none (`spec.timeout`): long enough for a large first
+ * backup (12 h at restic's 50 to 100 MB/s is 2 to 4 TB), short enough that a hung restic does not
+ * hold its task, and every later slot of its spec, for days.
+ */
+export const DEFAULT_RUN_TIMEOUT_MS = 12 * 3_600_000;
+
+/**
+ * What the dispatcher allows a task beyond its spec's timeout before it stops the task: the
+ * runner stops restic itself at the limit; this covers starting the task (image pull, EFS
+ * mounts) and the runner's own ending.
+ */
+export const STOP_TASK_MARGIN_MS = 10 * 60_000;
+
+/** A spec's run time limit in milliseconds. */
+export function runTimeoutMs(spec: Restic): number {
+  const ms = spec.spec.timeout ? parseGoDuration(spec.spec.timeout) : undefined;
+  return ms && ms > 0 ? ms : DEFAULT_RUN_TIMEOUT_MS;
 }

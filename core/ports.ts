@@ -143,6 +143,8 @@ export interface LaunchRequest {
   /** Run `restic check` after the backup (a check fell due in the same tick). */
   readonly alsoCheck?: boolean;
   readonly readDataSubset?: string;
+  /** A backup may create the repository: nothing has backed up to it yet, or `--init` was given. */
+  readonly mayInitialise?: boolean;
   /** Give up retrying (throttling, capacity) rather than wait past this; the slot stays pending. */
   readonly deadline?: Date;
   /** For restores: the Recovery document and where it restores to. */
@@ -168,4 +170,6 @@ export interface Launcher {
   /** Every run of ours that has not stopped yet. */
   running(): Promise<RunningTask[]>;
   launch(request: LaunchRequest): Promise<LaunchResult>;
+  /** Stops a task of ours (one that outlived its time limit); `reason` is what ECS records. */
+  stop(taskArn: string, reason: string): Promise<void>;
 }

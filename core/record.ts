@@ -66,6 +66,7 @@ const EXIT_REASONS: Partial<Record<Outcome, string>> = {
   'config-error': 'the runner could not use the spec, its secret or its volumes (see its log)',
   partial: 'some files could not be read (restic exit 3): the snapshot is incomplete',
   interrupted: 'the runner was interrupted before the run finished',
+  'timed-out': "the runner stopped the run at the spec's time limit (spec.timeout)",
 };
 
 const join = (...parts: (string | null | undefined)[]) => parts.filter((p): p is string => !!p && p.trim() !== '').join(': ');
@@ -79,8 +80,9 @@ const join = (...parts: (string | null | undefined)[]) => parts.filter((p): p is
  * ResourceInitializationError (EFS, secrets)   -> failed ("task could not start")
  * OutOfMemoryError (any exit code)             -> failed ("out of memory")
  * SpotInterruption / TerminationNotice         -> interrupted
+ * stopped by the dispatcher after spec.timeout -> timed-out
  * UserInitiated / ServiceSchedulerInitiated    -> interrupted
- * EssentialContainerExited, exit 0..4          -> OUTCOME_EXIT_CODES
+ * EssentialContainerExited, exit 0..5          -> OUTCOME_EXIT_CODES
  * exit 137 / 143 (killed, terminated)          -> interrupted
  * any other exit code, or none                 -> failed
  * ```
@@ -108,6 +110,9 @@ export function taskOutcome(task: StoppedTask, containerName = 'runner'): TaskOu
   if (stopCode === 'SpotInterruption' || stopCode === 'TerminationNotice') {
     return { outcome: 'interrupted', reason: join('capacity reclaimed (spot interruption)', stopped) };
   }
+  if (stopped.includes(TIMED_OUT_REASON)) {
+    return { outcome: 'timed-out', reason: join('the task outlived its time limit and was stopped', stopped) };
+  }
   if (stopCode === 'UserInitiated' || stopCode === 'ServiceSchedulerInitiated') {
     return { outcome: 'interrupted', reason: join('task stopped before the run finished', stopped) };
   }
@@ -127,6 +132,9 @@ export function taskOutcome(task: StoppedTask, containerName = 'runner'): TaskOu
   if (exitCode === 143) return { outcome: 'interrupted', reason: join('runner terminated (exit 143, SIGTERM)', stopped) };
   return { outcome: 'failed', reason: join(`runner exited with code ${exitCode}`, containerReason || stopped) };
 }
+
+/** What the dispatcher says when it stops a task that outlived its spec's timeout; the record step knows it by this. */
+export const TIMED_OUT_REASON = 'stash: the run outlived spec.timeout';
 
 /** The group the dispatcher gives every task of a spec. */
 export const taskGroup = (spec: string) => `stash:${spec}`;

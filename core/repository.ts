@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { backendKind, mountedVolume, type Restic } from '../schemas/restic';
+import type { SpecStatus } from '../schemas/status';
 import { resolveLocalRepository, type VolumeMode } from './volumes';
 
 /** `/a//b/` and `a/b` alike: no leading, trailing or doubled slashes, no `.` segments. */
@@ -66,4 +67,33 @@ export function repositoryKey(spec: Restic, mode: VolumeMode): string {
 /** A short, file-name-safe digest of a repository's identity (lock files are named by it). */
 export function repositoryDigest(key: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 20);
+}
+
+/**
+ * Whether anything has backed up to `spec`'s repository before, as a phrase for the error a
+ * backup gives when the repository is not there (`db backed up to it 12 times, last at ...`);
+ * undefined when no spec sharing the repository has a backup. A repository with history is
+ * never initialised again by a run: that takes a deliberate `--init`.
+ */
+export function repositoryHistory(spec: Restic, specs: readonly Restic[], statuses: ReadonlyMap<string, SpecStatus>, mode: VolumeMode): string | undefined {
+  let key: string;
+  try {
+    key = repositoryKey(spec, mode);
+  } catch {
+    return undefined; // a repository that cannot be resolved fails the run on its own
+  }
+  const sharing = [spec, ...specs.filter((s) => s.metadata.name !== spec.metadata.name)].filter((s) => {
+    try {
+      return repositoryKey(s, mode) === key;
+    } catch {
+      return false;
+    }
+  });
+  for (const s of sharing) {
+    const status = statuses.get(s.metadata.name);
+    if (!status || (!status.backupCount && !status.lastSuccessfulBackupTime)) continue;
+    const last = status.lastSuccessfulBackupTime ?? status.lastBackupTime;
+    return `${s.metadata.name} backed up to it ${status.backupCount} time${status.backupCount === 1 ? '' : 's'}${last ? `, last at ${last}` : ''}`;
+  }
+  return undefined;
 }

@@ -27,6 +27,9 @@
  *   fires at 00:00, 01:30, 03:00... UTC. `@every` ignores the zone.
  * - Nothing may fire more than once a minute: the scheduler ticks once a minute. `@every 1m`
  *   and `* * * * *` are the fastest schedules; a seconds field must hold a single value.
+ * - Nothing may wait more than a year (366 days) between runs: `0 0 29 2 *` (leap days, 4 and
+ *   across 2100 8 years apart) and `@every 9000h` are refused, since a spec that seems scheduled
+ *   would in practice never back up.
  *
  * Daylight saving time, as robfig/cron: a schedule fires at every instant whose wall-clock
  * time in its zone matches. So on the spring-forward day a time inside the gap never happens
@@ -70,6 +73,9 @@ const MINUTE_MS = 60_000;
 const DAY_S = 86_400;
 const DEFAULT_LIMIT = 100_000;
 const TOO_FAST = 'the minimum interval is one minute (the scheduler ticks once a minute)';
+/** The longest wait allowed between two runs: a leap year. */
+export const MAX_INTERVAL_DAYS = 366;
+const TOO_SLOW = 'a schedule must run at least once a year';
 
 /**
  * Parses a schedule; throws ScheduleError with a user-facing message (no stack noise) when
@@ -178,6 +184,9 @@ function everySchedule(expression: string, descriptor: string): Schedule {
   if (everyMs < MINUTE_MS) {
     throw new Invalid(`it would fire every ${formatGoDuration(everyMs)}, more often than once a minute; ${TOO_FAST}`);
   }
+  if (everyMs > MAX_INTERVAL_DAYS * DAY_S * SECOND_MS) {
+    throw new Invalid(`it would run every ${text}, more than ${MAX_INTERVAL_DAYS} days apart; ${TOO_SLOW}`);
+  }
   return new EverySchedule(expression, everyMs);
 }
 
@@ -268,6 +277,8 @@ function parseFields(texts: readonly string[]): Fields {
     dayAnd: dom.star || dow.star,
   };
   if (!firesEver(fields)) throw new Invalid('it never fires: no month it allows has a day of the month it allows');
+  const gap = maxDayGap(fields);
+  if (gap > MAX_INTERVAL_DAYS) throw new Invalid(`its runs can be ${gap} days apart, more than ${MAX_INTERVAL_DAYS}; ${TOO_SLOW}`);
   return fields;
 }
 
@@ -491,32 +502,60 @@ function minIntervalMs(f: Fields): number {
   return Math.min(best, minDayGap(f) * DAY_S - spanOfDay) * SECOND_MS;
 }
 
-/** The fewest days between two consecutive days the schedule fires on. */
-function minDayGap(f: Fields): number {
-  let first = -1;
-  let previous = -1;
-  let best = Infinity;
+/**
+ * Calls `visit` with each day the schedule fires on over one 400-year cycle (from 2000-01-01,
+ * day 0), ascending, until it returns false; after the cycle, dates and weekdays repeat.
+ */
+function forEachFireDay(f: Fields, visit: (day: number) => boolean): void {
   let day = 0;
   let weekday = 6; // 2000-01-01 was a Saturday
   for (let year = 2000; year < 2400; year++) {
     for (let month = 1; month <= 12; month++) {
       const days = month === 2 ? (isLeap(year) ? 29 : 28) : MAX_DAYS[month];
       if (f.month[month]) {
-        for (let d = 1; d <= days; d++) {
-          if (dayMatches(f, d, month, (weekday + d - 1) % 7)) {
-            const at = day + d - 1;
-            if (previous < 0) first = at;
-            else best = Math.min(best, at - previous);
-            if (best === 1) return 1;
-            previous = at;
-          }
-        }
+        for (let d = 1; d <= days; d++) if (dayMatches(f, d, month, (weekday + d - 1) % 7) && !visit(day + d - 1)) return;
       }
       day += days;
       weekday = (weekday + days) % 7;
     }
   }
-  return Math.min(best, first + CYCLE_DAYS - previous);
+}
+
+/** The fewest days between two consecutive days the schedule fires on. */
+function minDayGap(f: Fields): number {
+  let first = -1;
+  let previous = -1;
+  let best = Infinity;
+  forEachFireDay(f, (at) => {
+    if (previous < 0) first = at;
+    else best = Math.min(best, at - previous);
+    previous = at;
+    return best > 1;
+  });
+  return best === 1 ? 1 : Math.min(best, first + CYCLE_DAYS - previous);
+}
+
+/**
+ * The most days between two consecutive days the schedule fires on (over the 400-year cycle),
+ * or 366 and less without counting where that is certain: restricted day of month and day of
+ * week fire on either, so every week of an allowed month; a day of month of `*` with a day of
+ * week fires in every allowed month; a day of week of `*` fires every year on each allowed
+ * date that every year has (all but February 29th).
+ */
+function maxDayGap(f: Fields): number {
+  const all = (values: readonly boolean[], from: number) => values.every((on, v) => on || v < from);
+  if (!f.dayAnd || all(f.dom, 1)) return MAX_INTERVAL_DAYS;
+  if (all(f.dow, 0) && f.month.some((on, m) => on && f.dom.some((d, day) => d && day <= (m === 2 ? 28 : MAX_DAYS[m])))) return MAX_INTERVAL_DAYS;
+  let first = -1;
+  let previous = -1;
+  let worst = 0;
+  forEachFireDay(f, (at) => {
+    if (previous < 0) first = at;
+    else worst = Math.max(worst, at - previous);
+    previous = at;
+    return true;
+  });
+  return Math.max(worst, first + CYCLE_DAYS - previous);
 }
 
 function isLeap(year: number): boolean {

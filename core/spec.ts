@@ -4,9 +4,20 @@
  * Every problem names its source and dotted field path; one bad document never hides the
  * others. Pure: the stores hand documents in, nothing here reads or writes.
  */
-import { parseAllDocuments } from 'yaml';
+import { posix } from 'node:path';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
 import type * as z from '../schemas/zod';
-import { API_VERSION, mountedVolume, ResticSchema, unsupportedVolumeSource, type Restic } from '../schemas/restic';
+import {
+  API_VERSION,
+  mountedVolume,
+  ResticSchema,
+  retentionPolicyOf,
+  unsupportedVolumeSource,
+  type FileGroup,
+  type Restic,
+  type RetentionPolicy,
+  type VolumeSource,
+} from '../schemas/restic';
 import { parseGoDuration } from './duration';
 import { compareNames } from './names';
 import { errorMessage, type SpecProblem } from './errors';
@@ -18,7 +29,12 @@ export const MAX_DOCUMENT_BYTES = 1024 * 1024;
 /** YAML aliases allowed per document; more is treated as an alias bomb. */
 export const MAX_YAML_ALIASES = 100;
 
-/** Nesting allowed in a document; a spec needs about eight levels. Deeper would overflow the parser's stack. */
+/**
+ * Nesting allowed in a document; a spec needs about eight levels. Deeper would overflow the
+ * parser's stack. yaml 2.9 turns its own stack overflow into a document error, which is enough
+ * on Node.js 24, but on Node.js 22 (which `engines` allows) two such documents in one process
+ * still abort it in V8's regular expression compiler: so the guard stays.
+ */
 export const MAX_YAML_NESTING = 64;
 
 /** Kinds that may sit next to specs and are not specs (Stash's `Recovery`, which core/recovery.ts reads). */
@@ -121,6 +137,10 @@ function semanticChecks(source: string, restic: Restic): { problems: SpecProblem
       problem('spec.check.schedule', errorMessage(err));
     }
   }
+  if (spec.timeout !== undefined) {
+    const ms = parseGoDuration(spec.timeout);
+    if (ms === undefined || ms < 1_000) problem('spec.timeout', `must be a duration of at least 1s such as 6h or 90m (got "${spec.timeout}")`);
+  }
   if (spec.startWindow !== undefined) {
     const ms = parseGoDuration(spec.startWindow);
     if (ms === undefined || ms < 60_000) problem('spec.startWindow', `must be a duration of at least 1m such as 30m or 2h (got "${spec.startWindow}")`);
@@ -148,6 +168,8 @@ function semanticChecks(source: string, restic: Restic): { problems: SpecProblem
     }
   });
   retentionChecks(spec, problem, warn);
+  mountChecks(spec, problem);
+  folderChecks(restic, problem, warn);
   if (spec.backend.local) {
     const repository = mountedVolume(spec.backend.local);
     const at = `spec.backend.local.${repository.field}`;
@@ -155,6 +177,10 @@ function semanticChecks(source: string, restic: Restic): { problems: SpecProblem
     else if (repository.kind === 'emptyDir') warn(at, 'an emptyDir repository does not outlive its run on AWS; use efs (or hostPath locally)');
   }
   if (spec.selector) warn('spec.selector', 'ignored: there are no pods to select; fileGroups come from spec.volumes');
+  if (spec.backend.azure) {
+    // Debian builds restic without its Azure backend (a patch of its own since restic 0.16).
+    warn('spec.backend.azure', "the runner image's restic (Debian's package) has no Azure backend, so runs on AWS fail; locally, use a restic built with it (restic's own release)");
+  }
   if (spec.useAutoPrefix !== undefined) warn('spec.useAutoPrefix', 'ignored: the repository path is exactly the backend prefix');
   if (spec.type === 'offline') {
     warn(
@@ -188,6 +214,256 @@ function retentionChecks(spec: Restic['spec'], problem: (path: string, message: 
       problem(at, `"${g.retentionPolicyName}" is not the name of any of spec.retentionPolicies (${names.length ? names.map((n) => `"${n}"`).join(', ') : 'there are none'})`);
     }
   });
+  policyChecks(spec, problem, warn);
+}
+
+/** The keep counts of a policy, each a `restic forget --keep-*` rule when above 0. */
+const KEEP_COUNTS = ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const;
+
+/** True when a policy keeps by count (a `--keep-*` above 0): only then does it bound how many snapshots stay. */
+const keepsByCount = (p: RetentionPolicy) => KEEP_COUNTS.some((k) => (p[k] ?? 0) > 0);
+
+/** True when a policy has any rule restic forget applies (the runner passes no `--keep-*` of 0, and skips forget without one). */
+const hasKeepRule = (p: RetentionPolicy) => keepsByCount(p) || (p.keepTags?.length ?? 0) > 0;
+
+/** True when `restic forget` with this policy removes snapshots (it has a rule and is not a dry run). */
+const removes = (p: RetentionPolicy | undefined) => p !== undefined && hasKeepRule(p) && !p.dryRun;
+
+/** The same policy, whatever it is named and however its fields are ordered. */
+function samePolicy(a: RetentionPolicy | undefined, b: RetentionPolicy | undefined): boolean {
+  const rules = (p: RetentionPolicy | undefined) =>
+    p && hasKeepRule(p)
+      ? JSON.stringify([...KEEP_COUNTS.map((k) => p[k] ?? 0), [...new Set(p.keepTags ?? [])].sort(), !!p.prune, !!p.dryRun])
+      : undefined;
+  return rules(a) === rules(b);
+}
+
+/**
+ * Retention that keeps nothing or does nothing (Stash accepted all of it):
+ * - refused: a policy with no keep rule (`{}`, `prune: true` alone, `dryRun: true` alone, every
+ *   count 0): the runner never calls `restic forget` for it (restic itself refuses an empty
+ *   policy), so it reads as retention and never removes a snapshot; no policy says that plainly;
+ * - refused: `keepTags` as the only rule, for a fileGroup: its snapshots carry the fileGroup's
+ *   tags, so either every one of them is kept (the policy does nothing) or none is (restic
+ *   0.14 forgets them all; 0.17 and later refuse to, failing every run);
+ * - warned: `dryRun: true` beside a rule, a deliberate trial that restic reports on and that
+ *   removes nothing while it stays.
+ */
+function policyChecks(spec: Restic['spec'], problem: (path: string, message: string) => void, warn: (path: string, message: string) => void): void {
+  const written: [string, RetentionPolicy][] = [
+    ...(spec.retentionPolicies ?? []).map((p, i): [string, RetentionPolicy] => [`spec.retentionPolicies[${i}]`, p]),
+    ...spec.fileGroups.flatMap((g, i): [string, RetentionPolicy][] => (g.retentionPolicy ? [[`spec.fileGroups[${i}].retentionPolicy`, g.retentionPolicy]] : [])),
+  ];
+  for (const [at, p] of written) {
+    if (!hasKeepRule(p)) {
+      const zero = KEEP_COUNTS.filter((k) => p[k] === 0);
+      problem(
+        at,
+        `does nothing: it has no keep rule (a keep count above 0, or keepTags${zero.length ? `; ${zero.join(', ')}: 0 is none` : ''}), so restic forget never runs${p.prune ? ' and nothing is pruned' : ''}; ` +
+          'add a rule such as keepLast: 5, or remove the policy to keep every snapshot',
+      );
+    } else if (p.dryRun) {
+      warn(`${at}.dryRun`, 'restic forget only reports what it would remove: no snapshot is removed while dryRun is true');
+    }
+  }
+  spec.fileGroups.forEach((g, i) => {
+    const p = retentionPolicyOf(spec, g);
+    if (!p || keepsByCount(p) || !p.keepTags?.length) return;
+    const at = g.retentionPolicy ? `spec.fileGroups[${i}].retentionPolicy.keepTags` : `spec.fileGroups[${i}].retentionPolicyName`;
+    const tags = p.keepTags.map((t) => JSON.stringify(t)).join(', ');
+    const kept = p.keepTags.filter((t) => g.tags?.includes(t));
+    if (kept.length) {
+      problem(at, `keeps every snapshot: keepTags is its only rule and this fileGroup tags each of its snapshots ${JSON.stringify(kept[0])}; add a keep count, or remove the policy`);
+    } else {
+      problem(
+        at,
+        `keeps no snapshot: keepTags (${tags}) is its only rule and this fileGroup tags its snapshots with none of them, so restic forget would remove every one (restic 0.17 and later refuse to, failing every run); add a keep count`,
+      );
+    }
+  });
+}
+
+/** A path with no trailing or doubled slash and no `.` segment, so equal folders compare equal. */
+const normal = (path: string) => (path === '/' ? '/' : posix.normalize(path).replace(/\/+$/, ''));
+
+/**
+ * `volumeMounts` must not repeat a mount path, nor mount one where the `local` backend's
+ * repository is mounted: Kubernetes refused both in Stash's sidecar, and a task has one
+ * mount per path.
+ */
+function mountChecks(spec: Restic['spec'], problem: (path: string, message: string) => void): void {
+  const seen = new Map<string, string>();
+  (spec.volumeMounts ?? []).forEach((m, i) => {
+    const at = `spec.volumeMounts[${i}].mountPath`;
+    const first = seen.get(normal(m.mountPath));
+    if (first) problem(at, `duplicate mount path ${JSON.stringify(m.mountPath)} (also ${first})`);
+    else seen.set(normal(m.mountPath), at);
+  });
+  if (spec.backend.local) {
+    const field = spec.backend.local.path !== undefined ? 'path' : 'mountPath';
+    const mountPath = mountedVolume(spec.backend.local).mountPath;
+    const first = seen.get(normal(mountPath));
+    if (first) problem(`spec.backend.local.${field}`, `the repository is mounted at ${JSON.stringify(mountPath)}, which is also ${first}: one path takes one volume`);
+  }
+}
+
+/** Where a path's files are kept: a file system (`root`) and the folder in it. */
+interface Location {
+  /** `host` (this machine's folders), `container` (the task's own), `efs:<id>[@<access point>]` or `emptyDir:<volume>`. */
+  readonly root: string;
+  readonly path: string;
+}
+
+type Mode = 'local' | 'aws';
+const MODES: readonly Mode[] = ['local', 'aws'];
+
+/** A volume source's location, `rel` below its mount, in a mode; undefined where the mode cannot use it. */
+function sourceLocation(mode: Mode, volume: string, source: VolumeSource, subPath: string | undefined, rel: string): Location | undefined {
+  if (source.hostPath) return mode === 'local' ? { root: 'host', path: normal(posix.join(source.hostPath.path, subPath ?? '', rel)) } : undefined;
+  if (source.efs) {
+    if (mode === 'local') return undefined;
+    const { fileSystemId, accessPointId, rootDirectory } = source.efs;
+    // An access point has a root of its own (and takes no subPath): paths compare only under one access point.
+    const root = `efs:${fileSystemId}${accessPointId ? `@${accessPointId}` : ''}`;
+    return { root, path: normal(posix.join('/', accessPointId ? '' : (rootDirectory ?? ''), accessPointId ? '' : (subPath ?? ''), rel)) };
+  }
+  return { root: `emptyDir:${volume}`, path: normal(posix.join('/', subPath ?? '', rel)) };
+}
+
+/** A mount as the machine sees it: where, and what (undefined: a volume that is not defined). */
+interface Mount {
+  readonly mountPath: string;
+  readonly volume: string;
+  readonly source?: VolumeSource;
+  readonly subPath?: string;
+}
+
+/**
+ * The mounts of a mode, as core/volumes.ts and aws/task-volumes.ts resolve them: `volumeMounts`
+ * locally; on AWS also the `local` backend's repository, which the task mounts beside them
+ * (an ECS volume named `stash-repository`; locally the repository is not mounted, its
+ * emptyDir is the state folder's `repository`).
+ */
+function mountsOf(spec: Restic['spec'], mode: Mode): Mount[] {
+  const mounts: Mount[] = (spec.volumeMounts ?? []).map((m) => ({
+    mountPath: normal(m.mountPath),
+    volume: m.name,
+    source: spec.volumes?.find((v) => v.name === m.name),
+    subPath: m.subPath,
+  }));
+  const repository = repositoryMount(spec, mode);
+  return repository && mode === 'aws' ? [...mounts, repository] : mounts;
+}
+
+function repositoryMount(spec: Restic['spec'], mode: Mode): Mount | undefined {
+  if (!spec.backend.local) return undefined;
+  const v = mountedVolume(spec.backend.local);
+  return { mountPath: normal(v.mountPath), volume: mode === 'aws' ? 'stash-repository' : 'repository', source: v.source, subPath: v.subPath };
+}
+
+/** Where a path of the spec is kept in a mode: under its deepest mount, or as written (this machine's folder, or the task's own). */
+function locate(mounts: readonly Mount[], mode: Mode, path: string): Location | undefined {
+  const p = normal(path);
+  let best: Mount | undefined;
+  for (const m of mounts) if (isUnder(p, m.mountPath) && (!best || m.mountPath.length > best.mountPath.length)) best = m;
+  if (!best) return { root: mode === 'local' ? 'host' : 'container', path: p };
+  return best.source && sourceLocation(mode, best.volume, best.source, best.subPath, posix.relative(best.mountPath, p));
+}
+
+const sameOrUnder = (a: Location, b: Location) => a.root === b.root && isUnder(a.path, b.path);
+
+/** A location as a message names it. */
+function describeLocation(l: Location, mode: Mode): string {
+  if (l.root === 'host') return `${l.path} on this machine`;
+  if (l.root === 'container') return `${l.path} in the task`;
+  const [kind, name] = l.root.split(/:(.*)/);
+  return kind === 'efs' ? `${name}:${l.path} on AWS` : `${l.path} of the emptyDir volume "${name}"${mode === 'aws' ? ' on AWS' : ''}`;
+}
+
+/**
+ * What the fileGroups of a spec back up, resolved through volumes and mounts on this machine
+ * (hostPath, emptyDir) and on AWS (EFS file system, access point and folder; the task's
+ * mounts, the repository's included):
+ * - a fileGroup whose path repeats another's is refused;
+ * - two fileGroups on one folder by different paths (two mounts of one volume, or of one
+ *   folder) are refused when restic would mix their snapshots (locally restic sees one path,
+ *   and `forget --host --path` applies each policy to both fileGroups' snapshots) or their
+ *   policies differ (one folder, one history); otherwise warned (it is backed up twice);
+ * - a `local` repository at or below a fileGroup's folder, or a fileGroup's folder inside the
+ *   repository, is refused: each backup would copy the repository into itself.
+ */
+function folderChecks(restic: Restic, problem: (path: string, message: string) => void, warn: (path: string, message: string) => void): void {
+  const spec = restic.spec;
+  const groups = spec.fileGroups;
+  const paths = new Map<string, number>();
+  const duplicate = new Set<number>();
+  groups.forEach((g, i) => {
+    const first = paths.get(normal(g.path));
+    if (first === undefined) paths.set(normal(g.path), i);
+    else {
+      duplicate.add(i);
+      problem(
+        `spec.fileGroups[${i}].path`,
+        `duplicate fileGroup: ${JSON.stringify(g.path)} is also spec.fileGroups[${first}].path; back a folder up once (restic forget tells snapshots apart by host and path, not by fileGroup)`,
+      );
+    }
+  });
+
+  const found = new Map<number, { refused: boolean; message: string }>();
+  for (const mode of MODES) {
+    const mounts = mountsOf(spec, mode);
+    const seen = new Map<string, number>();
+    groups.forEach((g, i) => {
+      if (duplicate.has(i)) return;
+      const here = locate(mounts, mode, g.path);
+      if (!here) return;
+      const key = `${here.root}\0${here.path}`;
+      const first = seen.get(key);
+      if (first === undefined) return void seen.set(key, i);
+      const verdict = sameFolder(spec, groups[first], g, mode === 'local');
+      // One message per fileGroup: the first found, unless a later mode refuses what the first only warned of.
+      if (!found.has(i) || (verdict.refused && !found.get(i)!.refused)) {
+        found.set(i, { refused: verdict.refused, message: `is the same folder as spec.fileGroups[${first}].path (${describeLocation(here, mode)}), ${verdict.why}` });
+      }
+    });
+  }
+  for (const [i, { refused, message }] of found) (refused ? problem : warn)(`spec.fileGroups[${i}].path`, message);
+
+  const holding = new Set<number>();
+  for (const mode of MODES) {
+    const repository = repositoryMount(spec, mode);
+    const repo = repository?.source && sourceLocation(mode, repository.volume, repository.source, repository.subPath, '');
+    if (!repository || !repo) continue;
+    const mounts = mountsOf(spec, mode);
+    groups.forEach((g, i) => {
+      const at = `spec.fileGroups[${i}].path`;
+      const here = locate(mounts, mode, g.path);
+      if (!here || duplicate.has(i) || holding.has(i)) return;
+      // On AWS the task also reads every mount below the path: the repository's, or another of its volume.
+      const reads = mode === 'aws' ? [here, ...mounts.filter((m) => m.mountPath !== normal(g.path) && isUnder(m.mountPath, normal(g.path))).flatMap((m) => locate(mounts, mode, m.mountPath) ?? [])] : [here];
+      const where = `spec.backend.local, ${describeLocation(repo, mode)}`;
+      if (sameOrUnder(here, repo)) {
+        holding.add(i);
+        problem(at, `is inside the repository (${where}): each backup would copy restic's own files into the repository`);
+      } else if (reads.some((r) => sameOrUnder(repo, r))) {
+        holding.add(i);
+        problem(at, `holds the repository (${where}): each backup would copy the repository into itself, growing it by its own size every run`);
+      }
+    });
+  }
+}
+
+/** Two fileGroups with different paths on one folder: refused, or warned, and why. */
+function sameFolder(spec: Restic['spec'], a: FileGroup, b: FileGroup, onePath: boolean): { refused: boolean; why: string } {
+  const [pa, pb] = [retentionPolicyOf(spec, a), retentionPolicyOf(spec, b)];
+  if (onePath && (removes(pa) || removes(pb))) {
+    return {
+      refused: true,
+      why: 'which restic backs up under the same path: restic forget, which tells snapshots apart by host and path only, would apply each fileGroup\'s policy to both fileGroups\' snapshots; back the folder up in one fileGroup',
+    };
+  }
+  if (!samePolicy(pa, pb)) return { refused: true, why: 'with a different retention policy: one folder keeps one history; back it up in one fileGroup' };
+  return { refused: false, why: 'so each run backs it up twice' };
 }
 
 /** True when `path` is `dir` or below it. */
@@ -228,8 +504,9 @@ export function yamlValues(doc: SpecDocument): YamlRead {
     return { values, problems };
   }
   let parsed;
+  const lines = new LineCounter();
   try {
-    parsed = parseAllDocuments(doc.text, { uniqueKeys: true, prettyErrors: true, strict: true });
+    parsed = parseAllDocuments(doc.text, { ...YAML_OPTIONS, lineCounter: lines });
   } catch (err) {
     problems.push({ source, path: '', message: `not YAML: ${errorMessage(err)}` });
     return { values, problems };
@@ -238,9 +515,9 @@ export function yamlValues(doc: SpecDocument): YamlRead {
   // Each YAML document is one object of the file, a `kind: List` as many as it has items.
   const objects: ({ value: unknown } | { problem: string; path: string })[] = [];
   for (const d of documents) {
-    if (d.errors.length) {
-      // The first line of the parser's message; the code frame after it ends in a colon.
-      objects.push({ path: '', problem: `not YAML: ${d.errors[0].message.split('\n')[0].replace(/:$/, '')}` });
+    const error = firstYamlError(d, lines);
+    if (error) {
+      objects.push({ path: '', problem: `not YAML: ${error}` });
       continue;
     }
     let value: unknown;
@@ -260,6 +537,63 @@ export function yamlValues(doc: SpecDocument): YamlRead {
     else if (o.value !== null && o.value !== undefined) values.push({ source: where, value: o.value });
   });
   return { values, problems };
+}
+
+/**
+ * How spec files are parsed. `uniqueKeys` is off because the parser's own check compares each
+ * key with every earlier key of its mapping (quadratic: 80,000 labels took 21 s);
+ * {@link firstDuplicateKey} finds the same duplicates in one pass.
+ */
+export const YAML_OPTIONS: Readonly<ParseOptions & DocumentOptions & SchemaOptions> = { uniqueKeys: false, prettyErrors: true, strict: true };
+
+/**
+ * The first problem of a parsed document, as the parser words it (its first line: the code
+ * frame after it ends in a colon): the earlier of the parser's first error and the first
+ * duplicate key.
+ */
+function firstYamlError(d: Document.Parsed, lines: LineCounter): string | undefined {
+  const parserError = d.errors[0];
+  const duplicate = firstDuplicateKey(d);
+  if (duplicate !== undefined && (parserError === undefined || duplicate < parserError.pos[0])) {
+    const { line, col } = lines.linePos(duplicate);
+    return `Map keys must be unique at line ${line}, column ${col}`;
+  }
+  return parserError?.message.split('\n')[0].replace(/:$/, '');
+}
+
+/**
+ * Where the first key that repeats an earlier key of its mapping starts (a text offset), or
+ * undefined. Keys are equal as the parser's `uniqueKeys: true` compares them: scalars of equal
+ * value (`1` and `0x1`, `~` and `null`), anything else only if it is the same node. One pass
+ * with a Set per mapping, in the order the parser reports them (a flow mapping's key after
+ * its value).
+ */
+export function firstDuplicateKey(d: Document.Parsed): number | undefined {
+  const visit = (node: unknown): number | undefined => {
+    if (isSeq(node)) {
+      for (const item of node.items) {
+        const found = visit(item);
+        if (found !== undefined) return found;
+      }
+    } else if (isMap(node)) {
+      const seen = new Set<unknown>();
+      const repeated = (key: unknown): number | undefined => {
+        // NaN is not equal to itself, so `.nan` never repeats (Set would say it does).
+        if (!isScalar(key) || Number.isNaN(key.value)) return undefined;
+        if (seen.has(key.value)) return key.range?.[0];
+        seen.add(key.value);
+        return undefined;
+      };
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue;
+        const found =
+          visit(pair.key) ?? (node.flow ? undefined : repeated(pair.key)) ?? visit(pair.value) ?? (node.flow ? repeated(pair.key) : undefined);
+        if (found !== undefined) return found;
+      }
+    }
+    return undefined;
+  };
+  return visit(d.contents);
 }
 
 /**

@@ -39,6 +39,19 @@ function localRoot(spec: Restic, name: string, v: VolumeSource | Volume, mode: {
  * Throws ConfigError naming the volume when a mount refers to a volume that is not defined.
  */
 export function resolvePath(spec: Restic, path: string, mode: VolumeMode): string {
+  return clean(mountedPath(spec, path, mode));
+}
+
+/**
+ * `/data/` and `/data/./x/..` as `/data`: the path restic records for a snapshot. `restic forget
+ * --path` matches it exactly, so a trailing slash would keep retention from ever applying.
+ */
+const clean = (path: string) => {
+  const normal = posix.normalize(path);
+  return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
+};
+
+function mountedPath(spec: Restic, path: string, mode: VolumeMode): string {
   const mounts = spec.spec.volumeMounts ?? [];
   let best = -1;
   mounts.forEach((m, i) => {

@@ -1,15 +1,83 @@
 /**
  * One restic command: spawned with only the environment its backend needs, `--json` output
- * read line by line, every secret redacted from what comes back, stopped cleanly (SIGINT, as
- * restic expects, then SIGKILL) when the run is aborted.
+ * read line by line, stopped cleanly (SIGINT, as restic expects, then SIGKILL) when the run
+ * is aborted. How it ended is decided first, on the exit code and restic's own output; only
+ * then is every secret redacted from what leaves the process.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { ResticError } from '../core/errors';
 import { redact, type ResticTarget } from './backend';
+import { requireResticVersion } from './version';
+
+/** restic's exit codes (restic >= 0.17, "Exit codes" in its scripting docs) that mean more than "failed". */
+export const RESTIC_EXIT = {
+  /** Snapshot made, but some source files could not be read. */
+  partial: 3,
+  noRepository: 10,
+  locked: 11,
+  wrongPassword: 12,
+  /** restic was interrupted (SIGINT). */
+  interrupted: 130,
+} as const;
 
 /** restic's exit code for "snapshot made, but some source files could not be read". */
-export const RESTIC_EXIT_PARTIAL = 3;
+export const RESTIC_EXIT_PARTIAL = RESTIC_EXIT.partial;
+
+/**
+ * How a restic command ended:
+ *
+ * | ending                | when                                                                  |
+ * |-----------------------|-----------------------------------------------------------------------|
+ * | `succeeded`           | exit 0                                                                |
+ * | `partial`             | exit 3: the snapshot was made, some source files could not be read    |
+ * | `no-repository`       | exit 10                                                               |
+ * | `locked`              | exit 11                                                               |
+ * | `wrong-password`      | exit 12                                                               |
+ * | `repository-exists`   | `restic init` of a repository that is there already (exit 1)          |
+ * | `backend-unsupported` | this restic was built without the repository's backend (exit 1)       |
+ * | `interrupted`         | aborted through the run's signal, or exit 130                          |
+ * | `killed`              | ended by a signal nobody here sent                                     |
+ * | `failed`              | anything else                                                          |
+ */
+export type ResticEnding =
+  | 'succeeded'
+  | 'partial'
+  | 'no-repository'
+  | 'locked'
+  | 'wrong-password'
+  | 'repository-exists'
+  | 'backend-unsupported'
+  | 'interrupted'
+  | 'killed'
+  | 'failed';
+
+/**
+ * Classifies one restic process from its exit code and its raw (unredacted) output, which
+ * tells apart the cases that share exit 1. Never pass redacted text: a secret as short as `o`
+ * or `lock` masks the very words matched here.
+ */
+export function classify(exitCode: number | null, signal: NodeJS.Signals | null, aborted: boolean, raw: string): ResticEnding {
+  if (aborted) return 'interrupted';
+  if (exitCode === null) return signal ? 'killed' : 'failed';
+  switch (exitCode) {
+    case 0:
+      return 'succeeded';
+    case RESTIC_EXIT.partial:
+      return 'partial';
+    case RESTIC_EXIT.noRepository:
+      return 'no-repository';
+    case RESTIC_EXIT.locked:
+      return 'locked';
+    case RESTIC_EXIT.wrongPassword:
+      return 'wrong-password';
+    case RESTIC_EXIT.interrupted:
+      return 'interrupted';
+  }
+  if (/\bconfig file already exists\b/.test(raw)) return 'repository-exists';
+  if (/parsing repository location failed: invalid backend\b/.test(raw)) return 'backend-unsupported';
+  return 'failed';
+}
 
 /** How long restic gets to release its lock after SIGINT before it is killed. */
 const STOP_GRACE_MS = 10_000;
@@ -34,6 +102,8 @@ export interface ResticOptions {
 }
 
 export interface ResticOutcome {
+  /** How the command ended, decided before anything was redacted. */
+  readonly ending: ResticEnding;
   readonly exitCode: number | null;
   /** The signal that ended restic, if any. */
   readonly signal: NodeJS.Signals | null;
@@ -43,7 +113,10 @@ export interface ResticOutcome {
    * stdout is not a terminal, and a long backup would keep them all. They go to `onJson` only.
    */
   readonly json: unknown[];
-  /** Non-JSON stdout and all of stderr, redacted, at most the last 64 KiB. */
+  /**
+   * Non-JSON stdout and all of stderr (restic's JSON error messages as their text), redacted,
+   * at most the last 64 KiB: for messages and logs only, never to decide on.
+   */
   readonly output: string;
   /** True when the run was aborted through `signal`. */
   readonly aborted: boolean;
@@ -53,12 +126,37 @@ const TAIL_BYTES = 64 * 1024;
 // eslint-disable-next-line no-control-regex
 const ANSI_ESCAPE = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
-/** Runs `restic <target.args> <args>` against a prepared target. Never throws for a non-zero exit. */
-export function runRestic(target: ResticTarget, args: readonly string[], options: ResticOptions = {}): Promise<ResticOutcome> {
+/**
+ * restic's `--json` error messages on stderr as the text they carry: `exit_error` (the fatal
+ * error a command ends with) and `error` (a file it could not read); any other line as it is.
+ */
+function errorText(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const message = JSON.parse(line) as { message_type?: unknown; message?: unknown; error?: { message?: unknown }; item?: unknown };
+    if (message.message_type === 'exit_error' && typeof message.message === 'string') return message.message;
+    if (message.message_type === 'error' && typeof message.error?.message === 'string') {
+      const item = typeof message.item === 'string' && !message.error.message.includes(message.item) ? `${message.item}: ` : '';
+      return `error: ${item}${message.error.message}`;
+    }
+  } catch {
+    // not JSON after all
+  }
+  return line;
+}
+
+/**
+ * Runs `restic <target.args> <args>` against a prepared target. Never throws for a non-zero
+ * exit. The first run of a binary in this process checks its version first
+ * ({@link requireResticVersion}), and rejects with a ConfigError when it is too old.
+ */
+export async function runRestic(target: ResticTarget, args: readonly string[], options: ResticOptions = {}): Promise<ResticOutcome> {
   const binary = options.binary ?? process.env.STASH_RESTIC_BINARY ?? 'restic';
+  if (options.signal?.aborted) return { ending: 'interrupted', exitCode: null, signal: null, json: [], output: '', aborted: true };
+  await requireResticVersion(binary);
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {
-      resolve({ exitCode: null, signal: null, json: [], output: '', aborted: true });
+      resolve({ ending: 'interrupted', exitCode: null, signal: null, json: [], output: '', aborted: true });
       return;
     }
     const child = spawn(binary, [...target.args, ...args], {
@@ -66,11 +164,12 @@ export function runRestic(target: ResticTarget, args: readonly string[], options
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const json: unknown[] = [];
-    let output = '';
+    // restic's own text, unredacted: it stays in this function.
+    let raw = '';
     const keep = (text: string) => {
       // restic redraws its progress line with terminal escapes (ESC[2K): not for a log line.
-      output += text.replace(ANSI_ESCAPE, '');
-      if (output.length > TAIL_BYTES * 2) output = output.slice(-TAIL_BYTES);
+      raw += text.replace(ANSI_ESCAPE, '');
+      if (raw.length > TAIL_BYTES * 2) raw = raw.slice(-TAIL_BYTES);
     };
     createInterface({ input: child.stdout }).on('line', (line) => {
       const trimmed = line.trim();
@@ -88,7 +187,7 @@ export function runRestic(target: ResticTarget, args: readonly string[], options
       }
       keep(`${line}\n`);
     });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => keep(chunk));
+    createInterface({ input: child.stderr }).on('line', (line) => keep(`${errorText(line.trim())}\n`));
 
     let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;
@@ -107,32 +206,34 @@ export function runRestic(target: ResticTarget, args: readonly string[], options
     child.on('close', (exitCode, signal) => {
       options.signal?.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
-      resolve({ exitCode, signal, json, output: redact(output.slice(-TAIL_BYTES), target.secrets), aborted });
+      const tail = raw.slice(-TAIL_BYTES);
+      const ending = classify(exitCode, signal, aborted, tail);
+      resolve({ ending, exitCode, signal, json, output: redact(tail, target.secrets), aborted });
     });
   });
 }
 
 /** restic refused because another process holds the repository lock. */
 export function isLocked(outcome: ResticOutcome): boolean {
-  return outcome.exitCode !== 0 && /repository is already locked/i.test(outcome.output);
+  return outcome.ending === 'locked';
 }
 
 /** restic found no repository at the location (not yet initialised). */
 export function isMissingRepository(outcome: ResticOutcome): boolean {
-  return (
-    outcome.exitCode !== 0 &&
-    /Is there a repository at the following location\?|unable to open config file|repository does not exist|config: no such file or directory/i.test(
-      outcome.output,
-    )
-  );
+  return outcome.ending === 'no-repository';
 }
 
-/** The last lines of restic's output, for an error message. */
+/** A line of a Go stack trace: `goroutine 1 [running]:`, `main.main()`, `\t/path/file.go:42 +0x1c`, `created by ...`. */
+const GO_FRAME = /^(goroutine \d+ \[|created by |\S+\.go:\d+( \+0x[0-9a-f]+)?$|[\w.*/()-]+\(.*\)$|\[signal |exit status \d+$)/;
+
+/**
+ * The last lines of restic's output, for an error message: restic's own words (its `Fatal:`
+ * line, a `panic:` line), never the Go stack frames a crashing restic prints after them.
+ */
 export function outputTail(outcome: ResticOutcome, lines = 5): string {
-  return outcome.output
+  const all = outcome.output
     .split('\n')
     .map((l) => l.trim())
-    .filter(Boolean)
-    .slice(-lines)
-    .join(' | ');
+    .filter((l) => l && !GO_FRAME.test(l));
+  return all.slice(-lines).join(' | ');
 }

@@ -18,12 +18,12 @@
 import type { Stats } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { ResticError, StashError } from '../core/errors';
+import { StashError } from '../core/errors';
 import { resticHost } from '../core/host';
 import { isUnder } from '../core/spec';
 import { resolvePath } from '../core/volumes';
-import { outputTail, runRestic } from './restic';
-import { openTarget, type RunContext, type Snapshot } from './run';
+import { runRestic } from './restic';
+import { openTarget, resticFailure, type RunContext, type Snapshot } from './run';
 
 /** What a restore did (or, as a dry run, would do) for one fileGroup. */
 export interface RestoredGroup {
@@ -170,7 +170,7 @@ export async function restoreSpec(ctx: Omit<RunContext, 'run'> & RestoreRequest)
   try {
     const r = await runRestic(target, ['snapshots', '--json', '--host', resticHost(ctx.spec)], { binary: ctx.binary, signal: ctx.signal });
     if (r.aborted) throw interrupted();
-    if (r.exitCode !== 0) throw new ResticError(`restic snapshots failed for ${name}: ${outputTail(r)}`, r.exitCode, r.output);
+    if (r.ending !== 'succeeded') throw resticFailure(ctx.spec, target, `restic snapshots failed for ${name}`, r);
     const groups = ctx.spec.spec.fileGroups.map((g) => ({ path: g.path, source: resolvePath(ctx.spec, g.path, ctx.mode) }));
     const wanted = ctx.snapshot && ctx.snapshot !== 'latest' ? ctx.snapshot : undefined;
     const picks = pickSnapshots(name, groups, (r.json.find(Array.isArray) ?? []) as Snapshot[], wanted);
@@ -197,7 +197,7 @@ export async function restoreSpec(ctx: Omit<RunContext, 'run'> & RestoreRequest)
         },
       });
       if (res.aborted) throw interrupted();
-      if (res.exitCode !== 0) throw new ResticError(`restic restore of ${pick.snapshot.short_id} failed: ${outputTail(res)}`, res.exitCode, res.output);
+      if (res.ending !== 'succeeded') throw resticFailure(ctx.spec, target, `restic restore of ${pick.snapshot.short_id} failed`, res);
       const from = posix.join(staging, pick.snapshot.paths[0]);
       // --include may match nothing of this fileGroup: restic then restores nothing at all.
       if (await lstatOrUndefined(from)) staged.push({ pick, dest, from });

@@ -99,9 +99,11 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'spec.type': 'Stash 0.6 and later: online or offline. Both run the same here: there are no pods to stop, so offline backs up the volumes as they are.',
   'spec.imagePullSecrets': "Stash 0.7 and later; accepted and ignored: the runner's image is the stack's own.",
   'spec.startWindow': 'Go duration, at least 1m (default 1h): a scheduled run not started within it is recorded as missed.',
+  'spec.timeout': 'Go duration (default 12h): a run still going after it is stopped and recorded as timed-out.',
+  'spec.sharedRepository': "When true, the repository is shared with something outside this project: its locks are left alone and waited for. Otherwise a lock a run meets is a dead run's, and is removed.",
   'spec.check': 'restic check on a schedule of its own.',
   'spec.check.schedule': 'When to check, in the syntax of spec.schedule (default 0 0 */3 * *, midnight UTC on days 1, 4, ..., 31, as Stash checked).',
-  'spec.check.readDataSubset': 'Also read this part of the data: n/t, a percentage such as 10%, or a size such as 500M (restic --read-data-subset).',
+  'spec.check.readDataSubset': 'Also read this part of the data: n/t (1 <= n <= t <= 256), a percentage above 0% and at most 100% such as 10%, or a size with a unit such as 500M (restic --read-data-subset).',
   'spec.check.paused': 'When true, no scheduled checks run.',
   status: 'Written by the Stash controller on Kubernetes; accepted and ignored.',
 };
@@ -153,7 +155,7 @@ export function resticJsonSchema(): object {
     $id: RESTIC_SCHEMA_ID,
     title: 'Restic',
     description:
-      "Stash's Restic spec (stash.appscode.com/v1alpha1): what to back up with restic, where to and when. Accepted as written for Kubernetes in Stash 0.5 to 0.8, plus the volumes, startWindow and check extensions.",
+      "Stash's Restic spec (stash.appscode.com/v1alpha1): what to back up with restic, where to and when. Accepted as written for Kubernetes in Stash 0.5 to 0.8, plus the volumes, startWindow, timeout, sharedRepository and check extensions.",
     ...rest,
   };
   for (const [path, description] of Object.entries(FIELD_DESCRIPTIONS)) {

@@ -12,7 +12,8 @@
  * transforms nor adds defaults: compiled specs restore a spec from its stored value.
  *
  * Our extensions, all optional: `spec.volumes[]` (where `volumeMounts` point on AWS or on one
- * machine), the `efs` volume source, `backend.rest`, `spec.startWindow` and `spec.check`.
+ * machine), the `efs` volume source, `backend.rest`, `spec.startWindow`, `spec.timeout`,
+ * `spec.sharedRepository` and `spec.check`.
  *
  * Only shapes live here; what needs more than the document itself (schedules, policy names,
  * volume references, unique names) is checked in `core/spec.ts`.
@@ -41,26 +42,42 @@ export const Dns1123SubdomainSchema = z.string().check(
   }),
 );
 
+/** C0 control characters and DEL: a path or prefix holding one is a typo (a YAML block scalar's newline), never a folder someone meant. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/** The name of the first control character in a text, as a message says it. */
+function controlCharacter(text: string): string {
+  const c = CONTROL_CHARACTER.exec(text)?.[0] ?? '';
+  const names: Record<string, string> = { '\0': 'a NUL', '\n': 'a newline', '\r': 'a carriage return', '\t': 'a tab' };
+  const name = names[c] ?? `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  return `${name}${text.endsWith(c) ? ' at the end' : ''}`;
+}
+
+/** No control character: the same rule, and message, for every path and prefix. */
+const noControlCharacter = z.refine<string>((p) => !CONTROL_CHARACTER.test(p), {
+  error: (iss) => `must not contain a control character (found ${controlCharacter(String(iss.input))})`,
+});
+
 /** An absolute POSIX path with no `..` segment. */
 export const AbsolutePathSchema = z.string().check(
   z.minLength(1, { error: 'must not be empty', abort: true }),
   z.refine((p) => p.startsWith('/'), { error: 'must be absolute' }),
   z.refine((p) => !p.split('/').includes('..'), { error: 'must not contain ".."' }),
-  z.refine((p) => !p.includes('\0'), { error: 'must not contain a NUL character' }),
+  noControlCharacter,
 );
 
 /** A path inside a volume (`subPath`, a repository prefix): relative, no `..`. */
 const RelativePathSchema = z.string().check(
   z.refine((p) => !p.startsWith('/'), { error: 'must be relative' }),
   z.refine((p) => !p.split('/').includes('..'), { error: 'must not contain ".."' }),
-  z.refine((p) => !p.includes('\0'), { error: 'must not contain a NUL character' }),
+  noControlCharacter,
 );
 
 /** A prefix inside a bucket or container; leading and trailing slashes are ignored. */
 const PrefixSchema = z.optional(
   z.string().check(
     z.refine((p) => !p.split('/').includes('..'), { error: 'must not contain ".."' }),
-    z.refine((p) => !p.includes('\0'), { error: 'must not contain a NUL character' }),
+    noControlCharacter,
   ),
 );
 
@@ -337,7 +354,40 @@ export function mountedVolume(v: InlineVolume): MountedVolume {
 
 // ---- backends ---------------------------------------------------------------------------
 
-/** S3 bucket naming rules (3-63, lowercase, digits, dots, hyphens; not an IP address). */
+/** Dotted-decimal IPv4, as bucket naming rules word it ("formatted as an IP address"). */
+const DOTTED_DECIMAL = /^\d+\.\d+\.\d+\.\d+$/;
+
+/**
+ * Prefixes and suffixes AWS reserves (general purpose bucket naming rules, 2025): each with
+ * what AWS keeps it for, which the message says.
+ */
+export const S3_RESERVED_PREFIXES: Readonly<Record<string, string>> = {
+  'xn--': 'internationalised (punycode) names',
+  'sthree-': 'S3 itself',
+  'amzn-s3-demo-': "AWS's documentation examples",
+};
+export const S3_RESERVED_SUFFIXES: Readonly<Record<string, string>> = {
+  '-s3alias': 'access point aliases',
+  '--ol-s3': 'Object Lambda access point aliases',
+  '.mrap': 'Multi-Region Access Points',
+  '--x-s3': 'directory buckets',
+  '--table-s3': 'table buckets',
+};
+
+/** The reserved prefix or suffix a name uses, and why it is reserved; undefined for none. */
+function reservedAffix(name: string): string | undefined {
+  const prefix = Object.keys(S3_RESERVED_PREFIXES).find((p) => name.startsWith(p));
+  if (prefix) return `must not start with "${prefix}", which AWS reserves for ${S3_RESERVED_PREFIXES[prefix]} (S3 bucket naming rules)`;
+  const suffix = Object.keys(S3_RESERVED_SUFFIXES).find((x) => name.endsWith(x));
+  if (suffix) return `must not end with "${suffix}", which AWS reserves for ${S3_RESERVED_SUFFIXES[suffix]} (S3 bucket naming rules)`;
+  return undefined;
+}
+
+/**
+ * S3 bucket naming rules (AWS's, for general purpose buckets; S3-compatible servers follow
+ * them too): 3-63 characters of lowercase letters, digits, "." and "-", starting and ending
+ * with a letter or digit, no "..", not an IP address, no reserved prefix or suffix.
+ */
 export const S3BucketSchema = z.string().check(
   z.minLength(3, { error: 'must be 3 to 63 characters (S3 bucket naming rules)' }),
   z.maxLength(63, { error: 'must be 3 to 63 characters (S3 bucket naming rules)' }),
@@ -345,10 +395,22 @@ export const S3BucketSchema = z.string().check(
     error: 'must use lowercase letters, digits, "." and "-", starting and ending with a letter or digit (S3 bucket naming rules)',
   }),
   z.refine((b) => !b.includes('..'), { error: 'must not contain ".." (S3 bucket naming rules)' }),
-  z.refine((b) => !/^\d+\.\d+\.\d+\.\d+$/.test(b), { error: 'must not be an IP address (S3 bucket naming rules)' }),
+  z.refine((b) => !DOTTED_DECIMAL.test(b), { error: 'must not be an IP address (S3 bucket naming rules)' }),
+  z.refine((b) => reservedAffix(b) === undefined, { error: (iss) => reservedAffix(String(iss.input)) }),
 );
 
-/** Google Cloud Storage bucket naming rules. */
+/**
+ * "google" and its close misspellings, which a GCS bucket name must not contain: 0 for o,
+ * 1 for l, 3 for e, one to three o's, or "el" for "le" (`g00gle`, `gogle`, `googel`).
+ */
+const GOOGLE_LIKE = /g[o0]{1,3}g(?:[l1][e3]|[e3][l1])/;
+
+/**
+ * Google Cloud Storage bucket naming rules: lowercase letters, digits, "-", "_" and ".",
+ * starting and ending with a letter or digit; 3-63 characters, or up to 222 with dots and
+ * every dot-separated part at most 63; not an IP address; not starting with "goog"; not
+ * containing "google" or a close misspelling.
+ */
 export const GcsBucketSchema = z.string().check(
   z.minLength(3, { error: 'must be 3 to 63 characters (GCS bucket naming rules)' }),
   z.maxLength(222, { error: 'must be at most 222 characters (GCS bucket naming rules)' }),
@@ -358,7 +420,11 @@ export const GcsBucketSchema = z.string().check(
   z.refine((b) => b.split('.').every((part) => part.length <= 63) && (b.includes('.') || b.length <= 63), {
     error: 'must be 3 to 63 characters, or dot-separated parts of at most 63 (GCS bucket naming rules)',
   }),
+  z.refine((b) => !DOTTED_DECIMAL.test(b), { error: 'must not be an IP address (GCS bucket naming rules)' }),
   z.refine((b) => !b.startsWith('goog'), { error: 'must not start with "goog" (GCS bucket naming rules)' }),
+  z.refine((b) => b.startsWith('goog') || !GOOGLE_LIKE.test(b), {
+    error: (iss) => `must not contain "google" or a close misspelling of it (found "${GOOGLE_LIKE.exec(String(iss.input))?.[0]}") (GCS bucket naming rules)`,
+  }),
 );
 
 /** Azure Blob container naming rules. */
@@ -392,21 +458,45 @@ function hasUserInfo(text: string): boolean {
   return url.username !== '' || url.password !== '';
 }
 
+/** One label of a host name: letters, digits, "-" and "_" (which internal names use), not starting or ending with "-". */
+const HOST_LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/i;
+
+/** A host restic can connect to: a DNS name, a dotted-decimal IPv4 address or a bracketed IPv6 one. */
+function isHost(host: string): boolean {
+  if (host.startsWith('[')) return host.endsWith(']') && URL.canParse(`http://${host}/`);
+  if (/^[\d.]+$/.test(host)) return /^(\d{1,3})(\.\d{1,3}){3}$/.test(host) && host.split('.').every((o) => Number(o) <= 255);
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => HOST_LABEL.test(label));
+}
+
+/**
+ * Why the server part of an endpoint or URL names no server restic can reach, or undefined:
+ * a query or fragment (restic would send it as part of every object's path), no host or not
+ * one, a port outside 1-65535. Shape, scheme and credentials are checked by the schemas.
+ */
+function serverProblem(text: string): string | undefined {
+  const [, authority, rest] = /^(?:[a-z][a-z0-9+.-]*:\/\/)?([^/?#]*)([^]*)$/i.exec(text)!;
+  if (/[?#]/.test(rest)) return 'must not have a query (?...) or a fragment (#...)';
+  const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
+  const [, host, port] = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(hostPort) ?? [undefined, hostPort, undefined];
+  if (host === '') return 'must name a host';
+  if (!isHost(host)) return `${JSON.stringify(host)} is not a host name or an IP address`;
+  if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+    return `the port must be 1 to 65535 (got ${JSON.stringify(port)})`;
+  }
+  return undefined;
+}
+
+/** Refuses what {@link serverProblem} finds, in its words; runs after the shape checks (`abort` on those). */
+const reachableServer = z.refine<string>((u) => serverProblem(u) === undefined, { error: (iss) => serverProblem(String(iss.input)) });
+
 const HttpUrlSchema = z.string().check(
-  z.refine(
-    (u) => {
-      try {
-        const url = new URL(u);
-        return url.protocol === 'http:' || url.protocol === 'https:';
-      } catch {
-        return false;
-      }
-    },
-    { error: 'must be an http:// or https:// URL' },
-  ),
+  z.refine((u) => /^https?:\/\//i.test(u), { error: 'must be an http:// or https:// URL', abort: true }),
   z.refine((u) => !hasUserInfo(u), {
     error: 'must not contain a user name or password: put them in the secret as RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD',
   }),
+  reachableServer,
+  z.refine((u) => serverProblem(u) !== undefined || URL.canParse(u), { error: 'must be an http:// or https:// URL' }),
 );
 
 /** `s3.endpoint`: a host (`s3.amazonaws.com`, https is implied) or an `http(s)://` URL. */
@@ -414,21 +504,18 @@ const S3EndpointSchema = z.string().check(
   z.minLength(1, { error: 'must not be empty', abort: true }),
   z.refine(
     (e) => {
-      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(e)) {
-        try {
-          const url = new URL(e);
-          return (url.protocol === 'http:' || url.protocol === 'https:') && url.pathname.replace(/\/+$/, '') === '';
-        } catch {
-          return false;
-        }
-      }
-      return /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(e);
+      if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(e)) return /^[^/?#@]*$/.test(e);
+      if (!/^https?:\/\//i.test(e)) return false;
+      // A path, but not a query or fragment, which reachableServer names.
+      const path = /^[^:]*:\/\/[^/?#]*([^?#]*)/.exec(e)![1];
+      return path.replace(/\/+$/, '') === '';
     },
-    { error: 'must be a host[:port] (https is implied) or an http:// or https:// URL without a path' },
+    { error: 'must be a host[:port] (https is implied) or an http:// or https:// URL without a path', abort: true },
   ),
   z.refine((e) => !hasUserInfo(e), {
     error: 'must not contain a user name or password: the keys belong in the secret (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
   }),
+  reachableServer,
 );
 
 /**
@@ -472,12 +559,15 @@ export function backendKind(backend: Backend): BackendKind {
 
 // ---- resources, checks, the spec ----------------------------------------------------------
 
+const QUANTITY = /^\d+(\.\d+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+
+/** A Kubernetes quantity above zero: no task runs on `cpu: "0"` or `memory: 0Gi`. */
 const QuantitySchema = z.union([
   z.number().check(z.positive({ error: 'must be positive' })),
   z.string().check(
-    z.regex(/^\d+(\.\d+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/, {
-      error: 'must be a Kubernetes quantity such as 500m, 1, 512Mi or 2Gi',
-    }),
+    z.regex(QUANTITY, { error: 'must be a Kubernetes quantity such as 500m, 1, 512Mi or 2Gi' }),
+    // Not `abort` on the pattern: a union reports a member's own message only if it did not abort.
+    z.refine((q) => !QUANTITY.test(q) || Number.parseFloat(q) > 0, { error: 'must be positive' }),
   ),
 ]);
 
@@ -494,16 +584,59 @@ export const ResourcesSchema = z.strictObject({
 });
 export type Resources = z.infer<typeof ResourcesSchema>;
 
+/** restic's `t` in `--read-data-subset=n/t` is at most this (cmd_check.go's `totalBucketsMax`). */
+export const MAX_READ_DATA_BUCKETS = 256;
+const READ_DATA_SUBSET_FORMS = `n/t (1 <= n <= t <= ${MAX_READ_DATA_BUCKETS}), a percentage above 0% and at most 100% such as 10%, or a size with a unit (b, k, m, g or t) such as 500M`;
+const SIZE_UNITS: Readonly<Record<string, bigint>> = { b: 1n, k: 1n << 10n, m: 1n << 20n, g: 1n << 30n, t: 1n << 40n };
+const MAX_INT64 = (1n << 63n) - 1n;
+
+/**
+ * Why restic 0.18 would refuse a `--read-data-subset` value (cmd_check.go, `checkFlags`), or
+ * undefined. restic reads digits-only text as `n/t` first (so `500` is refused: a size needs
+ * its unit), then a `%` suffix as a percentage in (0, 100], then a size (`ui.ParseBytes`:
+ * whole number, optional unit b/k/m/g/t in either case, above 0, within an int64). Ours is
+ * the plain decimal part of that grammar: restic's float syntax (`1e1%`, `0x10%`) is refused.
+ */
+export function readDataSubsetProblem(value: string): string | undefined {
+  const got = ` (got ${JSON.stringify(value)})`;
+  const parts = /^(\d+)\/(\d+)$/.exec(value);
+  if (parts) {
+    const [n, t] = [BigInt(parts[1]), BigInt(parts[2])];
+    if (n < 1n || t < 1n || n > t) return `n/t must have 1 <= n <= t: restic reads the n-th of t parts${got}`;
+    if (t > BigInt(MAX_READ_DATA_BUCKETS)) return `n/t must have t at most ${MAX_READ_DATA_BUCKETS}, restic's limit${got}`;
+    return undefined;
+  }
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(value);
+  if (percent) {
+    const p = Number(percent[1]);
+    return p > 0 && p <= 100 ? undefined : `a percentage must be above 0% and at most 100%${got}`;
+  }
+  const size = /^(\d+)([bkmgt])$/i.exec(value);
+  if (size) {
+    const bytes = BigInt(size[1]) * SIZE_UNITS[size[2].toLowerCase()];
+    if (bytes <= 0n) return `a size must be above 0${got}`;
+    return bytes > MAX_INT64 ? `a size must be below 8 EiB (2^63 bytes), what restic can count${got}` : undefined;
+  }
+  if (/^\d+$/.test(value)) return `a size needs a unit (b, k, m, g or t) such as 500M: restic reads a bare number as n/t and refuses it${got}`;
+  return `must be ${READ_DATA_SUBSET_FORMS}${got}`;
+}
+
+/** `check.readDataSubset` (and `stash check --read-data-subset`): what restic's `--read-data-subset` accepts. */
+export const ReadDataSubsetSchema = z.string().check(
+  // The grammar as a pattern too, so that editors check it (the JSON Schema keeps patterns, not refinements).
+  z.regex(/^(\d+\/\d+|\d+(\.\d+)?%|\d+[bkmgtBKMGT])$/, { error: (iss) => readDataSubsetProblem(String(iss.input)), abort: true }),
+  z.superRefine((value, ctx) => {
+    const problem = readDataSubsetProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+  }),
+);
+
 /** `restic check` on a schedule of its own (our extension). */
 export const CheckPolicySchema = z.strictObject({
   /** Cron expression or `@every`; default Stash's check schedule, midnight on days 1, 4, ..., 31 (`DEFAULT_CHECK_SCHEDULE`). */
   schedule: z.optional(z.string()),
   /** Passed as `--read-data-subset`: `n/t`, a percentage such as `10%`, or a size such as `500M`. */
-  readDataSubset: z.optional(
-    z.string().check(
-      z.regex(/^(\d+\/\d+|\d+(\.\d+)?%|\d+(\.\d+)?[KMGT]?)$/, { error: 'must be n/t, a percentage such as 10%, or a size such as 500M' }),
-    ),
-  ),
+  readDataSubset: z.optional(ReadDataSubsetSchema),
   /** No scheduled checks for this spec. */
   paused: z.optional(z.boolean()),
 });
@@ -545,6 +678,15 @@ export const ResticSpecSchema = z.strictObject({
   volumes: z.optional(z.array(VolumeSchema)),
   /** Go duration; a slot not started within it is recorded as missed (default `1h`). */
   startWindow: z.optional(z.string()),
+  /** Go duration; a run still going after it is stopped and recorded as timed out (default `12h`). */
+  timeout: z.optional(z.string()),
+  /**
+   * The repository is also used by something outside this project (another machine's restic,
+   * restic by hand): its locks are never removed, a run waits for them and then fails naming
+   * their holder. Without it, a lock a run meets can only be a dead run's (this project runs one
+   * run per repository at a time) and is removed.
+   */
+  sharedRepository: z.optional(z.boolean()),
   check: z.optional(CheckPolicySchema),
 });
 export type ResticSpec = z.infer<typeof ResticSpecSchema>;

@@ -5,8 +5,11 @@
  */
 import * as z from './zod';
 
-/** How a run ended. `partial` is restic's exit 3 (some files unreadable): a failure. */
-export const OUTCOMES = ['succeeded', 'failed', 'partial', 'config-error', 'interrupted'] as const;
+/**
+ * How a run ended. `partial` is restic's exit 3 (some files unreadable): a failure.
+ * `timed-out`: stopped at the spec's `timeout`.
+ */
+export const OUTCOMES = ['succeeded', 'failed', 'partial', 'config-error', 'interrupted', 'timed-out'] as const;
 export const OutcomeSchema = z.enum(OUTCOMES);
 export type Outcome = z.infer<typeof OutcomeSchema>;
 
@@ -17,6 +20,7 @@ export const OUTCOME_EXIT_CODES: Record<Outcome, number> = {
   'config-error': 2,
   partial: 3,
   interrupted: 4,
+  'timed-out': 5,
 };
 
 /** The kinds of run a task performs. */

@@ -20,6 +20,8 @@ export interface TaskRun {
   readonly secretRef?: string;
   readonly alsoCheck?: boolean;
   readonly readDataSubset?: string;
+  /** A backup may `restic init` a repository that is not there (only one that never existed). */
+  readonly mayInitialise?: boolean;
   readonly recoveryKey?: string;
   readonly recoveryName?: string;
 }
@@ -47,6 +49,7 @@ export const TaskEnvSchema = z.pipe(
     STASH_RUN_KIND: z._default(z.enum(['backup', 'check', 'restore']), 'backup'),
     STASH_ALSO_CHECK: z._default(z.enum(['true', 'false']), 'false'),
     STASH_READ_DATA_SUBSET: z.optional(z.string()),
+    STASH_MAY_INITIALISE: z._default(z.enum(['true', 'false']), 'false'),
     STASH_RECOVERY_KEY: z.optional(z.string()),
     STASH_RECOVERY_NAME: z.optional(z.string()),
     STASH_RESTORE_ROOT: z._default(z.string(), '/'),
@@ -62,6 +65,7 @@ export const TaskEnvSchema = z.pipe(
       secretRef: e.STASH_SECRET_ID,
       alsoCheck: e.STASH_ALSO_CHECK === 'true',
       readDataSubset: e.STASH_READ_DATA_SUBSET,
+      mayInitialise: e.STASH_MAY_INITIALISE === 'true',
       recoveryKey: e.STASH_RECOVERY_KEY,
       recoveryName: e.STASH_RECOVERY_NAME,
       restoreRoot: e.STASH_RESTORE_ROOT,
@@ -87,6 +91,7 @@ export function taskEnvironment(run: TaskRun): EnvironmentVariable[] {
     ['STASH_RUN_KIND', run.kind],
     ['STASH_ALSO_CHECK', run.alsoCheck ? 'true' : undefined],
     ['STASH_READ_DATA_SUBSET', run.readDataSubset],
+    ['STASH_MAY_INITIALISE', run.mayInitialise ? 'true' : undefined],
     ['STASH_RECOVERY_KEY', run.recoveryKey],
     ['STASH_RECOVERY_NAME', run.recoveryName],
   ];
@@ -110,6 +115,7 @@ export function taskRunOf(env: ReadonlyMap<string, string>): Partial<TaskRun> {
     secretRef: get('STASH_SECRET_ID'),
     alsoCheck: get('STASH_ALSO_CHECK') === 'true' || undefined,
     readDataSubset: get('STASH_READ_DATA_SUBSET'),
+    mayInitialise: get('STASH_MAY_INITIALISE') === 'true' || undefined,
     recoveryKey: get('STASH_RECOVERY_KEY'),
     recoveryName: get('STASH_RECOVERY_NAME'),
   };

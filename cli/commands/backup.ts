@@ -13,6 +13,7 @@ export function registerBackup(program: Command, ctx: CommandContext): void {
     .description('back up one spec now (on a terminal, a live line per fileGroup shows the progress)')
     .argument('<name>', 'the spec (metadata.name)')
     .option('--remote', 'launch the backup now as a Fargate task of the deployed stack (needs --specs s3://...)')
+    .option('--init', 'create the repository if it is not there, even though this spec (or another sharing the repository) has backed up to it before')
     .option('--wait', 'with --remote: follow the task to its end and exit with its outcome')
     .option('--json', 'print the run result (with --remote: the launched run and task) as JSON')
     .addHelpText(

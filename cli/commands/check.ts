@@ -1,6 +1,7 @@
 /** `stash check NAME`: runs restic check on the spec's repository now, here or (`--remote`) as a task of the deployed stack. */
 import type { Command } from 'commander';
-import { examples, type CommandContext } from '../command';
+import { readDataSubsetProblem } from '../../schemas/restic';
+import { examples, usageError, type CommandContext } from '../command';
 import { withStores } from '../mode';
 import { runSpecNow, type RunNowOptions } from './now';
 
@@ -31,5 +32,7 @@ export function registerCheck(program: Command, ctx: CommandContext): void {
 
 /** Checks the spec's repository now and reports the outcome (or the launched task). */
 export function runCheck(ctx: CommandContext, name: string, o: CheckOptions): Promise<void> {
+  const problem = o.readDataSubset === undefined ? undefined : readDataSubsetProblem(o.readDataSubset);
+  if (problem) throw usageError(`--read-data-subset: ${problem}`);
   return runSpecNow(ctx, name, 'check', o, o.readDataSubset);
 }

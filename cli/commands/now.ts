@@ -15,6 +15,8 @@ export interface RunNowOptions extends StoreOptions {
   readonly wait?: boolean;
   /** Print the run's result (or the launched task) as JSON. */
   readonly json?: boolean;
+  /** `backup --init`: a repository that has vanished may be created anew. */
+  readonly init?: boolean;
 }
 
 /** Runs or launches the spec's `kind` of run now and reports it. */
@@ -28,7 +30,7 @@ export async function runSpecNow(
   if (o.wait && !o.remote) throw usageError('--wait follows a task of the deployed stack: it goes with --remote (a run here is always waited for)');
   if (o.remote) {
     const remote = await openStash(o, io, 'remote');
-    const started = await remote.backupNow(name, kind);
+    const started = await remote.backupNow(name, kind, { init: o.init });
     if (!o.wait) {
       if (o.json) io.write(`${JSON.stringify(started, null, 2)}\n`);
       else io.line(`${name}: ${kind} launched: run ${started.run}, task ${started.taskArn}`);
@@ -44,7 +46,7 @@ export async function runSpecNow(
     setExit(followed.result.outcome === 'succeeded' ? 0 : 1);
     return;
   }
-  const result = await (await openStash(o, io, 'local')).runNow(name, { kind, readDataSubset, signal });
+  const result = await (await openStash(o, io, 'local')).runNow(name, { kind, readDataSubset, signal, init: o.init });
   // The run log has said how it ended (the output shows its last record); JSON gives the whole result.
   if (o.json) io.write(`${JSON.stringify(result, null, 2)}\n`);
   setExit(result.outcome === 'succeeded' ? 0 : 1);

@@ -10,7 +10,7 @@ import type { Restic } from '../../schemas/restic';
 import type { Secret } from '../../schemas/secret';
 import type { RunResult } from '../../schemas/status';
 import { ConfigError, errorMessage, formatProblem, SecretError, SpecError, type SpecProblem } from '../../core/errors';
-import { repositoryDigest, repositoryKey } from '../../core/repository';
+import { repositoryDigest, repositoryHistory, repositoryKey } from '../../core/repository';
 import type { Clock, SpecStore, StatusStore, StoredSecret } from '../../core/ports';
 import { systemClock } from '../../core/ports';
 import { manualRunId, slotRunId } from '../../core/run-id';
@@ -222,7 +222,7 @@ export class LocalEngine extends SpecStash {
    */
   async runNow(
     name: string,
-    options: { slot?: Date; kind?: 'backup' | 'check'; alsoCheck?: boolean; signal?: AbortSignal; readDataSubset?: string } = {},
+    options: { slot?: Date; kind?: 'backup' | 'check'; alsoCheck?: boolean; signal?: AbortSignal; readDataSubset?: string; init?: boolean } = {},
   ): Promise<RunResult> {
     const loaded = await this.spec(name);
     const kind = options.kind ?? 'backup';
@@ -250,7 +250,7 @@ export class LocalEngine extends SpecStash {
     spec: Restic,
     run: string,
     kind: 'backup' | 'check',
-    options: { slot?: Date; alsoCheck?: boolean; signal?: AbortSignal; readDataSubset?: string },
+    options: { slot?: Date; alsoCheck?: boolean; signal?: AbortSignal; readDataSubset?: string; init?: boolean },
   ): Promise<RunResult> {
     const name = spec.metadata.name;
     const now = this.clock.now();
@@ -270,6 +270,9 @@ export class LocalEngine extends SpecStash {
       const stored = await this.storedSecret(spec).catch((err) => {
         throw err instanceof ConfigError ? err : new ConfigError(errorMessage(err), { cause: err });
       });
+      // Under the repository's lock, so that no other run can make its first backup meanwhile.
+      const history = await this.repositoryHistory(spec);
+      const mayInitialise = options.init === true || history === undefined;
       const ctx = {
         spec,
         secret: stored.secret,
@@ -279,6 +282,8 @@ export class LocalEngine extends SpecStash {
         log: withHint(log, (error) => newlineHint(stored, error)),
         signal: options.signal,
         binary: this.options.binary,
+        mayInitialise,
+        repositoryHistory: history,
         onProgress: this.progressOf(name),
       };
       const readDataSubset = options.readDataSubset ?? spec.spec.check?.readDataSubset;
@@ -303,6 +308,12 @@ export class LocalEngine extends SpecStash {
     for (const r of results) {
       if (r) await this.runStore.put(r).catch((err) => this.out.error(`${errorMessage(err)}; the run is not in stash history`));
     }
+  }
+
+  /** Whether any spec sharing `spec`'s repository has backed up to it (see {@link repositoryHistory}). */
+  private async repositoryHistory(spec: Restic): Promise<string | undefined> {
+    const [loaded, statuses] = await Promise.all([this.load(), this.statusStore.list()]);
+    return repositoryHistory(spec, loaded.specs.map((s) => s.spec), new Map(statuses.map((s) => [s.name, s])), this.mode);
   }
 
   /**

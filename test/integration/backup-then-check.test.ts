@@ -124,6 +124,7 @@ describe('a backup whose check fails', () => {
         specKey: 'specs/efs.yaml',
         secretRef: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:stash/efs-secret-AbCdEf',
         alsoCheck: true,
+        mayInitialise: true,
       };
       const environment = taskEnvironment(run);
       const runs = new S3RunStore({ client: s3, bucket: BUCKET, prefix: 'runs/' });

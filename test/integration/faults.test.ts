@@ -293,7 +293,7 @@ describe('faults in local mode', () => {
   it('SIGTERM to `stash backup`: restic stops cleanly, its lock removed, and the run is recorded as interrupted', async () => {
     const repo = join(ws.repo, 'stopped');
     const data = await addVictim('stopped', localBackend(repo), 64);
-    // The `stash` process from its sources (cli/bin.ts, what dist/cli.cjs is built from), so a stale build cannot hide a change.
+    // The `stash` process from its sources (cli/bin.ts, what dist/cli.mjs is built from), so a stale build cannot hide a change.
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/bin.ts'), 'backup', 'stopped', '--specs', ws.specs, '--secrets', ws.secrets, '--state', ws.state], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -32,6 +32,8 @@ describe('the Fargate task entry', () => {
       STASH_SPEC_VERSION: 'v1',
       STASH_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:stash/efs-secret-AbCdEf',
       STASH_RUN_ID: 'efs-data-20261124T2300',
+      // The repository is new: the dispatcher lets the first backup create it.
+      STASH_MAY_INITIALISE: 'true',
       STASH_SLOT: '2026-11-24T23:00:00.000Z',
       ...extra,
     });
@@ -85,7 +87,7 @@ describe('the Fargate task entry', () => {
     expect(results[0].fileGroups[0].dataAdded).toBeGreaterThan(0);
     const summary = log.lines.find((l) => l.message === 'fileGroup backed up');
     expect(summary).toMatchObject({ spec: 'efs-data', run: 'efs-data-20261124T2300', fileGroup: data, outcome: 'succeeded', filesNew: 2 });
-    expect(summary?.snapshotId).toMatch(/^[0-9a-f]{8}$/);
+    expect(summary?.snapshotId).toMatch(/^[0-9a-f]{64}$/);
     expect(log.lines.at(-1)).toMatchObject({ message: 'run finished', outcome: 'succeeded' });
     expect(JSON.stringify(log.lines)).not.toContain(PASSWORD);
   });
@@ -99,7 +101,7 @@ describe('the Fargate task entry', () => {
       text: specText.replace(`path: ${data}`, `path: ${big}`).replace(repo, join(root, 'mnt/repo-big')),
     }).specs[0].spec;
     const log = capturingLog();
-    const result = await runBackup({ spec, secret: { RESTIC_PASSWORD: PASSWORD }, mode: { kind: 'aws' }, run: 'big-1', log, progressEveryMs: 250 });
+    const result = await runBackup({ spec, secret: { RESTIC_PASSWORD: PASSWORD }, mode: { kind: 'aws' }, run: 'big-1', log, progressEveryMs: 250, mayInitialise: true });
     expect(result.outcome).toBe('succeeded');
     const progress = log.lines.filter((l) => l.message === 'backup progress');
     expect(progress.length).toBeGreaterThan(0);
@@ -205,11 +207,12 @@ describe('the Fargate task entry', () => {
 
   it('exits 1 when restic fails (the repository folder cannot be created)', async () => {
     const log = capturingLog();
-    await writeFile(join(root, 'not-a-dir'), 'x');
-    const broken = specText.replace(repo, join(root, 'not-a-dir/repo'));
+    // Not a folder under a file: restic 0.17+ retries that stat for 15 minutes. /proc has no
+    // such folder (restic: no repository, exit 10) and refuses to make one (init fails at once).
+    const broken = specText.replace(repo, '/proc/stash-cannot-create/repo');
     const code = await runTask(env(), inputs({ RESTIC_PASSWORD: PASSWORD }, () => broken), log);
     expect(code).toBe(1);
     expect(log.lines.at(-1)).toMatchObject({ message: 'run finished', outcome: 'failed' });
-    expect(await readFile(join(root, 'not-a-dir'), 'utf8')).toBe('x');
+    expect(String(log.lines.at(-1)?.error)).toContain('restic init failed (exit 1): Fatal: create repository at /proc/stash-cannot-create/repo failed');
   });
 });

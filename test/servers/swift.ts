@@ -47,12 +47,13 @@ export interface SwiftServer {
 }
 
 const USER = 'test:tester';
-const KEY = 'testing';
+/** tempauth's key for the user, unless the caller gives one. */
+const DEFAULT_KEY = 'testing';
 
 const STORAGE_SERVICES = ['account', 'container', 'object'] as const;
 type StorageService = (typeof STORAGE_SERVICES)[number];
 
-function proxyConf(dir: string, port: number, memcachedPort: number): string {
+function proxyConf(dir: string, port: number, memcachedPort: number, key: string): string {
   return `[DEFAULT]
 bind_ip = 127.0.0.1
 bind_port = ${port}
@@ -68,7 +69,7 @@ account_autocreate = true
 
 [filter:tempauth]
 use = egg:swift#tempauth
-user_test_tester = ${KEY} .admin
+user_test_tester = ${key} .admin
 
 [filter:cache]
 use = egg:swift#memcache
@@ -124,11 +125,12 @@ async function buildRings(etc: string, ports: Record<StorageService, number>): P
 }
 
 /**
- * A one-node Swift with tempauth (`test:tester` / `testing`) and memcached, on free ports
- * of 127.0.0.1. Resolves once tempauth hands out a token, which needs memcached, the proxy
- * and the rings; the storage servers are polled too.
+ * A one-node Swift with tempauth (`test:tester`, key `testing` or `options.key`) and
+ * memcached, on free ports of 127.0.0.1. Resolves once tempauth hands out a token, which needs
+ * memcached, the proxy and the rings; the storage servers are polled too.
  */
-export async function startSwift(): Promise<SwiftServer> {
+export async function startSwift(options: { key?: string } = {}): Promise<SwiftServer> {
+  const key = options.key ?? DEFAULT_KEY;
   try {
     await access(SWIFT_CONF);
   } catch (err) {
@@ -153,7 +155,7 @@ export async function startSwift(): Promise<SwiftServer> {
       ports[name] = port;
     }
     await Promise.all([
-      writeFile(join(etc, 'proxy-server.conf'), proxyConf(dir, ports.proxy, ports.memcached)),
+      writeFile(join(etc, 'proxy-server.conf'), proxyConf(dir, ports.proxy, ports.memcached, key)),
       ...STORAGE_SERVICES.map((s) => writeFile(join(etc, `${s}-server.conf`), storageConf(dir, s, ports[s]))),
       buildRings(etc, ports),
     ]);
@@ -176,7 +178,7 @@ export async function startSwift(): Promise<SwiftServer> {
     );
     await waitFor(
       `a token from ${authUrl}`,
-      async () => ((await httpStatus(authUrl, { headers: { 'X-Auth-User': USER, 'X-Auth-Key': KEY } })) === 200 ? true : undefined),
+      async () => ((await httpStatus(authUrl, { headers: { 'X-Auth-User': USER, 'X-Auth-Key': key } })) === 200 ? true : undefined),
       { processes, timeoutMs: 60_000 },
     );
     return {
@@ -184,8 +186,8 @@ export async function startSwift(): Promise<SwiftServer> {
       port: ports.proxy,
       ports: Object.values(ports),
       user: USER,
-      key: KEY,
-      env: { ST_AUTH: authUrl, ST_USER: USER, ST_KEY: KEY },
+      key,
+      env: { ST_AUTH: authUrl, ST_USER: USER, ST_KEY: key },
       dir,
       stop,
     };

@@ -178,6 +178,9 @@ class RecordingLauncher implements Launcher {
     this.requests.push(request);
     return { launched: true, taskArn: `arn:aws:ecs:eu-west-1:111122223333:task/stash/${request.run}`, throttled: 0 };
   }
+  async stop(): Promise<void> {
+    throw new Error('no task of the corpus outlives its time limit');
+  }
 }
 
 /** Every secret name resolves to a complete secret: only validation can keep a spec from launching. */

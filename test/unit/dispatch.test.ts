@@ -17,6 +17,10 @@ import { MemoryWatermark } from '../support/memory';
 class MemoryLauncher implements Launcher {
   readonly requests: LaunchRequest[] = [];
   readonly tasks = new Map<string, RunningTask>();
+  readonly stopped: { taskArn: string; reason: string }[] = [];
+  async stop(taskArn: string, reason: string) {
+    this.stopped.push({ taskArn, reason });
+  }
   fail: Record<string, LaunchResult> = {};
   hang = new Set<string>();
   async running() {
@@ -149,6 +153,36 @@ describe('tick', () => {
     const third = await dispatchTick(deps, at('2026-01-01T02:02:30Z'));
     expect(third.slots.map((s) => [s.spec, s.run, s.result])).toEqual([['db-b', 'db-b-20260101T020000', 'launched']]);
     expect(watermark.state?.pending).toEqual([]);
+  });
+
+  it('lets a backup create its repository only when nothing has backed up to it (a vanished one is an error, not a new one)', async () => {
+    const shared = (name: string) => specYaml(name, '0 * * * *').replace(`prefix: ${name}`, 'prefix: shared');
+    documents = [doc('fresh', specYaml('fresh', '0 * * * *')), doc('old', shared('old')), doc('newcomer', specYaml('newcomer', '30 * * * *').replace('prefix: newcomer', 'prefix: shared'))];
+    await statuses.update('old', (s) => ({ ...s, backupCount: 4, lastSuccessfulBackupTime: '2026-01-01T01:00:05.000Z' }));
+    await dispatchTick(deps, at('2026-01-01T02:00:30Z'));
+    expect(launcher.requests.map((r) => [r.run, r.mayInitialise])).toEqual([
+      ['fresh-20260101T020000', true],
+      ['old-20260101T020000', false],
+    ]);
+    launcher.tasks.clear();
+    // A new spec on old's repository: it has history, so it is not created anew either.
+    await dispatchTick(deps, at('2026-01-01T02:30:30Z'));
+    expect(launcher.requests.at(-1)).toMatchObject({ run: 'newcomer-20260101T023000', mayInitialise: false });
+  });
+
+  it('stops a task that outlived its spec\'s timeout by the margin, and leaves the next slot to a later tick', async () => {
+    documents = [doc('hung', specYaml('hung', '0 * * * *', '  timeout: 30m')), doc('slow', specYaml('slow', '0 * * * *'))];
+    // hung started 41 min ago (30m + 10 min margin passed); slow, without a timeout of its own, 11 h ago (under 12 h).
+    launcher.tasks.set('t-hung', { spec: 'hung', run: 'hung-20260101T012000', taskArn: 't-hung', startedAt: '2026-01-01T01:19:30.000Z' });
+    launcher.tasks.set('t-slow', { spec: 'slow', run: 'slow-20251231T150000', taskArn: 't-slow', startedAt: '2025-12-31T15:00:30.000Z' });
+    const report = await dispatchTick(deps, at('2026-01-01T02:00:30Z'));
+    expect(launcher.stopped).toEqual([{ taskArn: 't-hung', reason: 'stash: the run outlived spec.timeout (30m)' }]);
+    expect(report.stopped).toEqual([{ spec: 'hung', run: 'hung-20260101T012000', taskArn: 't-hung', reason: 'stash: the run outlived spec.timeout (30m)' }]);
+    // Still running in this tick: skipped; once the task is gone, the next slot is launched.
+    expect(report.slots.find((s) => s.spec === 'hung')?.result).toBe('skipped');
+    launcher.tasks.delete('t-hung');
+    const next = await dispatchTick(deps, at('2026-01-01T03:00:30Z'));
+    expect(next.slots.find((s) => s.spec === 'hung')).toMatchObject({ run: 'hung-20260101T030000', result: 'launched' });
   });
 
   it('records a slot later than its start window as missed, not launched', async () => {

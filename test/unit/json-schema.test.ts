@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { FIELD_DESCRIPTIONS, RESTIC_SCHEMA_FILE, RESTIC_SCHEMA_ID, resticJsonSchema, resticJsonSchemaText } from '../../schemas/generate';
 import { ANY_VOLUME_SOURCE_KINDS, BACKEND_KINDS, ResticSchema } from '../../schemas/restic';
+import { editedSpec, type Doc } from '../support/specs';
 
 type Node = Record<string, unknown>;
 
@@ -114,23 +115,8 @@ function fixtureDocuments(): [string, unknown][] {
     );
 }
 
-const VALID = {
-  apiVersion: 'stash.appscode.com/v1alpha1',
-  kind: 'Restic',
-  metadata: { name: 'demo' },
-  spec: {
-    fileGroups: [{ path: '/data' }],
-    backend: { s3: { endpoint: 's3.amazonaws.com', bucket: 'demo-bucket' }, storageSecretName: 's3-secret' },
-    schedule: '@every 1h',
-  },
-};
-
-/** VALID, changed by `edit` (on a copy). */
-function restic(edit: (doc: { [key: string]: any }) => void): unknown {
-  const doc = structuredClone(VALID) as { [key: string]: any };
-  edit(doc);
-  return doc;
-}
+/** The demo spec, changed by `edit` (on a copy). */
+const restic = (edit: (doc: Doc) => void): unknown => editedSpec(edit);
 
 describe('restic.schema.json', () => {
   it('is what the generator produces now', () => {

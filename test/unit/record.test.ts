@@ -30,6 +30,13 @@ describe('taskOutcome', () => {
     ['exit 2', task({ exitCode: 2 }), 'config-error', 'the runner could not use the spec, its secret or its volumes (see its log)'],
     ['exit 3', task({ exitCode: 3 }), 'partial', 'some files could not be read (restic exit 3): the snapshot is incomplete'],
     ['exit 4', task({ exitCode: 4 }), 'interrupted', 'the runner was interrupted before the run finished'],
+    ['exit 5', task({ exitCode: 5 }), 'timed-out', "the runner stopped the run at the spec's time limit (spec.timeout)"],
+    [
+      'stopped by the dispatcher after spec.timeout',
+      task({ exitCode: 137, stopCode: 'UserInitiated', stoppedReason: 'stash: the run outlived spec.timeout (30m)' }),
+      'timed-out',
+      'the task outlived its time limit and was stopped: stash: the run outlived spec.timeout (30m)',
+    ],
     ['an unknown exit code', task({ exitCode: 99 }), 'failed', 'runner exited with code 99: Essential container in task exited'],
     ['SIGKILL without OOM', task({ exitCode: 137 }), 'interrupted', 'runner killed (exit 137, SIGKILL): Essential container in task exited'],
     ['SIGTERM', task({ exitCode: 143 }), 'interrupted', 'runner terminated (exit 143, SIGTERM): Essential container in task exited'],

@@ -286,6 +286,31 @@ describe('parseSchedule', () => {
       expect(errorOf(expression)).toBe(message);
     });
 
+    const tooSlow = 'a schedule must run at least once a year';
+    it.each([
+      ['@every 8785h', `invalid schedule "@every 8785h": it would run every 8785h, more than 366 days apart; ${tooSlow}`],
+      ['@every 9999999999999999h', `invalid schedule "@every 9999999999999999h": it would run every 9999999999999999h, more than 366 days apart; ${tooSlow}`],
+      // Leap days: 4 years apart, 8 across 2100.
+      ['0 0 29 2 *', `invalid schedule "0 0 29 2 *": its runs can be 2921 days apart, more than 366; ${tooSlow}`],
+      ['0 0 29 FEB ?', `invalid schedule "0 0 29 FEB ?": its runs can be 2921 days apart, more than 366; ${tooSlow}`],
+      // Leap days that are also a Sunday, Tuesday, Thursday or Saturday (a stepped star is a star: both must match).
+      ['0 0 29 2 */2', `invalid schedule "0 0 29 2 */2": its runs can be 10226 days apart, more than 366; ${tooSlow}`],
+      // Mondays that are January 1st, 16th or 31st.
+      ['0 0 */15 1 MON', `invalid schedule "0 0 */15 1 MON": its runs can be 1855 days apart, more than 366; ${tooSlow}`],
+    ])('%s, less often than once a year', (expression, message) => {
+      expect(errorOf(expression)).toBe(message);
+    });
+
+    it.each([
+      ['@every 8784h', 366 * DAY],
+      ['@yearly', 365 * DAY],
+      ['0 0 29 2 MON', DAY], // day of month and day of week both restricted: either, so every Monday in February too
+      ['0 0 */2 1 MON', 14 * DAY], // Mondays that are odd days of January: every January has two or three
+      ['0 0 ? JAN MON', 7 * DAY], // the Mondays of January
+    ])('allows %s, at least once a year', (expression, interval) => {
+      expect(parseSchedule(expression).minIntervalMs).toBe(interval);
+    });
+
     it.each([
       ['@every 1m', MINUTE],
       ['@every 60s', MINUTE],
@@ -375,7 +400,7 @@ describe('parseSchedule', () => {
       ['0 2 * * *', '2025-01-01T02:00:00.001Z', '2025-01-02T02:00:00.000Z'],
       ['@every 1h', '2025-01-01T02:00:00Z', '2025-01-01T03:00:00.000Z'],
       ['@every 1h', '2025-01-01T01:59:59.999Z', '2025-01-01T02:00:00.000Z'],
-      ['0 0 29 2 *', '2025-01-01T00:00:00Z', '2028-02-29T00:00:00.000Z'],
+      ['@yearly', '2025-01-01T00:00:00Z', '2026-01-01T00:00:00.000Z'],
     ])('%s after %s is %s (strictly after)', (expression, after, expected) => {
       expect(nextN(expression, after, 1)).toEqual([expected]);
     });
@@ -392,7 +417,6 @@ describe('parseSchedule', () => {
     ['@weekly', 7 * DAY],
     ['@monthly', 28 * DAY],
     ['@yearly', 365 * DAY],
-    ['0 0 29 2 *', 1461 * DAY], // leap days, 4 years apart (8 across 2100)
     ['0 23 * * *', DAY],
     ['0 22,23 * * FRI,SAT', HOUR],
     ['0 23 * * 5 ', DAY * 7],
