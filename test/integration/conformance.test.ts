@@ -311,8 +311,9 @@ describe("azure against azurite, with Debian's restic (built without Azure)", ()
     const r = await ws.stash(['backup', name]);
     expect(r.code).toBe(1);
     const message = `spec ${name}: this restic cannot use the azure backend of azure:${BUCKET}:/conformance/azure: it was built without it (Debian's restic package has no Azure backend)`;
-    expect(r.io.out).toContain(`${name}: backup config-error: /source/data: ${message}`);
-    expect(r.io.text()).not.toContain('initialising repository');
+    // How a run failed goes to stderr, once.
+    expect(r.io.err).toEqual([`${name}: backup config-error: /source/data: ${message}`]);
+    expect(r.io.text()).not.toContain('initialising');
     const status = JSON.parse((await ws.stash(['status', '--json'])).io.out.join('')) as Record<string, unknown>[];
     expect(status[0]).toMatchObject({ name, backupCount: 0, lastOutcome: 'config-error', lastError: `/source/data: ${message}` });
     expect(leakedKeys(secret, `${r.io.text()}\n${await allText(ws.state)}`)).toEqual([]);
