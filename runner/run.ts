@@ -151,6 +151,7 @@ async function withUnlock(ctx: RunContext, target: ResticTarget, args: string[],
 /** How restic ended, for a message: `failed (exit 1)`, `was killed by SIGKILL`, `was interrupted`. */
 function ending(r: ResticOutcome): string {
   if (r.aborted) return 'was interrupted';
+  if (r.ending === 'disk-full') return 'stopped: a disk is full (no space left on device), and retrying cannot help';
   if (r.signal) return `was killed by ${r.signal}`;
   return `failed (exit ${r.exitCode})`;
 }

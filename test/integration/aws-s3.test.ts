@@ -325,6 +325,8 @@ describe('handlers', () => {
       STASH_RUN_ID: 'hourly-20260101T020000',
       STASH_SLOT: '2026-01-01T02:00:00.000Z',
       STASH_RUN_KIND: 'backup',
+      // Nothing has backed up to hourly's repository yet: its first backup may create it.
+      STASH_MAY_INITIALISE: 'true',
     });
     expect(await getJson(`${prefix}/status/hourly.json`)).toMatchObject({
       running: { run: 'hourly-20260101T020000', slot: '2026-01-01T02:00:00.000Z', taskArn: 'arn:aws:ecs:eu-west-1:111122223333:task/stash/hourly-20260101T020000' },

@@ -480,7 +480,8 @@ describe('worked examples in examples/backends', () => {
     const specFile = join(root, `${kind}.yaml`);
     const io = capture();
     expect(await main(['validate', specFile], io), io.text()).toBe(0);
-    expect(io.err, io.text()).toEqual([]);
+    // Azure's only warning: Debian's restic, which the image ships, has no Azure backend.
+    expect(io.err, io.text()).toEqual(kind === 'azure' ? [expect.stringMatching(/spec\.backend\.azure: the runner image's restic \(Debian's package\) has no Azure backend/)] : []);
 
     const specText = await readFile(specFile, 'utf8');
     const spec = ResticSchema.parse(parse(specText));

@@ -283,6 +283,11 @@ describe('faults in local mode', () => {
       const r = await ws.stash(['backup', 'full']);
       expect(r.code).toBe(1);
       expect(r.io.text()).toMatch(disk.error);
+      // Again, with the disk still full: where restic would retry the write for 15 minutes
+      // (restic#4558), it is stopped at its first retry and the run fails at once, saying why.
+      const again = await ws.stash(['backup', 'full']);
+      expect(again.code).toBe(1);
+      expect(again.io.text()).toMatch(disk.error);
       await disk.grow(256);
       await recovers('full', data, { outcome: 'failed', error: disk.error });
     } finally {
