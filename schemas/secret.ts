@@ -3,6 +3,7 @@
  * a flat map of key to string value (a Kubernetes Secret's `data`, a Secrets Manager JSON
  * string, or a folder of files). Checks name keys, never values.
  */
+import { similarNames } from '../core/names';
 import * as z from './zod';
 import { backendKind, type Backend, type BackendKind } from './restic';
 
@@ -76,6 +77,14 @@ export const OPTIONAL_KEYS: Record<BackendKind, readonly string[]> = {
 
 const present = (secret: Secret, key: string) => typeof secret[key] === 'string' && secret[key] !== '';
 
+/** ` (found RESTIC_PASWORD: did you mean RESTIC_PASSWORD?)` for keys the secret has that are a typo of a missing one. */
+function nearMisses(kind: BackendKind, missing: readonly string[], secret: Secret): string {
+  const known = new Set(['RESTIC_PASSWORD', ...REQUIRED_KEYS[kind], ...OPTIONAL_KEYS[kind]]);
+  const unknown = Object.keys(secret).filter((k) => !known.has(k));
+  const hints = missing.flatMap((m) => similarNames(m, unknown).slice(0, 1).map((found) => `found ${found}: did you mean ${m}?`));
+  return hints.length ? ` (${hints.join('; ')})` : '';
+}
+
 /**
  * The host names of AWS's own S3 endpoints: the global one (`s3.amazonaws.com`,
  * `s3-external-1`), the regional ones (`s3.<region>`, the older `s3-<region>`), dual-stack and
@@ -125,7 +134,7 @@ export function missingSecretKeys(backend: Backend | BackendKind, secret: Secret
   if (missing.length) {
     const s3 = kind === 's3' && missing.some((k) => S3_KEYS.includes(k));
     problems.push(
-      `missing required key${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${s3 ? ' (only an AWS endpoint such as s3.amazonaws.com can do without the keys: the task role, or your own AWS credentials locally, are used there)' : ''}`,
+      `missing required key${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${nearMisses(kind, missing, secret)}${s3 ? ' (only an AWS endpoint such as s3.amazonaws.com can do without the keys: the task role, or your own AWS credentials locally, are used there)' : ''}`,
     );
   }
   if (kind === 's3' && keyless && present(secret, 'AWS_ACCESS_KEY_ID') !== present(secret, 'AWS_SECRET_ACCESS_KEY')) {

@@ -325,6 +325,8 @@ describe('handlers', () => {
       STASH_RUN_ID: 'hourly-20260101T020000',
       STASH_SLOT: '2026-01-01T02:00:00.000Z',
       STASH_RUN_KIND: 'backup',
+      // Nothing has backed up to hourly's repository yet: its first backup may create it.
+      STASH_MAY_INITIALISE: 'true',
     });
     expect(await getJson(`${prefix}/status/hourly.json`)).toMatchObject({
       running: { run: 'hourly-20260101T020000', slot: '2026-01-01T02:00:00.000Z', taskArn: 'arn:aws:ecs:eu-west-1:111122223333:task/stash/hourly-20260101T020000' },
@@ -540,7 +542,7 @@ describe('handlers', () => {
     const handler = recordHandler();
     expect(await handler(event('ecs-task-stopped-succeeded.json'))).toEqual({ recorded: true, spec: 's3-restic', run: 's3-restic-20260101T020000', outcome: 'succeeded', overdue: [] });
     const status = await getJson(`${prefix}/status/s3-restic.json`);
-    expect(status).toMatchObject({ lastOutcome: 'succeeded', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:03:41.201Z', lastBackupDuration: '3m19.196s' });
+    expect(status).toMatchObject({ lastOutcome: 'succeeded', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:00:22.005Z', lastBackupDuration: '3m19.196s' });
     expect(status.running).toBeUndefined();
     expect(emf()[0]).toMatchObject({ service: 'stash', BackupSucceeded: 1, BackupDuration: 199.196, OverdueSpecs: 0 });
 
@@ -555,7 +557,7 @@ describe('handlers', () => {
       expect(await handler(e)).toMatchObject({ recorded: true, outcome });
       expect(emf()[0]).toMatchObject({ BackupFailed: 1 });
     }
-    expect(await getJson(`${prefix}/status/s3-restic.json`)).toMatchObject({ lastOutcome: 'interrupted', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:03:41.201Z' });
+    expect(await getJson(`${prefix}/status/s3-restic.json`)).toMatchObject({ lastOutcome: 'interrupted', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:00:22.005Z' });
 
     // A check that finds the repository damaged: ChecksFailed, and the log line says which spec and why.
     out.length = 0;
