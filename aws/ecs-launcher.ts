@@ -25,6 +25,7 @@ import { objectOfSource, versionIdOf } from './s3';
 import { TaskDefinitions, type TaskDefinitionConfig } from './task-definitions';
 import { fargateSize } from '../core/task-size';
 import { taskVolumes, type EfsFileSystems } from './task-volumes';
+import { repositoryLocationProblem, type S3RepositoryLocation } from '../schemas/secret';
 
 /** `startedBy` of every task we start; ListTasks filters on it. */
 export const STARTED_BY = 'stash';
@@ -39,6 +40,8 @@ export interface EcsLauncherConfig extends TaskDefinitionConfig {
   readonly efs: EfsFileSystems;
   /** The largest task a run may get: the dispatcher's RunTask grant allows no more. */
   readonly maxTaskSize: { readonly cpu: number; readonly memoryMiB: number };
+  /** Where the task role may keep S3 repositories (`s3RepositoryBuckets`). @default none */
+  readonly s3Repositories?: readonly S3RepositoryLocation[];
 }
 
 /** Pacing and retry knobs; the defaults suit the ECS limits. */
@@ -121,6 +124,12 @@ export class EcsLauncher implements Launcher {
     if (Number(size.cpu ?? 0) > max.cpu || Number(size.memory ?? 0) > max.memoryMiB) {
       throw new ConfigError(
         `spec.resources: a task of ${size.cpu} CPU units and ${size.memory} MiB is larger than the stack allows (maxTaskCpu ${max.cpu}, maxTaskMemoryMiB ${max.memoryMiB})`,
+      );
+    }
+    const located = request.ambientAwsCredentials ? repositoryLocationProblem(spec.spec.spec.backend, this.config.s3Repositories ?? []) : undefined;
+    if (located) {
+      throw new ConfigError(
+        `spec.backend.s3: secret "${spec.spec.spec.backend.storageSecretName}" holds no AWS keys, so the task role would reach the repository, but ${located}: add it to s3RepositoryBuckets, or put AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the secret`,
       );
     }
     const volumes = taskVolumes({ spec: spec.spec, kind, recoveredVolumes: request.recovery?.volumes }, this.config.efs);

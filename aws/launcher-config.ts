@@ -10,6 +10,7 @@ import { ConfigError } from '../core/errors';
 import type { EcsLauncherConfig } from './ecs-launcher';
 import { S3JsonObjects } from './s3-json';
 import { normalisePrefix, s3Uri } from './s3';
+import { parseS3RepositoryLocations } from '../schemas/secret';
 
 /** The object name of the launcher configuration under the state prefix. */
 export const LAUNCHER_CONFIG_NAME = 'launcher.json';
@@ -32,6 +33,8 @@ export const LauncherConfigSchema = z.object({
   /** The largest task a run may get (the RunTask grant allows no more). */
   maxTaskCpu: z._default(z.number(), 4096),
   maxTaskMemoryMiB: z._default(z.number(), 16384),
+  /** Where specs without AWS keys may keep S3 repositories (the task role's), as `bucket` or `bucket/prefix`. */
+  s3RepositoryBuckets: z._default(z.array(z.string()), []),
   /** Where the stack's prefixes are, so the CLI needs only the bucket. */
   specPrefix: z.string(),
   statusPrefix: z.string(),
@@ -85,4 +88,5 @@ export const ecsConfigOf = (c: LauncherConfig): EcsLauncherConfig => ({
   assignPublicIp: c.assignPublicIp,
   efs: { sources: c.efsSources, repositories: c.efsRepositories, restoreTargets: c.efsRestoreTargets },
   maxTaskSize: { cpu: c.maxTaskCpu, memoryMiB: c.maxTaskMemoryMiB },
+  s3Repositories: parseS3RepositoryLocations(c.s3RepositoryBuckets),
 });

@@ -3,7 +3,7 @@
  * secret, launch through the {@link Launcher}, and mark the spec's status as running.
  */
 import { backendKind, type Restic } from '../schemas/restic';
-import { missingSecretKeys } from '../schemas/secret';
+import { missingSecretKeys, usesAmbientAwsCredentials } from '../schemas/secret';
 import type { RunKind } from '../schemas/status';
 import { errorMessage, SecretError, SpecError, StashError } from './errors';
 import type { LaunchRequest, LaunchResult, Launcher, LoadedSpec, RunningTask, SecretStore, SpecDocument, StatusStore, StoredSecret } from './ports';
@@ -54,7 +54,7 @@ export async function checkSecret(spec: Restic, secrets: SecretStore): Promise<S
     throw new SecretError(`secret "${name}" could not be read: ${errorMessage(err)}`, { cause: err });
   }
   if (!found) throw new SecretError(`secret "${name}" does not exist`);
-  const missing = missingSecretKeys(backendKind(spec.spec.backend), found.secret);
+  const missing = missingSecretKeys(spec.spec.backend, found.secret);
   if (missing.length) throw new SecretError(`secret "${name}": ${missing.join('; ')}`);
   return found;
 }
@@ -87,7 +87,8 @@ export async function launchRun(deps: LaunchDeps, spec: LoadedSpec, request: Run
   }
   let result: LaunchResult;
   try {
-    result = await deps.launcher.launch({ ...request, spec, secretRef: secret.ref });
+    const ambientAwsCredentials = usesAmbientAwsCredentials(spec.spec.spec.backend, secret.secret);
+    result = await deps.launcher.launch({ ...request, spec, secretRef: secret.ref, ...(ambientAwsCredentials ? { ambientAwsCredentials } : {}) });
   } catch (err) {
     return { launched: false, reason: errorMessage(err), retryable: true, throttled: 0 };
   }

@@ -145,6 +145,8 @@ export interface LaunchRequest {
   readonly readDataSubset?: string;
   /** A backup may create the repository: nothing has backed up to it yet, or `--init` was given. */
   readonly mayInitialise?: boolean;
+  /** restic will use the task's own AWS credentials (an S3 secret without keys at an AWS endpoint). */
+  readonly ambientAwsCredentials?: boolean;
   /** Give up retrying (throttling, capacity) rather than wait past this; the slot stays pending. */
   readonly deadline?: Date;
   /** For restores: the Recovery document and where it restores to. */

@@ -8,6 +8,7 @@
  */
 import { recoverySpecName } from '../schemas/recovery';
 import { Dns1123LabelSchema } from '../schemas/restic';
+import { repositoryLocationProblem, type S3RepositoryLocation } from '../schemas/secret';
 import type { ValidationStatus } from '../schemas/status';
 import { errorMessage, formatProblem, StashError, type SpecProblem } from './errors';
 import type { LoadedSpec, RecoveryStatusStore, SpecDocument, StatusStore } from './ports';
@@ -89,10 +90,26 @@ function namesBySource(doc: SpecDocument): Map<string, string> {
 }
 
 /**
- * Validates one stored document as the dispatcher would (schema, schedule, volumes), giving
- * one result per spec in it. Pure.
+ * What a spec's S3 repository needs from the stack: a warning when it is at an AWS endpoint
+ * outside the stack's `s3RepositoryBuckets` (`locations`), whose runs then need keys in the
+ * secret (the validator reads no secret, so it cannot tell whether they are there).
  */
-export function validateDocument(doc: SpecDocument, now: Date): SpecValidation[] {
+export function repositoryWarning(spec: LoadedSpec, locations: readonly S3RepositoryLocation[]): SpecProblem | undefined {
+  const problem = repositoryLocationProblem(spec.spec.spec.backend, locations);
+  if (!problem) return undefined;
+  return {
+    source: spec.source,
+    path: 'spec.backend.s3.bucket',
+    message: `${problem}: the task role may not use it, so runs need AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the secret`,
+  };
+}
+
+/**
+ * Validates one stored document as the dispatcher would (schema, schedule, volumes), giving
+ * one result per spec in it. With the stack's S3 repository buckets, a spec at an AWS S3
+ * endpoint outside them gets a warning ({@link repositoryWarning}). Pure.
+ */
+export function validateDocument(doc: SpecDocument, now: Date, s3Repositories?: readonly S3RepositoryLocation[]): SpecValidation[] {
   const result = parseSpecDocument(doc);
   const names = namesBySource(doc);
   const checkedAt = now.toISOString();
@@ -109,6 +126,10 @@ export function validateDocument(doc: SpecDocument, now: Date): SpecValidation[]
   for (const s of result.specs) entry(s.spec.metadata.name, s.source);
   for (const p of result.problems) entry(nameOf(p), p.source).errors.push(formatProblem(p));
   for (const w of result.warnings) entry(nameOf(w), w.source).warnings.push(formatProblem(w));
+  for (const s of s3Repositories ? result.specs : []) {
+    const warning = repositoryWarning(s, s3Repositories!);
+    if (warning) entry(s.spec.metadata.name, s.source).warnings.push(formatProblem(warning));
+  }
   return [...byName].map(([name, e]) => ({
     name,
     validation: {
@@ -126,6 +147,8 @@ export function validateDocument(doc: SpecDocument, now: Date): SpecValidation[]
 export interface ValidateDeps {
   readonly statuses: StatusStore;
   readonly recoveries?: RecoveryStatusStore;
+  /** The stack's `s3RepositoryBuckets`, for {@link repositoryWarning}; none given, none checked. */
+  readonly s3Repositories?: readonly S3RepositoryLocation[];
 }
 
 /**
@@ -175,7 +198,7 @@ export async function recordValidation(deps: ValidateDeps, doc: SpecDocument, no
     }
     return { source: doc.source, specs: [], recoveries: out, errors };
   }
-  const specs = validateDocument(doc, now);
+  const specs = validateDocument(doc, now, deps.s3Repositories);
   for (const s of specs) {
     try {
       await deps.statuses.update(s.name, (current) => ({ ...current, validation: s.validation }));

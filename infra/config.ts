@@ -20,6 +20,7 @@ import { isMetricsNamespace, METRICS_NAMESPACE_RULE } from './metrics';
 import { isSecretPrefix, SECRET_PREFIX_RULE } from './secrets';
 
 import { RUNS_PREFIX, STATE_PREFIX, STATUS_PREFIX } from '../schemas/bucket';
+import { formatS3RepositoryLocation, parseS3RepositoryLocation, type S3RepositoryLocation } from '../schemas/secret';
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -29,6 +30,13 @@ export const LOG_RETENTION_DAYS = [
 /** How tasks reach AWS APIs and backends when the stack creates its own VPC. */
 export const EGRESS_MODES = ['endpoints', 'nat', 'public'] as const;
 export type EgressMode = (typeof EGRESS_MODES)[number];
+
+/**
+ * A new VPC's default: public subnets, a public IP only while a task runs, no inbound rule.
+ * It costs nothing while nothing runs and reaches every backend; `endpoints` and `nat` are
+ * for private subnets, at $7 to $33 a month before the first backup.
+ */
+export const DEFAULT_EGRESS: EgressMode = 'public';
 
 /** The network the runner tasks use. */
 export type NetworkSettings =
@@ -86,10 +94,17 @@ export interface StashSettings {
    */
   readonly specWriters: readonly string[];
   /**
-   * S3 buckets of other accounts that restic repositories may be in (a new VPC's S3 endpoint
-   * reaches this account's buckets and these, nothing else).
+   * S3 buckets (`bucket`, or `bucket/prefix` for part of one) that specs may use as restic
+   * repositories with the task role's credentials (a secret without keys): the task role may
+   * list, read, write and delete there, nothing more. A new VPC's S3 endpoint also reaches them.
    */
-  readonly s3RepositoryBuckets: readonly string[];
+  readonly s3RepositoryBuckets: readonly S3RepositoryLocation[];
+  /** Whether the ECS cluster has Container Insights (metrics billed while tasks run). */
+  readonly containerInsights: boolean;
+  /** Whether the stack creates its CloudWatch dashboard ($3 a month beyond an account's first three). */
+  readonly dashboard: boolean;
+  /** Whether the alarm topic is encrypted with a KMS key of its own ($1 a month). */
+  readonly alarmTopicKey: boolean;
   /** Whether the stack applies the file-system policy that makes IAM decide to each EFS file system it names. */
   readonly efsFileSystemPolicies: boolean;
 }
@@ -119,7 +134,7 @@ export interface StashSettingsInput {
   readonly securityGroupIds?: unknown;
   /** Only with vpcId. @default false */
   readonly assignPublicIp?: unknown;
-  /** Only without vpcId. @default 'endpoints' */
+  /** Only without vpcId. @default 'public' */
   readonly egress?: unknown;
   /** Only without vpcId. @default 1 */
   readonly maxAzs?: unknown;
@@ -141,8 +156,14 @@ export interface StashSettingsInput {
   readonly maxTaskMemoryMiB?: unknown;
   /** Comma-separated or an array of IAM role or user ARNs. @default - none: the spec prefix is left to IAM policies */
   readonly specWriters?: unknown;
-  /** Comma-separated or an array of bucket names. @default - none: this account's buckets only */
+  /** Comma-separated or an array of `bucket` or `bucket/prefix`. @default - none: every S3 repository's secret holds keys */
   readonly s3RepositoryBuckets?: unknown;
+  /** @default false */
+  readonly containerInsights?: unknown;
+  /** @default false */
+  readonly dashboard?: unknown;
+  /** @default false */
+  readonly alarmTopicKey?: unknown;
   /** `true` to let the stack replace each named EFS file system's policy with one that makes IAM decide. @default false */
   readonly efsFileSystemPolicies?: unknown;
 }
@@ -172,6 +193,9 @@ export const SETTING_KEYS = [
   'specWriters',
   's3RepositoryBuckets',
   'efsFileSystemPolicies',
+  'containerInsights',
+  'dashboard',
+  'alarmTopicKey',
 ] as const satisfies readonly (keyof StashSettingsInput)[];
 
 /** Settings that cannot be used; the message names every wrong key and why. */
@@ -192,7 +216,7 @@ const text = (v: unknown) => (typeof v === 'string' ? v.trim() : v);
 const preprocess = <T extends z.ZodType>(fn: (value: unknown) => unknown, schema: T) => z.pipe(z.transform(fn), schema);
 
 /** A list given as `a,b` (context) or `['a', 'b']` (cdk.json, props). */
-const list = (item: z.ZodType<string>) =>
+const list = <T>(item: z.ZodType<T>) =>
   preprocess(
     (v) =>
       unset(v) ? [] : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v,
@@ -230,11 +254,17 @@ const principalArn = z.string().check(
     error: (iss) => `${quoted(iss.input)} is not an IAM role or user ARN (arn:aws:iam::123456789012:role/name)`,
   }),
 );
-/** An S3 bucket name (general purpose buckets). */
-const bucketName = z.string().check(
-  z.refine((s) => /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s) && !s.includes('..'), {
-    error: (iss) => `${quoted(iss.input)} is not an S3 bucket name`,
-  }),
+/** `bucket` or `bucket/prefix`: an S3 bucket name, and a key prefix of folder names (parsed settings parse again to themselves). */
+const repositoryLocation = preprocess(
+  (v) => (typeof v === 'object' && v !== null && 'bucket' in v ? formatS3RepositoryLocation(v as S3RepositoryLocation) : v),
+  z.pipe(
+  z.string().check(
+    z.refine((s) => parseS3RepositoryLocation(s) !== undefined, {
+      error: (iss) => `${quoted(iss.input)} is not an S3 bucket name, or a bucket/prefix such as my-backups/stash`,
+    }),
+  ),
+  z.transform((s: string) => parseS3RepositoryLocation(s)!),
+  ),
 );
 const securityGroupId = z.string().check(
   z.refine((s) => /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(s), {
@@ -345,10 +375,20 @@ const RawSchema = z.object({
   ),
   maxTaskMemoryMiB: preprocess((v) => (unset(v) ? undefined : v), z.optional(whole(`must be a whole number of MiB from 512 to ${LARGEST_MEMORY}`, 512, LARGEST_MEMORY))),
   specWriters: list(principalArn),
-  s3RepositoryBuckets: list(bucketName),
+  s3RepositoryBuckets: list(repositoryLocation),
   efsFileSystemPolicies: preprocess((v) => (unset(v) ? false : v), flag),
+  containerInsights: preprocess((v) => (unset(v) ? false : v), flag),
+  dashboard: preprocess((v) => (unset(v) ? false : v), flag),
+  alarmTopicKey: preprocess((v) => (unset(v) ? false : v), flag),
 });
 
+
+/** The locations, each once (`b` and `b/p` both stay: the first covers the second). */
+function uniqueLocations(locations: readonly S3RepositoryLocation[]): S3RepositoryLocation[] {
+  const seen = new Map<string, S3RepositoryLocation>();
+  for (const l of locations) seen.set(`${l.bucket}/${l.prefix}`, l);
+  return [...seen.values()];
+}
 
 function issuePath(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
@@ -387,7 +427,7 @@ export function parseStashSettings(input: StashSettingsInput = {}): StashSetting
     if (raw.assignPublicIp !== undefined) {
       problems.push('assignPublicIp: applies to an existing VPC only; for a new VPC use egress=public');
     }
-    network = { kind: 'new', egress: raw.egress ?? 'endpoints', maxAzs: raw.maxAzs ?? 1 };
+    network = { kind: 'new', egress: raw.egress ?? DEFAULT_EGRESS, maxAzs: raw.maxAzs ?? 1 };
   }
 
   const memories = fargateMemories(raw.taskCpu);
@@ -430,8 +470,11 @@ export function parseStashSettings(input: StashSettingsInput = {}): StashSetting
     maxTaskCpu,
     maxTaskMemoryMiB,
     specWriters: [...new Set(raw.specWriters)],
-    s3RepositoryBuckets: [...new Set(raw.s3RepositoryBuckets)],
+    s3RepositoryBuckets: uniqueLocations(raw.s3RepositoryBuckets),
     efsFileSystemPolicies: raw.efsFileSystemPolicies,
+    containerInsights: raw.containerInsights,
+    dashboard: raw.dashboard,
+    alarmTopicKey: raw.alarmTopicKey,
   };
 }
 

@@ -6,7 +6,7 @@ import type { Network } from './network';
 import type { Runner } from './runner';
 import { CONTAINER_NAME } from './runner-task-definition';
 import { checkSecretPrefix, grantReadSecrets } from './secrets';
-import { StashFunction, type StashFunctionCommonProps } from './stash-function';
+import { repositoryBucketsEnv, StashFunction, type StashFunctionCommonProps } from './stash-function';
 
 /** Properties of {@link DispatchFunction}. */
 export interface DispatchFunctionProps extends StashFunctionCommonProps {
@@ -57,6 +57,7 @@ export class DispatchFunction extends StashFunction {
         EFS_RESTORE_TARGETS: runner.efsRestoreTargets.join(','),
         MAX_TASK_CPU: String(runner.maxSize.cpu),
         MAX_TASK_MEMORY_MIB: String(runner.maxSize.memoryMiB),
+        S3_REPOSITORY_BUCKETS: repositoryBucketsEnv(runner.taskRole.s3Repositories),
       },
     });
 

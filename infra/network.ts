@@ -3,14 +3,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { NetworkSettings } from './config';
+import { DEFAULT_EGRESS, type NetworkSettings } from './config';
+import type { S3RepositoryLocation } from '../schemas/secret';
 import { acknowledgeLogGroup } from './nag';
 
 /** Properties of {@link Network}. */
 export interface NetworkProps {
   /**
    * Which network the runner tasks use: an existing VPC and subnets, or a new VPC.
-   * @default - a new VPC, one AZ, private isolated subnets and VPC endpoints
+   * @default - a new VPC, one AZ, public subnets (tasks get a public IP while they run)
    */
   readonly settings?: NetworkSettings;
   /**
@@ -19,11 +20,11 @@ export interface NetworkProps {
    */
   readonly flowLogRetention?: logs.RetentionDays;
   /**
-   * Buckets of other accounts that the S3 gateway endpoint reaches besides this account's
-   * own (restic repositories named by specs). New VPC only.
+   * Buckets (or prefixes of them) that hold restic repositories, of this account or others:
+   * the S3 gateway endpoint reaches them besides this account's own buckets. New VPC only.
    * @default - none
    */
-  readonly repositoryBuckets?: readonly string[];
+  readonly repositoryBuckets?: readonly S3RepositoryLocation[];
 }
 
 /**
@@ -35,8 +36,10 @@ export interface NetworkProps {
  *   interface endpoints for ECR (api, dkr), CloudWatch Logs and Secrets Manager. Backends in
  *   this region's S3 and on EFS work; backends on the internet do not.
  * - `new` / `nat`: private subnets with one NAT gateway (and the free S3 gateway endpoint).
- * - `new` / `public`: public subnets, tasks get a public IP (RunTask asks for it; the
- *   subnets assign none by themselves); inbound is closed by the security group.
+ * - `new` / `public` (the default): public subnets, tasks get a public IP while they run
+ *   (RunTask asks for it; the subnets assign none by themselves); inbound is closed by the
+ *   security group, which has no inbound rule. Nothing bills while nothing runs, and tasks
+ *   reach every backend (GCS, Azure, B2, Swift, REST servers).
  *
  * The tasks' security group allows no inbound traffic and all outbound (HTTPS to AWS and
  * backends, NFS to EFS mount targets). A new VPC's S3 gateway endpoint reaches only this
@@ -60,7 +63,7 @@ export class Network extends Construct {
 
   constructor(scope: Construct, id: string, props: NetworkProps = {}) {
     super(scope, id);
-    const settings: NetworkSettings = props.settings ?? { kind: 'new', egress: 'endpoints', maxAzs: 1 };
+    const settings: NetworkSettings = props.settings ?? { kind: 'new', egress: DEFAULT_EGRESS, maxAzs: 1 };
     if (settings.kind === 'existing' && settings.subnetIds.length === 0) {
       throw new Error(`Network: the existing VPC ${settings.vpcId} needs at least one subnet id`);
     }
@@ -110,7 +113,7 @@ export class Network extends Construct {
    * The S3 gateway endpoint, with a policy: buckets of this account (`aws:ResourceAccount`),
    * the repository buckets named, and ECR's layer bucket of this region (image pulls).
    */
-  private addS3Endpoint(vpc: ec2.Vpc, repositoryBuckets: readonly string[]): ec2.GatewayVpcEndpoint {
+  private addS3Endpoint(vpc: ec2.Vpc, repositoryBuckets: readonly S3RepositoryLocation[]): ec2.GatewayVpcEndpoint {
     const endpoint = vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
     const stack = Stack.of(this);
     endpoint.addToPolicy(
@@ -125,10 +128,14 @@ export class Network extends Construct {
     if (repositoryBuckets.length) {
       endpoint.addToPolicy(
         new iam.PolicyStatement({
-          sid: 'RepositoryBucketsOfOtherAccounts',
+          sid: 'RepositoryBuckets',
           principals: [new iam.AnyPrincipal()],
           actions: ['s3:*'],
-          resources: repositoryBuckets.flatMap((b) => [`arn:${stack.partition}:s3:::${b}`, `arn:${stack.partition}:s3:::${b}/*`]),
+          resources: [
+            ...new Set(
+              repositoryBuckets.flatMap((l) => [`arn:${stack.partition}:s3:::${l.bucket}`, `arn:${stack.partition}:s3:::${l.bucket}/${l.prefix ? `${l.prefix}/` : ''}*`]),
+            ),
+          ],
         }),
       );
     }

@@ -44,21 +44,37 @@ export interface ObservabilityProps {
    * @default `${stackName}`
    */
   readonly dashboardName?: string;
+  /**
+   * Whether to create the dashboard: $3 a month beyond an account's first three, for what the
+   * alarms, `status/<name>.json` and the saved queries also show.
+   * @default false
+   */
+  readonly dashboard?: boolean;
+  /**
+   * Whether to encrypt the alarm topic with a KMS key of its own ($1 a month). CloudWatch can
+   * publish only to a topic without encryption or with a customer managed key (not the AWS
+   * managed `alias/aws/sns`).
+   * @default false
+   */
+  readonly topicKey?: boolean;
 }
 
 /**
- * What a user watches: an SNS topic (KMS-encrypted, TLS-only) with the alarms on it, the
- * dashboard ({@link StashDashboard}) and the saved Logs Insights queries ({@link RunnerQueries}).
+ * What a user watches: an SNS topic (TLS-only; KMS-encrypted if asked) with the alarms on it,
+ * the saved Logs Insights queries ({@link RunnerQueries}) and, if asked, the dashboard
+ * ({@link StashDashboard}).
  *
  * Alarms: a failed run; a spec overdue; a dispatch error; anything in the dead-letter queue;
  * a launch that failed or a check that failed (within one tick); and the heartbeat, when the
  * tick stops running. The topic's policy lets CloudWatch publish, for these alarms of this
- * account only (a topic policy replaces SNS's default one), and the key lets it encrypt.
+ * account only (a topic policy replaces SNS's default one), and the key, if any, lets it
+ * encrypt. Alarm messages carry alarm names, descriptions and counts, never a secret: SNS
+ * keeps them in transit over TLS only, so the key is for whoever's rules require one.
  */
 export class Observability extends Construct {
   public readonly metrics: StashMetrics;
   public readonly topic: sns.Topic;
-  public readonly topicKey: kms.Key;
+  public readonly topicKey?: kms.Key;
   public readonly failedRunsAlarm: cw.Alarm;
   public readonly overdueSpecsAlarm: cw.Alarm;
   public readonly dispatchErrorsAlarm: cw.Alarm;
@@ -66,7 +82,7 @@ export class Observability extends Construct {
   public readonly launchFailuresAlarm: cw.Alarm;
   public readonly checkFailuresAlarm: cw.Alarm;
   public readonly heartbeatAlarm: cw.Alarm;
-  public readonly dashboard: StashDashboard;
+  public readonly dashboard?: StashDashboard;
   public readonly queries: RunnerQueries;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
@@ -77,21 +93,7 @@ export class Observability extends Construct {
     this.metrics = new StashMetrics(props.metricsNamespace);
     const stack = Stack.of(this);
 
-    // SNS server-side encryption needs a customer managed key: CloudWatch cannot use the
-    // AWS managed alias/aws/sns key to publish alarms.
-    this.topicKey = new kms.Key(this, 'TopicKey', { description: 'Stash alarm topic encryption', enableKeyRotation: true });
-    this.topicKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
-    // Control Tower's CT.KMS.PR.3: only AWS services may create grants on the key.
-    this.topicKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'GrantsForAwsServicesOnly',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['kms:CreateGrant'],
-        resources: ['*'],
-        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
-      }),
-    );
+    if (props.topicKey) this.topicKey = this.newTopicKey();
     this.topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Stash alarms', masterKey: this.topicKey, enforceSSL: true });
     if (props.alarmEmail !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
@@ -161,14 +163,37 @@ export class Observability extends Construct {
       functionLogGroups: [fns.dispatch.logGroup, fns.record.logGroup, fns.validate.logGroup],
       folder: stack.stackName,
     });
-    this.dashboard = new StashDashboard(this, 'Dashboard', {
-      metrics: this.metrics,
-      alarms,
-      functions: fns,
-      deadLetterQueue: props.deadLetterQueue,
-      runnerLogGroup: props.runnerLogGroup,
-      failedRunsQuery: this.queries.failedRuns.queryString,
-      dashboardName: props.dashboardName,
-    });
+    if (props.dashboard) {
+      this.dashboard = new StashDashboard(this, 'Dashboard', {
+        metrics: this.metrics,
+        alarms,
+        functions: fns,
+        deadLetterQueue: props.deadLetterQueue,
+        runnerLogGroup: props.runnerLogGroup,
+        failedRunsQuery: this.queries.failedRuns.queryString,
+        dashboardName: props.dashboardName,
+      });
+    }
+  }
+
+  /**
+   * The alarm topic's key: SNS server-side encryption with a customer managed key, since
+   * CloudWatch cannot use the AWS managed alias/aws/sns key to publish alarms.
+   */
+  private newTopicKey(): kms.Key {
+    const key = new kms.Key(this, 'TopicKey', { description: 'Stash alarm topic encryption', enableKeyRotation: true });
+    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    // Control Tower's CT.KMS.PR.3: only AWS services may create grants on the key.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'GrantsForAwsServicesOnly',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+      }),
+    );
+    return key;
   }
 }

@@ -6,7 +6,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ConfigError } from '../core/errors';
 import type { ConfigBucket } from './config-bucket';
-import { acknowledgeLogGroup } from './nag';
+import type { S3RepositoryLocation } from '../schemas/secret';
+import { acknowledgeLogGroup, guardFinding } from './nag';
 import { RunnerTaskDefinition } from './runner-task-definition';
 import { RunnerTaskRole } from './runner-task-role';
 
@@ -41,6 +42,17 @@ export interface RunnerProps {
    * @default - none
    */
   readonly efsRestoreTargets?: readonly string[];
+  /**
+   * S3 buckets (or prefixes) whose restic repositories the task reaches with its own role.
+   * @default - none
+   */
+  readonly s3Repositories?: readonly S3RepositoryLocation[];
+  /**
+   * Container Insights on the cluster: per-task metrics and performance logs, billed as
+   * custom metrics and log ingestion for every hour a task runs.
+   * @default false
+   */
+  readonly containerInsights?: boolean;
   /**
    * Task CPU units.
    * @default 1024
@@ -80,7 +92,7 @@ export interface RunnerProps {
 }
 
 /**
- * Where backups run: the ECS cluster (Container Insights on), the runner's log group, its two
+ * Where backups run: the ECS cluster (Container Insights only if asked), the runner's log group, its two
  * roles and its Fargate task definition:
  *
  * - the task role ({@link RunnerTaskRole}): what the runner may do;
@@ -112,8 +124,14 @@ export class Runner extends Construct {
 
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       vpc: props.vpc,
-      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      containerInsightsV2: props.containerInsights ? ecs.ContainerInsights.ENABLED : ecs.ContainerInsights.DISABLED,
     });
+    if (!props.containerInsights) {
+      const reason =
+        'Container Insights is the containerInsights setting, off by default: its metrics cost more than a short run\'s Fargate time. ' +
+        'Each run logs its outcome, size and duration, and the record function publishes them as metrics.';
+      Validations.of(this.cluster).acknowledge({ id: 'AwsSolutions-ECS4', reason }, { id: guardFinding('ecs_container_insights_enabled_check'), reason });
+    }
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -125,6 +143,7 @@ export class Runner extends Construct {
       efsSources: props.efsSources,
       efsRepositories: props.efsRepositories,
       efsRestoreTargets: props.efsRestoreTargets,
+      s3Repositories: props.s3Repositories,
     });
     this.efsSources = this.taskRole.efsSources;
     this.efsRepositories = this.taskRole.efsRepositories;

@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_SECRET_PREFIX } from '../schemas/secret';
+import { DEFAULT_SECRET_PREFIX, formatS3RepositoryLocation, type S3RepositoryLocation } from '../schemas/secret';
 import type { ConfigBucket } from './config-bucket';
 import { acknowledgeLogGroup, guardFinding } from './nag';
 
@@ -36,6 +36,17 @@ export interface StashFunctionCommonProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The buckets (or prefixes) the runner's task role reaches (`s3RepositoryBuckets`): the
+   * validator warns of, and the dispatcher refuses, a spec without keys elsewhere.
+   * @default - none
+   */
+  readonly s3RepositoryBuckets?: readonly S3RepositoryLocation[];
+}
+
+/** `S3_REPOSITORY_BUCKETS` as the functions read it: `bucket` or `bucket/prefix`, comma-separated. */
+export function repositoryBucketsEnv(locations: readonly S3RepositoryLocation[]): string {
+  return locations.map(formatS3RepositoryLocation).join(',');
 }
 
 /** Properties of {@link StashFunction}. */

@@ -76,6 +76,8 @@ export class StashStack extends Stack {
       efsSources: settings.efsSources,
       efsRepositories: settings.efsRepositories,
       efsRestoreTargets: settings.efsRestoreTargets,
+      s3Repositories: settings.s3RepositoryBuckets,
+      containerInsights: settings.containerInsights,
       cpu: settings.taskCpu,
       memoryLimitMiB: settings.taskMemoryMiB,
       maxCpu: settings.maxTaskCpu,
@@ -93,6 +95,7 @@ export class StashStack extends Stack {
       metricsNamespace: settings.metricsNamespace,
       tickMinutes: settings.tickMinutes,
       logRetention,
+      s3RepositoryBuckets: settings.s3RepositoryBuckets,
     });
     this.rules = new Rules(this, 'Rules', {
       functions: this.functions,
@@ -121,6 +124,8 @@ export class StashStack extends Stack {
       metricsNamespace: settings.metricsNamespace,
       tickMinutes: settings.tickMinutes,
       alarmEmail: settings.alarmEmail,
+      dashboard: settings.dashboard,
+      topicKey: settings.alarmTopicKey,
     });
     this.addOutputs(settings);
   }
@@ -168,6 +173,6 @@ export class StashStack extends Stack {
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.topic.topicArn });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.rules.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    if (this.observability.dashboard) new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
   }
 }

@@ -24,6 +24,7 @@ import { S3RecoveryStatusStore, S3StatusStore } from '../aws/s3-status-store';
 import { S3Watermark } from '../aws/s3-watermark';
 import { S3RunStore } from '../aws/s3-run-store';
 import type { CommonEnv, DispatchEnv, RecordEnv, ValidateEnv } from './env';
+import { parseS3RepositoryLocations, type S3RepositoryLocation } from '../schemas/secret';
 
 /** The SDK clients a runtime uses; any not given is built with the defaults. */
 export interface AwsClients {
@@ -134,6 +135,7 @@ export function composeDispatch(
     efsRestoreTargets: env.EFS_RESTORE_TARGETS,
     maxTaskCpu: env.MAX_TASK_CPU,
     maxTaskMemoryMiB: env.MAX_TASK_MEMORY_MIB,
+    s3RepositoryBuckets: env.S3_REPOSITORY_BUCKETS,
     specPrefix: env.SPEC_PREFIX,
     statusPrefix: env.STATUS_PREFIX,
     secretPrefix: env.SECRET_PREFIX,
@@ -178,9 +180,11 @@ export function composeRecord(env: RecordEnv, clients: AwsClients = {}, options:
 /** The validate Lambda's runtime. */
 export interface ValidateRuntime extends StoreRuntime {
   readonly env: ValidateEnv;
+  /** The stack's S3 repository buckets, parsed from S3_REPOSITORY_BUCKETS. */
+  readonly s3Repositories: readonly S3RepositoryLocation[];
 }
 
 /** Builds the validator: the spec store (to read the object) and the status stores. */
 export function composeValidate(env: ValidateEnv, clients: AwsClients = {}, options: { clock?: Clock } = {}): ValidateRuntime {
-  return { ...stores(env, clients, options.clock ?? systemClock), env };
+  return { ...stores(env, clients, options.clock ?? systemClock), env, s3Repositories: parseS3RepositoryLocations(env.S3_REPOSITORY_BUCKETS) };
 }

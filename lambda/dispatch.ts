@@ -114,12 +114,17 @@ function summarise(rt: DispatchRuntime, report: TickReport, reported: Set<string
   for (const o of report.overdue) logger.warn('spec overdue: no successful backup within twice its interval', { spec: o.spec, since: o.since, dueBy: o.dueBy });
   for (const e of report.errors) logger.error(e);
   const invalid = new Set(report.problems.map((p) => p.source)).size;
+  // Ticks, the heartbeat, every tick; the counts only when not zero: CloudWatch bills a custom
+  // metric for each hour it receives one, and the alarms read a missing count as none.
   metrics.addMetric('Ticks', MetricUnit.Count, 1);
-  metrics.addMetric('LaunchesFailed', MetricUnit.Count, count(report.slots, 'failed'));
-  metrics.addMetric('SpecsInvalid', MetricUnit.Count, invalid);
-  metrics.addMetric('LaunchesThrottled', MetricUnit.Count, report.throttled);
-  metrics.addMetric('OverdueSpecs', MetricUnit.Count, report.overdue.length);
-  if (report.stopped.length) metrics.addMetric('TasksStopped', MetricUnit.Count, report.stopped.length);
+  const counts: Record<string, number> = {
+    LaunchesFailed: count(report.slots, 'failed'),
+    SpecsInvalid: invalid,
+    LaunchesThrottled: report.throttled,
+    OverdueSpecs: report.overdue.length,
+    TasksStopped: report.stopped.length,
+  };
+  for (const [name, value] of Object.entries(counts)) if (value > 0) metrics.addMetric(name, MetricUnit.Count, value);
   return {
     lostRace: report.lostRace,
     specs: report.specs,

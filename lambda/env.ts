@@ -79,6 +79,8 @@ export const DispatchEnvSchema = z.extend(CommonEnvSchema, {
   /** The largest task a run may get (the RunTask grant allows no more). */
   MAX_TASK_CPU: wholeNumber(4096),
   MAX_TASK_MEMORY_MIB: wholeNumber(16384),
+  /** Where specs without AWS keys may keep S3 repositories: `bucket` or `bucket/prefix`, comma-separated. */
+  S3_REPOSITORY_BUCKETS: csv,
 });
 export type DispatchEnv = z.infer<typeof DispatchEnvSchema>;
 
@@ -89,8 +91,8 @@ export const RecordEnvSchema = z.extend(CommonEnvSchema, {
 });
 export type RecordEnv = z.infer<typeof RecordEnvSchema>;
 
-/** The validate Lambda. */
-export const ValidateEnvSchema = CommonEnvSchema;
+/** The validate Lambda: it warns of a spec at an AWS S3 endpoint outside the repository buckets. */
+export const ValidateEnvSchema = z.extend(CommonEnvSchema, { S3_REPOSITORY_BUCKETS: csv });
 export type ValidateEnv = z.infer<typeof ValidateEnvSchema>;
 
 /**

@@ -47,7 +47,7 @@ export function createValidateHandler(rt: ValidateRuntime): (event: unknown, con
     if (!key.startsWith(env.SPEC_PREFIX)) return { ignored: `${key} is not under ${env.SPEC_PREFIX}` };
     if (!isSpecKey(key)) return { ignored: `${key} is not a .yaml, .yml or .json file` };
     const now = rt.clock.now();
-    const deps = { statuses: rt.statuses, recoveries: rt.recoveries };
+    const deps = { statuses: rt.statuses, recoveries: rt.recoveries, s3Repositories: rt.s3Repositories };
     try {
       let doc = await rt.specs.read(key);
       const decoded = doc ? undefined : decodeKey(key);

@@ -6,7 +6,7 @@
  * | backend | RESTIC_REPOSITORY                  | from the secret                                          |
  * |---------|------------------------------------|----------------------------------------------------------|
  * | local   | the path                           | –                                                        |
- * | s3      | `s3:<endpoint>/<bucket>/<prefix>`  | AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN, AWS_DEFAULT_REGION) |
+ * | s3      | `s3:<endpoint>/<bucket>/<prefix>`  | AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN, AWS_DEFAULT_REGION); none at an AWS endpoint: see below |
  * | gcs     | `gs:<bucket>:/<prefix>`            | GOOGLE_PROJECT_ID; GOOGLE_SERVICE_ACCOUNT_JSON_KEY as a file named by GOOGLE_APPLICATION_CREDENTIALS |
  * | azure   | `azure:<container>:/<prefix>`      | AZURE_ACCOUNT_NAME, AZURE_ACCOUNT_KEY                    |
  * | swift   | `swift:<container>:/<prefix>`      | every variable of SWIFT_KEYS that is set                 |
@@ -15,13 +15,19 @@
  *
  * Every backend also gets RESTIC_PASSWORD, and `CA_CERT_DATA` (any backend) becomes a file
  * passed as `--cacert`. Files go into a private temporary folder that `cleanup()` removes.
+ *
+ * An S3 secret without AWS_ACCESS_KEY_ID, for an AWS endpoint (`usesAmbientAwsCredentials`),
+ * gets the runner's own AWS credentials instead, which restic's S3 client (minio-go) reads
+ * itself: on ECS the task role's, through the container credentials endpoint
+ * ({@link AMBIENT_AWS_CREDENTIALS}); in local mode the environment's keys or a profile of
+ * `~/.aws/credentials`. No other request of restic's is signed with them.
  */
 import { chmod, lstat, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, SecretError } from '../core/errors';
 import { backendKind, mountedVolume, type Backend, type BackendKind } from '../schemas/restic';
-import { missingSecretKeys, SWIFT_KEYS, type Secret } from '../schemas/secret';
+import { missingSecretKeys, normaliseKeyPrefix, SWIFT_KEYS, usesAmbientAwsCredentials, type Secret } from '../schemas/secret';
 
 /** Where and how restic reaches one repository. */
 export interface ResticTarget {
@@ -39,6 +45,32 @@ export interface ResticTarget {
   cleanup(): Promise<void>;
 }
 
+/**
+ * The variables of the runner's own environment through which restic's S3 client (minio-go
+ * 7.0.89 in Debian's restic 0.18) finds AWS credentials, in its order: keys
+ * (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), a profile of the shared
+ * credentials file (`AWS_PROFILE`, `AWS_SHARED_CREDENTIALS_FILE`, else `$HOME/.aws/credentials`,
+ * `credential_process` included; it does not read `~/.aws/config`), then the container
+ * credentials endpoint ECS gives a task (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, or `_FULL_URI`
+ * on a loopback address with `AWS_CONTAINER_AUTHORIZATION_TOKEN` or `_TOKEN_FILE`).
+ * `AWS_REGION` and `AWS_DEFAULT_REGION` are left out: restic takes the region from the spec's
+ * endpoint (or asks the bucket), and the runner's region would override that.
+ */
+export const AMBIENT_AWS_CREDENTIALS = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+] as const;
+
+/** The ambient variables whose values are secret: masked in restic's output like the secret's. */
+const AMBIENT_SECRETS = ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN'];
+
 /** Options of {@link prepareTarget}. */
 export interface PrepareTargetOptions {
   /**
@@ -51,6 +83,12 @@ export interface PrepareTargetOptions {
    * @default os.tmpdir()
    */
   readonly tmpDir?: string;
+  /**
+   * The runner's own environment, where an S3 secret without keys takes its AWS credentials
+   * from ({@link AMBIENT_AWS_CREDENTIALS}).
+   * @default process.env
+   */
+  readonly environment?: NodeJS.ProcessEnv;
 }
 
 /** What a credential file is for; names the file and the error when writing it fails. */
@@ -61,18 +99,16 @@ interface CredentialFile {
 }
 
 /** `/a//b/` → `a/b`: no leading, trailing or doubled slashes, no `.` segments. */
-function repositoryPrefix(prefix: string | undefined): string {
-  return (prefix ?? '')
-    .split('/')
-    .filter((part) => part !== '' && part !== '.')
-    .join('/');
-}
+const repositoryPrefix = normaliseKeyPrefix;
 
 const has = (secret: Secret, key: string): boolean => typeof secret[key] === 'string' && secret[key] !== '';
 
-/** Copies the keys of `secret` that are set into `env`. */
-function passThrough(env: Record<string, string>, secret: Secret, keys: readonly string[]): void {
-  for (const key of keys) if (has(secret, key)) env[key] = secret[key];
+/** Copies the keys of `secret` (or of an environment) that are set into `env`. */
+function passThrough(env: Record<string, string>, secret: Readonly<Record<string, string | undefined>>, keys: readonly string[]): void {
+  for (const key of keys) {
+    const value = secret[key];
+    if (typeof value === 'string' && value !== '') env[key] = value;
+  }
 }
 
 /**
@@ -186,7 +222,7 @@ function s3Repository(endpoint: string, bucket: string, prefix: string): string 
  */
 export async function prepareTarget(backend: Backend, secret: Secret, options: PrepareTargetOptions = {}): Promise<ResticTarget> {
   const kind: BackendKind = backendKind(backend);
-  const problems = missingSecretKeys(kind, secret);
+  const problems = missingSecretKeys(backend, secret);
   if (problems.length) {
     throw new SecretError(`secret "${backend.storageSecretName}" cannot be used for the ${kind} backend: ${problems.join('; ')}`);
   }
@@ -205,7 +241,14 @@ export async function prepareTarget(backend: Backend, secret: Secret, options: P
     case 's3': {
       const s3 = backend.s3!;
       repository = s3Repository(s3.endpoint, s3.bucket, repositoryPrefix(s3.prefix));
-      passThrough(env, secret, ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_REGION']);
+      if (usesAmbientAwsCredentials(backend, secret)) {
+        const ambient = options.environment ?? process.env;
+        passThrough(env, ambient, AMBIENT_AWS_CREDENTIALS);
+        derived.push(...AMBIENT_SECRETS.flatMap((k) => (ambient[k] ? derivedForms(ambient[k]) : [])));
+        passThrough(env, secret, ['AWS_DEFAULT_REGION']);
+      } else {
+        passThrough(env, secret, ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_REGION']);
+      }
       break;
     }
     case 'gcs': {

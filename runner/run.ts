@@ -83,7 +83,7 @@ export function worstOutcome(outcomes: readonly Outcome[]): Outcome {
 export async function openTarget(spec: Restic, secret: Secret | undefined, mode: VolumeMode): Promise<ResticTarget> {
   const name = spec.spec.backend.storageSecretName;
   if (!secret) throw new SecretError(`secret "${name}" not found`);
-  const missing = missingSecretKeys(backendKind(spec.spec.backend), secret);
+  const missing = missingSecretKeys(spec.spec.backend, secret);
   if (missing.length) throw new SecretError(`secret "${name}": ${missing.join('; ')}`);
   // restic init makes a local repository's folders itself: nothing is made here, so that a
   // vanished disk's mount point is not filled with a new repository by accident.

@@ -5,7 +5,7 @@
  */
 import { similarNames } from '../core/names';
 import * as z from './zod';
-import type { BackendKind } from './restic';
+import { backendKind, type Backend, type BackendKind } from './restic';
 
 /**
  * The Secrets Manager name prefix of the stack's secrets: the secret for `storageSecretName`
@@ -86,13 +86,60 @@ function nearMisses(kind: BackendKind, missing: readonly string[], secret: Secre
 }
 
 /**
- * What is missing from a secret for a backend: one message per gap, naming keys only.
- * An empty list means the secret is usable.
+ * The host names of AWS's own S3 endpoints: the global one (`s3.amazonaws.com`,
+ * `s3-external-1`), the regional ones (`s3.<region>`, the older `s3-<region>`), dual-stack and
+ * FIPS, China's (`.amazonaws.com.cn`) and S3 interface endpoints
+ * (`bucket.vpce-<id>.s3.<region>.vpce.amazonaws.com`). Nothing else is AWS: a request signed
+ * with AWS credentials goes to no other host.
  */
-export function missingSecretKeys(kind: BackendKind, secret: Secret): string[] {
+const AWS_S3_HOST = /^(?:s3(?:-external-1)?|s3(?:-fips)?(?:\.dualstack)?[.-][a-z]{2}(?:-[a-z]+)+-\d+|(?:[a-z0-9-]+\.)*vpce-[a-z0-9-]+\.s3\.[a-z]{2}(?:-[a-z]+)+-\d+\.vpce)\.amazonaws\.com(?:\.cn)?$/;
+
+/**
+ * Whether an S3 `endpoint` (a host, or an `http(s)://` URL) is AWS's own S3, by its host
+ * name (see {@link AWS_S3_HOST}); a port is ignored.
+ *
+ * @example isAwsS3Endpoint('s3.eu-west-1.amazonaws.com') // true
+ * @example isAwsS3Endpoint('https://minio.example.com:9000') // false
+ */
+export function isAwsS3Endpoint(endpoint: string): boolean {
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`;
+  if (!URL.canParse(url)) return false;
+  return AWS_S3_HOST.test(new URL(url).hostname.toLowerCase().replace(/\.$/, ''));
+}
+
+/**
+ * Whether restic reaches this backend with the runtime's own AWS credentials rather than keys
+ * from the secret: an S3 backend at an AWS endpoint whose secret holds no `AWS_ACCESS_KEY_ID`.
+ * On AWS that is the runner task's role; in local mode, the standard chain (environment
+ * variables, `AWS_PROFILE` in `~/.aws/credentials`).
+ */
+export function usesAmbientAwsCredentials(backend: Backend, secret: Secret): boolean {
+  return backend.s3 !== undefined && isAwsS3Endpoint(backend.s3.endpoint) && !present(secret, 'AWS_ACCESS_KEY_ID');
+}
+
+const S3_KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
+
+/**
+ * What is missing from a secret for a backend: one message per gap, naming keys only.
+ * An empty list means the secret is usable. Given the backend (not only its kind), an S3
+ * secret at an AWS endpoint may hold `RESTIC_PASSWORD` alone: restic then uses the runtime's
+ * AWS credentials ({@link usesAmbientAwsCredentials}).
+ */
+export function missingSecretKeys(backend: Backend | BackendKind, secret: Secret): string[] {
+  const kind = typeof backend === 'string' ? backend : backendKind(backend);
+  const keyless = typeof backend !== 'string' && backend.s3 !== undefined && isAwsS3Endpoint(backend.s3.endpoint);
   const problems: string[] = [];
-  const missing = ['RESTIC_PASSWORD', ...REQUIRED_KEYS[kind]].filter((k) => !present(secret, k));
-  if (missing.length) problems.push(`missing required key${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${nearMisses(kind, missing, secret)}`);
+  const required = kind === 's3' && keyless ? [] : REQUIRED_KEYS[kind];
+  const missing = ['RESTIC_PASSWORD', ...required].filter((k) => !present(secret, k));
+  if (missing.length) {
+    const s3 = kind === 's3' && missing.some((k) => S3_KEYS.includes(k));
+    problems.push(
+      `missing required key${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${nearMisses(kind, missing, secret)}${s3 ? ' (only an AWS endpoint such as s3.amazonaws.com can do without the keys: the task role, or your own AWS credentials locally, are used there)' : ''}`,
+    );
+  }
+  if (kind === 's3' && keyless && present(secret, 'AWS_ACCESS_KEY_ID') !== present(secret, 'AWS_SECRET_ACCESS_KEY')) {
+    problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be given together (or neither, to use the task role)');
+  }
   if (kind === 'swift') {
     const complete = Object.values(SWIFT_AUTH_SETS).some((set) =>
       set.every((k) => (typeof k === 'string' ? present(secret, k) : k.some((alt) => present(secret, alt)))),
@@ -109,4 +156,59 @@ export function missingSecretKeys(kind: BackendKind, secret: Secret): string[] {
     problems.push('RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD must be given together');
   }
   return problems;
+}
+
+/** Where S3 repositories may be that restic reaches with the task role: a bucket, or a key prefix in one (`''`: the whole bucket). */
+export interface S3RepositoryLocation {
+  readonly bucket: string;
+  readonly prefix: string;
+}
+
+/** `/a//b/` → `a/b`: a key prefix without leading, trailing or doubled slashes or `.` segments. */
+export function normaliseKeyPrefix(prefix: string | undefined): string {
+  return (prefix ?? '')
+    .split('/')
+    .filter((part) => part !== '' && part !== '.')
+    .join('/');
+}
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const PREFIX_SEGMENT = /^[A-Za-z0-9!_.*'()-]+$/;
+
+/**
+ * `bucket` or `bucket/prefix` as the `s3RepositoryBuckets` setting gives it; undefined when it
+ * is not an S3 bucket name (and folder names after it).
+ *
+ * @example parseS3RepositoryLocation('my-backups/stash/') // { bucket: 'my-backups', prefix: 'stash' }
+ */
+export function parseS3RepositoryLocation(text: string): S3RepositoryLocation | undefined {
+  const [bucket, ...rest] = text.trim().split('/');
+  if (!BUCKET_NAME.test(bucket) || bucket.includes('..')) return undefined;
+  const prefix = normaliseKeyPrefix(rest.join('/'));
+  if (prefix !== '' && !prefix.split('/').every((p) => PREFIX_SEGMENT.test(p) && p !== '..')) return undefined;
+  return { bucket, prefix };
+}
+
+/** Each `bucket` or `bucket/prefix` of a list the stack wrote (its settings validated them); anything else is left out. */
+export function parseS3RepositoryLocations(list: readonly string[]): S3RepositoryLocation[] {
+  return list.map((l) => parseS3RepositoryLocation(l)).filter((l): l is S3RepositoryLocation => l !== undefined);
+}
+
+/** The setting's form of a location: `bucket` or `bucket/prefix`. */
+export const formatS3RepositoryLocation = (l: S3RepositoryLocation): string => (l.prefix ? `${l.bucket}/${l.prefix}` : l.bucket);
+
+/**
+ * Why the task role cannot reach an S3 backend's repository: its bucket (and prefix) is not
+ * among `locations` (the stack's `s3RepositoryBuckets`), in words a message can go on from.
+ * Undefined when it is, or when the backend is not S3 at an AWS endpoint.
+ */
+export function repositoryLocationProblem(backend: Backend, locations: readonly S3RepositoryLocation[]): string | undefined {
+  const s3 = backend.s3;
+  if (!s3 || !isAwsS3Endpoint(s3.endpoint)) return undefined;
+  const prefix = normaliseKeyPrefix(s3.prefix);
+  const inside = (l: S3RepositoryLocation) => l.bucket === s3.bucket && (l.prefix === '' || prefix === l.prefix || prefix.startsWith(`${l.prefix}/`));
+  if (locations.some(inside)) return undefined;
+  const where = prefix ? `s3://${s3.bucket}/${prefix}` : `s3://${s3.bucket}`;
+  const listed = locations.length ? locations.map(formatS3RepositoryLocation).join(', ') : 'none';
+  return `${where} is not among the stack's s3RepositoryBuckets (${listed})`;
 }

@@ -12,9 +12,12 @@ import { removeOutputs, synthStash } from './synth';
 
 afterAll(removeOutputs);
 
+/** The stack with its alarm topic encrypted (alarmTopicKey=true), and as it is by default, without a key. */
 let stack: StackTemplate;
+let plain: StackTemplate;
 beforeAll(() => {
-  stack = new StackTemplate(synthStash({ context: { alarmEmail: 'ops@example.com' } }).template().toJSON() as never, 'stash-config');
+  stack = new StackTemplate(synthStash({ context: { alarmEmail: 'ops@example.com', alarmTopicKey: 'true' } }).template().toJSON() as never, 'stash-config');
+  plain = new StackTemplate(synthStash().template().toJSON() as never, 'stash-config');
 });
 
 const CLOUDWATCH = 'cloudwatch.amazonaws.com';
@@ -39,7 +42,8 @@ async function cloudWatchMay(action: string, resource: string, policy: PolicyDoc
 }
 
 /** Every (alarm, topic) pair an alarm notifies, read from the template. */
-function alarmActions(): { alarm: string; alarmArn: string; topic: string }[] {
+function alarmActions(from = stack): { alarm: string; alarmArn: string; topic: string }[] {
+  const stack = from;
   return Object.entries(stack.template.Resources)
     .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm')
     .flatMap(([alarm, r]) => {
@@ -74,6 +78,16 @@ describe('alarm delivery', () => {
         expect(await cloudWatchMay(action, keyArn, keyPolicy, alarmArn), `${alarm}: ${action} on ${keyId}`).toBe('Allowed');
       }
     }
+  });
+
+  it('lets CloudWatch publish to the default topic, which has no key', async () => {
+    const actions = alarmActions(plain);
+    expect(actions).toHaveLength(14);
+    for (const { alarm, alarmArn, topic } of actions) {
+      expect((plain.template.Resources[topic].Properties as { KmsMasterKeyId?: unknown }).KmsMasterKeyId).toBeUndefined();
+      expect(await cloudWatchMay('sns:Publish', plain.resolve({ Ref: topic }) as string, plain.resourcePolicy('AWS::SNS::TopicPolicy', topic), alarmArn), `${alarm} -> ${topic}`).toBe('Allowed');
+    }
+    expect(Object.values(plain.template.Resources).filter((r) => r.Type === 'AWS::KMS::Key')).toEqual([]);
   });
 
   it('refuses CloudWatch publishing for an alarm of another account, or one not of this stack', async () => {

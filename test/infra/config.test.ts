@@ -12,7 +12,7 @@ describe('parseStashSettings', () => {
       alarmEmail: undefined,
       logRetentionDays: 90,
       noncurrentVersionDays: 30,
-      network: { kind: 'new', egress: 'endpoints', maxAzs: 1 },
+      network: { kind: 'new', egress: 'public', maxAzs: 1 },
       efsSources: [],
       efsRepositories: [],
       efsRestoreTargets: [],
@@ -24,7 +24,24 @@ describe('parseStashSettings', () => {
       specWriters: [],
       s3RepositoryBuckets: [],
       efsFileSystemPolicies: false,
+      containerInsights: false,
+      dashboard: false,
+      alarmTopicKey: false,
     });
+  });
+
+  it('reads the S3 repository buckets as buckets and bucket/prefix pairs, each once, and parses its own result again to itself', () => {
+    const s = parseStashSettings({ s3RepositoryBuckets: 'my-backups, shared/team-a/, shared/team-a,other.bucket' });
+    expect(s.s3RepositoryBuckets).toEqual([
+      { bucket: 'my-backups', prefix: '' },
+      { bucket: 'shared', prefix: 'team-a' },
+      { bucket: 'other.bucket', prefix: '' },
+    ]);
+    expect(parseStashSettings(s as never).s3RepositoryBuckets).toEqual(s.s3RepositoryBuckets);
+  });
+
+  it.each(['containerInsights', 'dashboard', 'alarmTopicKey'] as const)('turns %s on with true', (key) => {
+    expect(parseStashSettings({ [key]: 'true' })[key]).toBe(true);
   });
 
   it('reads strings as -c passes them: numbers, booleans and comma-separated lists', () => {
@@ -80,7 +97,7 @@ describe('parseStashSettings', () => {
     expect(parseStashSettings({ secretPrefix: '', alarmEmail: ' ', egress: '' })).toMatchObject({
       secretPrefix: 'stash/',
       alarmEmail: undefined,
-      network: { kind: 'new', egress: 'endpoints' },
+      network: { kind: 'new', egress: 'public' },
     });
   });
 
@@ -120,7 +137,9 @@ describe('parseStashSettings', () => {
     [{ maxTaskCpu: '3000' }, 'maxTaskCpu: 3000 is not a Fargate CPU size; use one of 256, 512, 1024, 2048, 4096, 8192, 16384'],
     [{ taskMemoryMiB: '4096', maxTaskMemoryMiB: '3072' }, 'maxTaskMemoryMiB: 3072 is below taskMemoryMiB 4096, the size every run starts from'],
     [{ specWriters: 'deployer' }, 'specWriters[0]: "deployer" is not an IAM role or user ARN (arn:aws:iam::123456789012:role/name)'],
-    [{ s3RepositoryBuckets: 'My_Bucket' }, 's3RepositoryBuckets[0]: "My_Bucket" is not an S3 bucket name'],
+    [{ s3RepositoryBuckets: 'My_Bucket' }, 's3RepositoryBuckets[0]: "My_Bucket" is not an S3 bucket name, or a bucket/prefix such as my-backups/stash'],
+    [{ s3RepositoryBuckets: 'ok-bucket/a b' }, 's3RepositoryBuckets[0]: "ok-bucket/a b" is not an S3 bucket name, or a bucket/prefix such as my-backups/stash'],
+    [{ dashboard: 'maybe' }, 'dashboard: "maybe" must be true or false'],
     [{ efsFileSystemPolicies: 'sometimes' }, 'efsFileSystemPolicies: "sometimes" must be true or false'],
     [
       { efsSources: 'fs-0123abcd', efsRestoreTargets: 'fs-0123abcd' },

@@ -32,6 +32,7 @@ const VARIANTS: Record<string, StashSettingsInput> = {
     specWriters: 'arn:aws:iam::111122223333:role/deployer',
     efsFileSystemPolicies: 'true',
   },
+  Endpoints: { egress: 'endpoints', containerInsights: 'true', dashboard: 'true', alarmTopicKey: 'true', s3RepositoryBuckets: 'my-backups,shared-restic/team-a' },
   NatGateway: { egress: 'nat', maxAzs: '2', logRetentionDays: '365', s3RepositoryBuckets: 'other-account-restic' },
   PublicSubnets: { egress: 'public', secretPrefix: 'backup/', tickMinutes: '5', taskCpu: '512', taskMemoryMiB: '2048' },
 };

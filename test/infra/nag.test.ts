@@ -47,6 +47,10 @@ describe.each([
   }],
   ['a new VPC with a NAT gateway', { egress: 'nat', maxAzs: '2' }],
   ['a new VPC with public subnets', { egress: 'public', secretPrefix: 'backup/' }],
+  [
+    'a new VPC with interface endpoints, Container Insights, the dashboard, the topic key and S3 repository buckets',
+    { egress: 'endpoints', containerInsights: 'true', dashboard: 'true', alarmTopicKey: 'true', s3RepositoryBuckets: 'my-backups,shared/team-a' },
+  ],
 ])('cdk-nag AwsSolutions on %s', (_name, context) => {
   const synth = synthStash({ context, nag: true });
 

@@ -45,6 +45,36 @@ describe('an existing VPC (-c vpcId=... -c subnetIds=...)', () => {
   });
 });
 
+describe('a new VPC with -c egress=endpoints', () => {
+  const synth = synthStash({ context: { egress: 'endpoints' } });
+
+  it('uses private isolated subnets with the interface endpoints the tasks need, and no way to the internet', () => {
+    const template = synth.template();
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', ServiceName: Match.objectLike({}) });
+    const interfaces = Object.values(template.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } }));
+    const services = interfaces.map((e) => JSON.stringify(e.Properties.ServiceName).match(/\.(ecr\.api|ecr\.dkr|logs|secretsmanager)"/)?.[1]);
+    expect(services.sort()).toEqual(['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager']);
+    expect(dispatchEnv(synth)).toMatchObject({ ASSIGN_PUBLIC_IP: 'DISABLED', SUBNET_IDS: { Ref: logicalId(template, 'AWS::EC2::Subnet', 'NetworkVpcPrivateSubnet1') } });
+  });
+
+  it('opens the endpoints to the task security group only, and nothing to the tasks', () => {
+    const template = synth.template();
+    const endpointGroup = logicalId(template, 'AWS::EC2::SecurityGroup', 'NetworkEndpointSecurityGroup');
+    const taskGroup = logicalId(template, 'AWS::EC2::SecurityGroup', 'NetworkTaskSecurityGroup');
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: { 'Fn::GetAtt': [endpointGroup, 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [taskGroup, 'GroupId'] },
+      IpProtocol: 'tcp',
+      FromPort: 443,
+      ToPort: 443,
+    });
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 1);
+    expect(template.findResources('AWS::EC2::SecurityGroup')[taskGroup].Properties.SecurityGroupIngress).toBeUndefined();
+  });
+});
+
 describe('a new VPC with -c egress=nat', () => {
   const synth = synthStash({ context: { egress: 'nat', maxAzs: '2' } });
 

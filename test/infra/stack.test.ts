@@ -27,11 +27,15 @@ let ids: {
   operatorRole: string;
 };
 
+/** The default network, with everything else a user may add (Container Insights stays off: see the cost estimate's tests). */
 const CONTEXT = {
   efsSources: 'fs-0123abcd',
   efsRepositories: 'fs-0456abcd',
   efsRestoreTargets: 'fs-0789abcd',
   alarmEmail: 'ops@example.com',
+  s3RepositoryBuckets: 'my-backups,shared/team-a',
+  dashboard: 'true',
+  alarmTopicKey: 'true',
 };
 
 beforeAll(() => {
@@ -55,6 +59,8 @@ beforeAll(() => {
 });
 
 const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+/** `arn:<partition>:s3:::<resource>` as the template writes it. */
+const s3Arn = (resource: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${resource}`]] });
 const objects = (bucket: string, prefix: string) => ({ 'Fn::Join': ['', [arn(bucket), `/${prefix}*`]] });
 const object = (bucket: string, key: string) => ({ 'Fn::Join': ['', [arn(bucket), `/${key}`]] });
 const secretsUnder = (prefix: string) => ({
@@ -261,7 +267,7 @@ describe('functions', () => {
   it('give dispatch its environment', () => {
     const taskDefinition = logicalId(template, 'AWS::ECS::TaskDefinition', 'RunnerTaskDefinition');
     const runnerLogGroup = logicalId(template, 'AWS::Logs::LogGroup', 'RunnerLogGroup');
-    const subnet = logicalId(template, 'AWS::EC2::Subnet', 'NetworkVpcPrivateSubnet1');
+    const subnet = logicalId(template, 'AWS::EC2::Subnet', 'NetworkVpcPublicSubnet1');
     expect(env(ids.dispatch)).toEqual({
       ...common,
       CONFIG_BUCKET: { Ref: ids.bucket },
@@ -274,12 +280,13 @@ describe('functions', () => {
       RUNNER_LOG_GROUP: { Ref: runnerLogGroup },
       SUBNET_IDS: { Ref: subnet },
       SECURITY_GROUP_IDS: { 'Fn::GetAtt': [ids.taskSecurityGroup, 'GroupId'] },
-      ASSIGN_PUBLIC_IP: 'DISABLED',
+      ASSIGN_PUBLIC_IP: 'ENABLED',
       EFS_SOURCES: 'fs-0123abcd',
       EFS_REPOSITORIES: 'fs-0456abcd',
       EFS_RESTORE_TARGETS: 'fs-0789abcd',
       MAX_TASK_CPU: '4096',
       MAX_TASK_MEMORY_MIB: '16384',
+      S3_REPOSITORY_BUCKETS: 'my-backups,shared/team-a',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -292,13 +299,13 @@ describe('functions', () => {
       CONTAINER_NAME: 'runner',
       NODE_OPTIONS: '--enable-source-maps',
     });
-    expect(env(ids.validate)).toEqual({ ...common, CONFIG_BUCKET: { Ref: ids.bucket }, NODE_OPTIONS: '--enable-source-maps' });
+    expect(env(ids.validate)).toEqual({ ...common, CONFIG_BUCKET: { Ref: ids.bucket }, S3_REPOSITORY_BUCKETS: 'my-backups,shared/team-a', NODE_OPTIONS: '--enable-source-maps' });
   });
 });
 
 describe('cluster and task definition', () => {
-  it('turns Container Insights on', () => {
-    template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+  it('leaves Container Insights off unless asked (containerInsights=true)', () => {
+    template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'disabled' }] });
   });
 
   it('defines the Fargate runner on ARM64 with its log group and the environment its entry point reads', () => {
@@ -386,7 +393,7 @@ describe('IAM', () => {
   const s3Grants = (role: string) =>
     statementsOf(ids[role as keyof typeof ids])
       .flatMap((s) => resourcesOf(s).flatMap((r) => actionsOf(s).map((a) => ({ a, r: JSON.stringify(r) }))))
-      .filter(({ a, r }) => a.startsWith('s3:') && r.includes('/'))
+      .filter(({ a, r }) => a.startsWith('s3:') && r.includes('/') && r.includes(ids.bucket))
       .map(({ a, r }) => `${a} ${r.match(/\/([\w./*-]+)"\]\]\}$/)![1]}`)
       .sort();
 
@@ -404,6 +411,22 @@ describe('IAM', () => {
     ],
   ])('gives the %s exactly its prefixes', (role, expected) => {
     expect(s3Grants(role)).toEqual([...expected].sort());
+  });
+
+  it('lets the task do in the S3 repository buckets what restic does, and nothing more: a prefix entry lists under its prefix', () => {
+    const repositories = statementsOf(ids.taskRole).filter((s) => JSON.stringify(s.Resource).includes('my-backups') || JSON.stringify(s.Resource).includes('shared'));
+    expect(repositories).toEqual([
+      { Sid: 'FindRepositoryBucketRegions', Effect: 'Allow', Action: 's3:GetBucketLocation', Resource: [s3Arn('my-backups'), s3Arn('shared')] },
+      { Sid: 'ListRepositoryBuckets', Effect: 'Allow', Action: 's3:ListBucket', Resource: s3Arn('my-backups') },
+      {
+        Sid: 'ListRepositoryPrefixesInshared',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: s3Arn('shared'),
+        Condition: { StringLikeIfExists: { 's3:prefix': ['team-a', 'team-a/*'] } },
+      },
+      { Sid: 'ReadWriteRepositoryObjects', Effect: 'Allow', Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'], Resource: [s3Arn('my-backups/*'), s3Arn('shared/team-a/*')] },
+    ]);
   });
 
   it('lets dispatch and the operator pass only our two roles, only to ECS tasks', () => {
@@ -539,28 +562,28 @@ describe('the config bucket boundary', () => {
   });
 }); 
 
-describe('network (default: new VPC, no NAT gateway)', () => {
-  it('uses private isolated subnets with the endpoints the tasks need', () => {
+describe('network (default: new VPC, public subnets)', () => {
+  it('has public subnets that give no public IP by themselves, an internet gateway, no NAT gateway, and only the free S3 endpoint', () => {
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
-    template.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    template.resourceCountIs('AWS::EC2::InternetGateway', 1);
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 1);
     template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', ServiceName: Match.objectLike({}) });
-    const interfaces = Object.values(template.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } }));
-    const services = interfaces.map((e) => JSON.stringify(e.Properties.ServiceName).match(/\.(ecr\.api|ecr\.dkr|logs|secretsmanager)"/)?.[1]);
-    expect(services.sort()).toEqual(['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager']);
+    const subnets = Object.values(template.findResources('AWS::EC2::Subnet'));
+    expect(subnets).toHaveLength(1);
+    expect(subnets[0].Properties.MapPublicIpOnLaunch).toBe(false);
   });
 
-  it('opens the endpoints to the task security group only, and nothing to the tasks', () => {
-    const endpointGroup = logicalId(template, 'AWS::EC2::SecurityGroup', 'NetworkEndpointSecurityGroup');
-    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      GroupId: { 'Fn::GetAtt': [endpointGroup, 'GroupId'] },
-      SourceSecurityGroupId: { 'Fn::GetAtt': [ids.taskSecurityGroup, 'GroupId'] },
-      IpProtocol: 'tcp',
-      FromPort: 443,
-      ToPort: 443,
-    });
-    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 1);
+  it('lets nothing in: the task security group has no inbound rule', () => {
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
     const taskGroup = template.findResources('AWS::EC2::SecurityGroup')[ids.taskSecurityGroup];
     expect(taskGroup.Properties.SecurityGroupIngress).toBeUndefined();
+  });
+
+  it("reaches this account's buckets, the repository buckets and ECR's layers through the S3 endpoint", () => {
+    const endpoint = Object.values(template.findResources('AWS::EC2::VPCEndpoint'))[0];
+    const statements = endpoint.Properties.PolicyDocument.Statement as { Sid: string; Resource: unknown }[];
+    expect(statements.map((st) => st.Sid)).toEqual(['BucketsOfThisAccount', 'RepositoryBuckets', 'EcrImageLayers']);
+    expect(statements[1].Resource).toEqual([s3Arn('my-backups'), s3Arn('my-backups/*'), s3Arn('shared'), s3Arn('shared/team-a/*')]);
   });
 
   it('logs rejected traffic', () => {
@@ -607,7 +630,7 @@ describe('observability', () => {
     });
   });
 
-  it('encrypts the topic with a rotated key CloudWatch may use, and subscribes the e-mail', () => {
+  it('encrypts the topic, when asked (alarmTopicKey=true), with a rotated key CloudWatch may use, and subscribes the e-mail', () => {
     const key = logicalId(template, 'AWS::KMS::Key', 'ObservabilityTopicKey');
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: arn(key) });
     template.hasResourceProperties('AWS::KMS::Key', {
@@ -621,7 +644,7 @@ describe('observability', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
   });
 
-  it('has a dashboard with runs by outcome, duration, bytes added, overdue specs and launches throttled', () => {
+  it('has a dashboard, when asked (dashboard=true), with runs by outcome, duration, bytes added, overdue specs and launches throttled', () => {
     const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
     expect(dashboards).toHaveLength(1);
     const body = JSON.stringify(dashboards[0].Properties.DashboardBody);

@@ -338,7 +338,11 @@ describe('handlers', () => {
     expect(launched).toMatchObject({ level: 'INFO', service: 'stash', spec: 'hourly', run: 'hourly-20260101T020000', slot: '2026-01-01T02:00:00.000Z' });
     expect(lines().find((l) => l.message === 'invalid spec skipped')?.problem).toMatch(new RegExp(`^s3://${BUCKET}/${prefix}/specs/broken.yaml: spec.backend.s3.bucket: `));
     const metrics = emf()[0];
-    expect(metrics).toMatchObject({ service: 'stash', Ticks: 1, LaunchesFailed: 0, SpecsInvalid: 1, LaunchesThrottled: 0, OverdueSpecs: 0 });
+    expect(metrics).toMatchObject({ service: 'stash', Ticks: 1, SpecsInvalid: 1 });
+    // Counts of zero are not published: each metric CloudWatch receives bills its hour.
+    expect(metrics).not.toHaveProperty('LaunchesFailed');
+    expect(metrics).not.toHaveProperty('LaunchesThrottled');
+    expect(metrics).not.toHaveProperty('OverdueSpecs');
     expect((metrics._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] }).CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Stash', Dimensions: [['service']] });
 
     const everywhere = [out.join(''), JSON.stringify(runTasks()), await everything()].join('\n');

@@ -10,8 +10,11 @@
  * aws s3 cp spec ──▶ validate ──▶ tick ──▶ RunTask ──▶ node runner.mjs ──▶ exit code ──▶ record ──▶ stash status
  * ```
  *
- * Then a restore (a Recovery uploaded the same way) and a run that fails (launched by the
- * operator, as `stash backup --remote` does). Every AWS call of the flow, from every
+ * Then a backup to a same-account S3 bucket with a secret that holds only RESTIC_PASSWORD
+ * (the task's role, served by a container credentials endpoint as ECS serves it, and moto
+ * answering AWS's S3 names for restic: `test/servers/aws-s3-names.ts`), a restore (a Recovery
+ * uploaded the same way) and a run that fails (launched by the operator, as
+ * `stash backup --remote` does). Every AWS call of the flow, from every
  * component, is evaluated against the template's policies: each must be allowed, and every
  * statement must be used by some call or carry a reason.
  */
@@ -44,6 +47,8 @@ import { createRecordHandler } from '../../lambda/record';
 import { createValidateHandler } from '../../lambda/validate';
 import { RemoteStash } from '../../cli/remote';
 import { startMoto, type MotoServer } from '../servers/moto';
+import { startAwsS3Names, type AwsS3Names } from '../servers/aws-s3-names';
+import { startContainerCredentials, type ContainerCredentials } from '../servers/container-credentials';
 import { CallRecorder, RecordingProxy, type Component } from '../support/aws-calls';
 import { checkCalls, componentStatements, type IamCheckOptions } from '../support/iam-check';
 import { ACCOUNT, REGION, StackTemplate } from '../support/stack-template';
@@ -55,8 +60,9 @@ const STASH = join(PROJECT_ROOT, 'bin/stash.mjs');
 const EVENTS = join(PROJECT_ROOT, 'test/fixtures/events');
 const event = (name: string) => JSON.parse(readFileSync(join(EVENTS, name), 'utf8'));
 
-/** The file systems the stack is deployed with: the flow's repository and restore target are "EFS" mounted at folders here. */
-const SETTINGS = { efsSources: 'fs-0123abcd', efsRepositories: 'fs-0456abcd', efsRestoreTargets: 'fs-0789abcd' };
+/** The file systems the stack is deployed with (the flow's repository and restore target are "EFS" mounted at folders here), and the bucket of its S3 repositories. */
+const REPOSITORIES = 'stash-repos';
+const SETTINGS = { efsSources: 'fs-0123abcd', efsRepositories: 'fs-0456abcd', efsRestoreTargets: 'fs-0789abcd', s3RepositoryBuckets: REPOSITORIES };
 
 /**
  * Statements no call of the flow uses, and why each is still needed. The test fails when one
@@ -76,6 +82,8 @@ const UNUSED_BY_CODE: Record<string, string> = {
 };
 
 let moto: MotoServer;
+let names: AwsS3Names;
+let role: ContainerCredentials;
 let work: string;
 let stack: StackTemplate;
 let options: IamCheckOptions;
@@ -139,9 +147,14 @@ function taskEnv(input: RunTaskCommandInput): Record<string, string> {
 
 const taskArnOf = (input: RunTaskCommandInput) => `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${stack.logicalId('AWS::ECS::Cluster', 'RunnerCluster')}/${String(input.clientToken).slice(0, 32)}`;
 
-/** Runs a RunTask request as the task would: the built runner, with exactly its environment. */
+/**
+ * Runs a RunTask request as the task would: the built runner, with exactly its environment,
+ * and its AWS credentials as ECS gives a task its role's: from the container credentials
+ * endpoint, no key in the environment. restic sees AWS's S3 names answered by moto.
+ */
 async function runTask(input: RunTaskCommandInput): Promise<number> {
-  const result = await run(process.execPath, [RUNNER], { ...awsEnv('runner'), ...taskEnv(input) });
+  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _key, ...runner } = awsEnv('runner');
+  const result = await run(process.execPath, [RUNNER], { ...runner, ...role.env, STASH_RESTIC_BINARY: names.resticBinary, ...taskEnv(input) });
   lastTaskOutput = `${result.out}${result.err}`;
   return result.code;
 }
@@ -218,6 +231,8 @@ beforeAll(async () => {
   moto = await startMoto();
   for (const component of ['runner', 'cli'] as const) proxies[component] = await RecordingProxy.start(moto.endpoint, { component, recorder });
   work = await mkdtemp(join(tmpdir(), 'stash-flow-'));
+  names = await startAwsS3Names({ upstream: moto.endpoint, dir: work, buckets: [REPOSITORIES], region: REGION, recorded: { component: 'runner', recorder } });
+  role = await startContainerCredentials();
   data = join(work, 'data');
   repository = join(work, 'repository');
   await mkdir(join(data, 'docs'), { recursive: true });
@@ -231,6 +246,8 @@ beforeAll(async () => {
     ['s3api', 'create-bucket', '--bucket', BUCKET, '--create-bucket-configuration', `LocationConstraint=${REGION}`],
     ['s3api', 'put-bucket-versioning', '--bucket', BUCKET, '--versioning-configuration', 'Status=Enabled'],
     ['secretsmanager', 'create-secret', '--name', 'stash/e2e-secret', '--secret-string', JSON.stringify({ RESTIC_PASSWORD: PASSWORD })],
+    ['s3api', 'create-bucket', '--bucket', REPOSITORIES, '--create-bucket-configuration', `LocationConstraint=${REGION}`],
+    ['secretsmanager', 'create-secret', '--name', 'stash/keyless-secret', '--secret-string', JSON.stringify({ RESTIC_PASSWORD: PASSWORD })],
   ]) {
     const r = await aws(args, 'admin');
     expect(r.err, args.join(' ')).toBe('');
@@ -273,6 +290,8 @@ beforeAll(async () => {
 afterAll(async () => {
   vi.restoreAllMocks();
   for (const proxy of Object.values(proxies)) await proxy?.stop();
+  await names?.stop();
+  await role?.stop();
   await moto?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 });
@@ -302,7 +321,6 @@ describe('a spec, from upload to status, on the stack as synthesized', () => {
     expect(await fns.validate(s3Event('specs/e2e.yaml'))).toMatchObject({ specs: [{ name: 'e2e', valid: true, errors: [] }] });
 
     const tick = await fns.dispatch(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 });
-    (await import('node:fs')).writeFileSync('/tmp/deploy-debug.json', JSON.stringify({ tick, status: (await aws(['s3', 'cp', `s3://${BUCKET}/status/e2e.json`, '-'])).out }, null, 1));
     expect(tick).toMatchObject({ launched: 1, failed: 0 });
     const [request] = runTasks();
     expect(request.taskDefinition).toMatch(/:task-definition\/Stash-runner-[0-9a-f]{16}:1$/); // the repository's volume set
@@ -316,6 +334,43 @@ describe('a spec, from upload to status, on the stack as synthesized', () => {
     expect(status).toMatchObject({ name: 'e2e', backupCount: 1, lastOutcome: 'succeeded', lastRun: { kind: 'backup', outcome: 'succeeded', fileGroups: [expect.objectContaining({ path: data })] } });
     expect(status.running).toBeUndefined();
     expect(JSON.stringify(runTasks())).not.toContain(PASSWORD);
+  });
+
+  it('backs up to a same-account S3 bucket with the task role: its secret holds only RESTIC_PASSWORD', async () => {
+    await writeFile(
+      join(work, 'keyless.yaml'),
+      `apiVersion: stash.appscode.com/v1alpha1
+kind: Restic
+metadata:
+  name: keyless
+spec:
+  fileGroups:
+  - path: ${data}
+    retentionPolicy: {keepLast: 1, prune: true}
+  backend:
+    s3: {endpoint: '${names.endpoint}', bucket: ${REPOSITORIES}, prefix: keyless}
+    storageSecretName: keyless-secret
+  schedule: '5 2 * * *'
+  check:
+    paused: true
+`,
+    );
+    expect((await aws(['s3', 'cp', join(work, 'keyless.yaml'), `s3://${BUCKET}/specs/keyless.yaml`])).code).toBe(0);
+    expect(await fns.validate(s3Event('specs/keyless.yaml'))).toMatchObject({ specs: [{ name: 'keyless', valid: true, errors: [] }] });
+    expect(JSON.parse((await aws(['s3', 'cp', `s3://${BUCKET}/status/keyless.json`, '-'])).out).validation.warnings).toEqual([]);
+
+    now = new Date('2026-01-01T02:05:30Z');
+    recorder.takeEcsCalls(ecs as never);
+    expect(await fns.dispatch(event('scheduled-event.json'), { getRemainingTimeInMillis: () => 60_000 })).toMatchObject({ launched: 1, failed: 0 });
+    const [request] = runTasks();
+    expect(request.overrides?.containerOverrides?.[0].environment?.find((e) => e.name === 'STASH_SPEC_NAME')?.value).toBe('keyless');
+    const exitCode = await runTask(request);
+    expect(exitCode, lastTaskOutput).toBe(0);
+    expect(await fns.record(stoppedEvent(request, exitCode))).toMatchObject({ recorded: true, spec: 'keyless', outcome: 'succeeded' });
+    expect(role.served.ok).toBeGreaterThanOrEqual(1);
+    expect(names.proxy.headers.every((h) => String(h.authorization).includes(`Credential=${role.credentials.accessKeyId}/`))).toBe(true);
+    expect(names.proxy.count('PUT', /^\/keyless\/config$/)).toBe(1);
+    expect((await aws(['s3', 'rm', `s3://${BUCKET}/specs/keyless.yaml`])).code).toBe(0);
   });
 
   it('restores: a Recovery uploaded the same way is launched by the next tick into its restore target', async () => {

@@ -109,6 +109,8 @@ const errorXml = (code: string, message: string) =>
 export class RecordingProxy {
   /** `METHOD /path?query` of every request, in order. */
   readonly requests: string[] = [];
+  /** The headers of every request, in the same order (who signed it: `authorization`, `x-amz-security-token`). */
+  readonly headers: http.IncomingHttpHeaders[] = [];
   readonly faults: Fault[] = [];
   private constructor(
     private readonly upstream: URL,
@@ -118,15 +120,21 @@ export class RecordingProxy {
     private readonly recorder: CallRecorder | undefined,
   ) {}
 
-  /** Starts a proxy to `upstream` (moto's endpoint); calls are added to `recorder` as `component`'s. */
-  static async start(upstream: string, recorded?: { component: Component; recorder: CallRecorder }): Promise<RecordingProxy> {
+  /**
+   * Starts a proxy to `upstream` (moto's endpoint); calls are added to `recorder` as
+   * `component`'s. It listens on a free port of 127.0.0.1, or where `listen` says.
+   */
+  static async start(upstream: string, recorded?: { component: Component; recorder: CallRecorder }, listen = { host: '127.0.0.1', port: 0 }): Promise<RecordingProxy> {
     let proxy: RecordingProxy | undefined;
     const server = http.createServer((req, res) => {
       proxy!.handle(req, res).catch((err: unknown) => res.writeHead(502).end(String(err)));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, resolve);
+    });
     const { port } = server.address() as { port: number };
-    proxy = new RecordingProxy(new URL(upstream), server, `http://127.0.0.1:${port}`, recorded?.component, recorded?.recorder);
+    proxy = new RecordingProxy(new URL(upstream), server, `http://${listen.host}:${port}`, recorded?.component, recorded?.recorder);
     return proxy;
   }
 
@@ -150,6 +158,7 @@ export class RecordingProxy {
     const body = Buffer.concat(chunks);
     const url = req.url ?? '/';
     this.requests.push(`${req.method} ${url}`);
+    this.headers.push(req.headers);
     const fault = this.faults.find((f) => f.times > 0 && f.method === req.method && f.path.test(url));
     if (fault) {
       fault.times--;
@@ -188,12 +197,17 @@ function httpCall(component: Component, req: http.IncomingMessage, url: string, 
   }
   if (service !== 's3') return undefined;
   const { pathname, searchParams } = new URL(url, 'http://proxy');
-  const [bucket, ...rest] = pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  // A virtual-hosted request (`<bucket>.s3.<region>.amazonaws.com`) names its bucket in the host.
+  const hosted = /^([a-z0-9][a-z0-9.-]*?)\.s3[.-]/.exec(String(req.headers.host ?? ''))?.[1];
+  const [bucket, ...rest] = hosted ? [hosted, ...parts] : parts;
   const key = rest.join('/');
   const versionId = searchParams.get('versionId') ?? undefined;
   const input = { Bucket: bucket, ...(key ? { Key: key } : {}), ...(versionId ? { VersionId: versionId } : {}) };
   if (!key) {
     if (req.method === 'GET' && searchParams.has('list-type')) return { component, service, operation: 'ListObjectsV2', input: { ...input, Prefix: searchParams.get('prefix') ?? '' }, ...failed };
+    if (req.method === 'GET' && searchParams.has('location')) return { component, service, operation: 'GetBucketLocation', input, ...failed };
+    if (req.method === 'HEAD') return { component, service, operation: 'HeadBucket', input, ...failed };
     return { component, service, operation: `${req.method} bucket`, input, ...failed };
   }
   const operation = { GET: 'GetObject', HEAD: 'HeadObject', PUT: 'PutObject', DELETE: 'DeleteObject' }[req.method ?? ''] ?? `${req.method} object`;

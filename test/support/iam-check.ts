@@ -51,6 +51,10 @@ export function iamRequests(call: AwsCall, options: IamCheckOptions, bucketName:
         return [{ action: input.VersionId ? 's3:DeleteObjectVersion' : 's3:DeleteObject', resource: object }];
       case 'ListObjectsV2':
         return [{ ...listBucket, context: { 's3:prefix': String(input.Prefix ?? '') } }];
+      case 'HeadBucket':
+        return [listBucket];
+      case 'GetBucketLocation':
+        return [{ action: 's3:GetBucketLocation', resource: `arn:aws:s3:::${bucket}` }];
     }
   }
   if (call.service === 'secretsmanager' && call.operation === 'GetSecretValue') {

@@ -338,6 +338,27 @@ describe('EcsLauncher', () => {
     expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
   });
 
+  it('launches a spec without AWS keys only into the stack\'s S3 repository buckets, and says plainly why not elsewhere', async () => {
+    ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
+    const allowed = new EcsLauncher(new ECSClient({ region: 'eu-west-1' }), { ...CONFIG, s3Repositories: [{ bucket: 'stash-qa', prefix: 'db' }] }, { timer, random: () => 0.5 });
+    expect(await allowed.launch(request(loaded(), { ambientAwsCredentials: true }))).toEqual({ launched: true, taskArn: TASK_ARN, throttled: 0 });
+    expect(await allowed.launch(request(loaded({}, 'web'), { ambientAwsCredentials: true }))).toEqual({
+      launched: false,
+      reason:
+        'spec.backend.s3: secret "s3-secret" holds no AWS keys, so the task role would reach the repository, but ' +
+        "s3://stash-qa/web is not among the stack's s3RepositoryBuckets (stash-qa/db): add it to s3RepositoryBuckets, or put AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the secret",
+      retryable: false,
+      throttled: 0,
+    });
+    // With keys in the secret, the bucket is the keys' business, not the task role's.
+    expect(await allowed.launch(request(loaded({}, 'web')))).toMatchObject({ launched: true });
+    expect(await launcher.launch(request(loaded(), { ambientAwsCredentials: true }))).toMatchObject({
+      launched: false,
+      reason: expect.stringContaining("s3://stash-qa/db is not among the stack's s3RepositoryBuckets (none)"),
+    });
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(2);
+  });
+
   it('keeps to 20 RunTask calls in any second', async () => {
     const pacer = new RatePacer(20, 1000, timer);
     const paced = new EcsLauncher(new ECSClient({ region: 'eu-west-1' }), CONFIG, { timer, pacer });

@@ -35,8 +35,13 @@ describe('readEnv', () => {
       EFS_RESTORE_TARGETS: [],
       MAX_TASK_CPU: 4096,
       MAX_TASK_MEMORY_MIB: 16384,
+      S3_REPOSITORY_BUCKETS: [],
     });
-    expect(readEnv(DispatchEnvSchema, { ...DISPATCH, EFS_SOURCES: 'fs-0123abcd', MAX_TASK_CPU: '1024' })).toMatchObject({ EFS_SOURCES: ['fs-0123abcd'], MAX_TASK_CPU: 1024 });
+    expect(readEnv(DispatchEnvSchema, { ...DISPATCH, EFS_SOURCES: 'fs-0123abcd', MAX_TASK_CPU: '1024', S3_REPOSITORY_BUCKETS: 'my-backups, shared/team-a' })).toMatchObject({
+      EFS_SOURCES: ['fs-0123abcd'],
+      MAX_TASK_CPU: 1024,
+      S3_REPOSITORY_BUCKETS: ['my-backups', 'shared/team-a'],
+    });
     expect(readEnv(ValidateEnvSchema, { CONFIG_BUCKET: 'b', SPEC_PREFIX: '/team/specs', STATUS_PREFIX: '' })).toMatchObject({ SPEC_PREFIX: 'team/specs/', STATUS_PREFIX: '' });
   });
 

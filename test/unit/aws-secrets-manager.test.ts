@@ -58,7 +58,7 @@ describe('SecretsManagerSecretStore', () => {
     sm.on(GetSecretValueCommand).resolves({ ARN, SecretString: JSON.stringify({ RESTIC_PASSWORD: SECRET_VALUE, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE' }) });
     const err = await checkSecret(s3Spec, store).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SecretError);
-    expect((err as Error).message).toBe('secret "s3-secret": missing required key AWS_SECRET_ACCESS_KEY');
+    expect((err as Error).message).toBe('secret "s3-secret": AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be given together (or neither, to use the task role)');
   });
 
   it.each([

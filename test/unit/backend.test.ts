@@ -192,6 +192,65 @@ describe('prepareTarget', () => {
     });
   });
 
+  describe('an S3 secret without keys', () => {
+    /** The runner's own environment, as ECS gives a task (with a profile and keys a laptop would have, too). */
+    const ambient = {
+      PATH: '/usr/bin',
+      AWS_REGION: 'eu-west-1',
+      AWS_DEFAULT_REGION: 'eu-west-1',
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/3f1c',
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:51679/creds',
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: 'container-token-9d2e',
+      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '/var/run/token',
+      AWS_PROFILE: 'backups',
+      AWS_SHARED_CREDENTIALS_FILE: '/home/me/.aws/credentials',
+      AWS_ACCESS_KEY_ID: 'ASIAAMBIENT',
+      AWS_SECRET_ACCESS_KEY: 'ambient-secret-4b1a',
+      AWS_SESSION_TOKEN: 'ambient-session-77c0',
+      AWS_CONFIG_FILE: '/home/me/.aws/config',
+    };
+    const keyless = (endpoint: string): Backend => ({ storageSecretName: 's3-secret', s3: { endpoint, bucket: 'stash-qa', prefix: 'demo' } });
+
+    it.each(['s3.amazonaws.com', 'https://s3.eu-west-1.amazonaws.com', 'http://s3.dualstack.us-east-2.amazonaws.com/', 's3-fips.us-gov-west-1.amazonaws.com', 's3.cn-north-1.amazonaws.com.cn'])(
+      'at %s, passes the credentials chain restic reads, not the region',
+      async (endpoint) => {
+        const target = await prepareTarget(keyless(endpoint), { RESTIC_PASSWORD: PASSWORD }, { tmpDir: work, environment: ambient });
+        const { PATH: _path, AWS_REGION: _region, AWS_DEFAULT_REGION: _default, AWS_CONFIG_FILE: _config, ...chain } = ambient;
+        expect(target.env).toEqual({ RESTIC_PASSWORD: PASSWORD, RESTIC_REPOSITORY: `s3:${endpoint.replace(/\/$/, '')}/stash-qa/demo`, ...chain });
+        for (const value of ['ambient-secret-4b1a', 'ambient-session-77c0', 'container-token-9d2e']) expect(target.secrets).toContain(value);
+      },
+    );
+
+    it('keeps the secret\'s own region, and passes only what the environment has', async () => {
+      const target = await prepareTarget(keyless('s3.amazonaws.com'), { RESTIC_PASSWORD: PASSWORD, AWS_DEFAULT_REGION: 'ap-south-1' }, {
+        tmpDir: work,
+        environment: { AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/3f1c', AWS_PROFILE: '' },
+      });
+      expect(target.env).toEqual({
+        RESTIC_PASSWORD: PASSWORD,
+        RESTIC_REPOSITORY: 's3:s3.amazonaws.com/stash-qa/demo',
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/3f1c',
+        AWS_DEFAULT_REGION: 'ap-south-1',
+      });
+    });
+
+    it('uses the secret\'s keys and nothing of the environment when it has them', async () => {
+      const target = await prepareTarget(keyless('s3.amazonaws.com'), { RESTIC_PASSWORD: PASSWORD, AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 'sk' }, { tmpDir: work, environment: ambient });
+      expect(target.env).toEqual({ RESTIC_PASSWORD: PASSWORD, RESTIC_REPOSITORY: 's3:s3.amazonaws.com/stash-qa/demo', AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 'sk' });
+    });
+
+    it.each(['minio.example.com:9000', 'https://127.0.0.1:9000', 's3.amazonaws.com.example.org', 'storage.googleapis.com'])(
+      'at %s (not AWS), is refused before anything is signed with AWS credentials',
+      async (endpoint) => {
+        await expect(prepareTarget(keyless(endpoint), { RESTIC_PASSWORD: PASSWORD }, { tmpDir: work, environment: ambient })).rejects.toThrow(
+          new SecretError(
+            'secret "s3-secret" cannot be used for the s3 backend: missing required keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (only an AWS endpoint such as s3.amazonaws.com can do without the keys: the task role, or your own AWS credentials locally, are used there)',
+          ),
+        );
+      },
+    );
+  });
+
   it('passes every Swift variable that is set, and no other', async () => {
     const secret: Secret = { RESTIC_PASSWORD: PASSWORD, AWS_ACCESS_KEY_ID: 'unrelated', OS_CLOUD: 'not-a-swift-key' };
     SWIFT_KEYS.forEach((key, i) => (secret[key] = `value-${i}`));

@@ -89,7 +89,7 @@ describe('tick', () => {
       cache: new SpecCache(),
       watermark,
       launcher,
-      secrets: new MemorySecrets({ 's3-secret': S3_SECRET, 'thin-secret': { RESTIC_PASSWORD: SECRET_VALUE } }),
+      secrets: new MemorySecrets({ 's3-secret': S3_SECRET, 'thin-secret': { RESTIC_PASSWORD: SECRET_VALUE, AWS_ACCESS_KEY_ID: 'AKIATHIN' }, 'keyless-secret': { RESTIC_PASSWORD: SECRET_VALUE } }),
       statuses,
       clock: { now: () => new Date('2026-01-01T02:00:30Z') },
     };
@@ -129,6 +129,19 @@ describe('tick', () => {
     expect(report.slots.find((s) => s.spec === 'hourly')).toMatchObject({ result: 'skipped', reason: 'the previous run hourly-20260101T010000 is still running' });
     expect((await statuses.get('hourly'))?.lastSkipped).toEqual({ slot: '2026-01-01T02:00:00.000Z', reason: 'the previous run hourly-20260101T010000 is still running' });
     expect(launcher.requests.map((r) => r.run)).toEqual(['every-minute-20260101T020000']);
+  });
+
+  it('launches a spec whose S3 secret holds only the password with the task role\'s credentials, and says so to the launcher', async () => {
+    documents = [doc('keyless', specYaml('keyless', '0 * * * *', '', 'keyless-secret')), doc('hourly', specYaml('hourly', '0 * * * *'))];
+    const report = await dispatchTick(deps, at('2026-01-01T02:00:30Z'));
+    expect(report.slots.map((s) => [s.spec, s.result])).toEqual([
+      ['hourly', 'launched'],
+      ['keyless', 'launched'],
+    ]);
+    expect(launcher.requests.map((r) => [r.spec.spec.metadata.name, r.ambientAwsCredentials])).toEqual([
+      ['hourly', undefined],
+      ['keyless', true],
+    ]);
   });
 
   it('launches one run per repository: a spec sharing one with a running task waits for a later tick', async () => {
@@ -207,10 +220,10 @@ describe('tick', () => {
     expect(report.problems.map((p) => `${p.source}: ${p.path}: ${p.message}`)).toContain('s3://stash-config/specs/broken.yaml: spec.filegroups: unknown field');
     expect(report.slots.filter((s) => s.result === 'failed')).toEqual([
       { spec: 'no-secret', kind: 'backup', slot: '2026-01-01T02:00:00.000Z', run: 'no-secret-20260101T020000', result: 'failed', reason: 'launch failed: secret "absent-secret" does not exist' },
-      { spec: 'thin', kind: 'backup', slot: '2026-01-01T02:00:00.000Z', run: 'thin-20260101T020000', result: 'failed', reason: 'launch failed: secret "thin-secret": missing required keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY' },
+      { spec: 'thin', kind: 'backup', slot: '2026-01-01T02:00:00.000Z', run: 'thin-20260101T020000', result: 'failed', reason: 'launch failed: secret "thin-secret": AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be given together (or neither, to use the task role)' },
     ]);
     expect(report.slots.filter((s) => s.result === 'launched').map((s) => s.spec)).toEqual(['every-minute', 'hourly']);
-    expect((await statuses.get('thin'))?.lastError).toBe('2026-01-01T02:00:00.000Z: launch failed: secret "thin-secret": missing required keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY');
+    expect((await statuses.get('thin'))?.lastError).toBe('2026-01-01T02:00:00.000Z: launch failed: secret "thin-secret": AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be given together (or neither, to use the task role)');
     expect(JSON.stringify(await statuses.list())).not.toContain(SECRET_VALUE);
   });
 

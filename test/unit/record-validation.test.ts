@@ -43,6 +43,19 @@ describe('validateDocument', () => {
   });
 
   it.each([
+    [[{ bucket: 'stash-qa', prefix: '' }], []],
+    [
+      [{ bucket: 'other', prefix: '' }],
+      ["s3://b/specs/good.yaml: spec.backend.s3.bucket: s3://stash-qa is not among the stack's s3RepositoryBuckets (other): the task role may not use it, so runs need AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the secret"],
+    ],
+  ])('with the stack\'s S3 repository buckets %j, warns of an AWS bucket outside them: %j', (locations, warnings) => {
+    const [result] = validateDocument({ source: 's3://b/specs/good.yaml', text: GOOD }, now, locations);
+    expect(result.validation).toMatchObject({ valid: true, warnings });
+    // Without the stack's buckets (stash validate, locally), nothing is said.
+    expect(validateDocument({ source: 's3://b/specs/good.yaml', text: GOOD }, now)[0].validation.warnings).toEqual([]);
+  });
+
+  it.each([
     ['s3://b/specs/team-a/db.yaml', 'db'],
     ['s3://b/specs/DB backup.YML#2', 'db-backup'],
     ['s3://b/specs/.json', 'unnamed'],

@@ -6,7 +6,8 @@ import { FolderSecretStore } from '../../cli/local/stores';
 import { parseSecretObject } from '../../core/secrets';
 import { SecretError } from '../../core/errors';
 import type { BackendKind } from '../../schemas/restic';
-import { missingSecretKeys, type Secret } from '../../schemas/secret';
+import type { Backend } from '../../schemas/restic';
+import { isAwsS3Endpoint, missingSecretKeys, parseS3RepositoryLocation, repositoryLocationProblem, type Secret } from '../../schemas/secret';
 
 /** A value no message may ever contain. */
 const value = (key: string) => `value-of-${key}-7f3a9c`;
@@ -28,7 +29,12 @@ const CASES: [string, BackendKind, Secret, string[]][] = [
   ['local without anything', 'local', {}, ['missing required key RESTIC_PASSWORD']],
   ['local with an empty password', 'local', { RESTIC_PASSWORD: '' }, ['missing required key RESTIC_PASSWORD']],
   ['s3 complete', 's3', secret('RESTIC_PASSWORD', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'), []],
-  ['s3 with a password only', 's3', secret('RESTIC_PASSWORD'), ['missing required keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY']],
+  [
+    's3 with a password only',
+    's3',
+    secret('RESTIC_PASSWORD'),
+    ['missing required keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (only an AWS endpoint such as s3.amazonaws.com can do without the keys: the task role, or your own AWS credentials locally, are used there)'],
+  ],
   ['s3 without a password', 's3', secret('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'), ['missing required key RESTIC_PASSWORD']],
   ['gcs complete', 'gcs', secret('RESTIC_PASSWORD', 'GOOGLE_PROJECT_ID', 'GOOGLE_SERVICE_ACCOUNT_JSON_KEY'), []],
   ['gcs without the key file', 'gcs', secret('RESTIC_PASSWORD', 'GOOGLE_PROJECT_ID'), ['missing required key GOOGLE_SERVICE_ACCOUNT_JSON_KEY']],
@@ -73,6 +79,93 @@ describe('missingSecretKeys', () => {
     const values = CASES.flatMap(([, , given]) => Object.values(given)).filter((v) => v !== '');
     expect(messages.length).toBeGreaterThan(10);
     expect(messages.filter((m) => values.some((v) => m.includes(v)))).toEqual([]);
+  });
+});
+
+const KEYS_OR_AWS =
+  ' (only an AWS endpoint such as s3.amazonaws.com can do without the keys: the task role, or your own AWS credentials locally, are used there)';
+const s3At = (endpoint: string, prefix?: string): Backend => ({ storageSecretName: 's3-secret', s3: { endpoint, bucket: 'my-backups', ...(prefix === undefined ? {} : { prefix }) } });
+
+describe('missingSecretKeys, given an S3 backend', () => {
+  it.each<[string, string, Secret, string[]]>([
+    ['AWS, a password only: the task role', 's3.amazonaws.com', secret('RESTIC_PASSWORD'), []],
+    ['AWS, with keys', 'https://s3.eu-west-1.amazonaws.com', secret('RESTIC_PASSWORD', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'), []],
+    ['AWS, one key of two', 's3.eu-west-1.amazonaws.com', secret('RESTIC_PASSWORD', 'AWS_SECRET_ACCESS_KEY'), ['AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be given together (or neither, to use the task role)']],
+    ['AWS, no password', 's3.amazonaws.com', {}, ['missing required key RESTIC_PASSWORD']],
+    ['another server, a password only', 'minio.example.com:9000', secret('RESTIC_PASSWORD'), [`missing required keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY${KEYS_OR_AWS}`]],
+    ['another server, one key', 'http://127.0.0.1:9000', secret('RESTIC_PASSWORD', 'AWS_ACCESS_KEY_ID'), [`missing required key AWS_SECRET_ACCESS_KEY${KEYS_OR_AWS}`]],
+  ])('%s', (_name, endpoint, given, problems) => {
+    expect(missingSecretKeys(s3At(endpoint), given)).toEqual(problems);
+  });
+
+  it('asks for keys when only the kind is known', () => {
+    expect(missingSecretKeys('s3', secret('RESTIC_PASSWORD'))).toEqual([`missing required keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY${KEYS_OR_AWS}`]);
+  });
+});
+
+describe('isAwsS3Endpoint', () => {
+  it.each([
+    ['s3.amazonaws.com', true],
+    ['https://s3.amazonaws.com', true],
+    ['S3.EU-WEST-1.AMAZONAWS.COM', true],
+    ['s3-external-1.amazonaws.com', true],
+    ['s3-eu-west-1.amazonaws.com', true],
+    ['http://s3.dualstack.us-east-2.amazonaws.com/', true],
+    ['s3-fips.us-gov-west-1.amazonaws.com', true],
+    ['s3-fips.dualstack.us-east-1.amazonaws.com', true],
+    ['s3.cn-north-1.amazonaws.com.cn', true],
+    ['https://bucket.vpce-0a1b2c3d4e5f6a7b8-x1y2z3.s3.eu-west-1.vpce.amazonaws.com', true],
+    ['s3.amazonaws.com.', true],
+    ['s3.amazonaws.com.example.org', false],
+    ['evil-s3.amazonaws.com', false],
+    ['my-bucket.s3.amazonaws.com', false],
+    ['storage.googleapis.com', false],
+    ['minio.example.com:9000', false],
+    ['http://127.0.0.1:9000', false],
+    ['https://s3.example.com/amazonaws.com', false],
+  ])('%s: %s', (endpoint, aws) => {
+    expect(isAwsS3Endpoint(endpoint)).toBe(aws);
+  });
+});
+
+describe('S3 repository locations', () => {
+  it.each([
+    ['my-backups', { bucket: 'my-backups', prefix: '' }],
+    ['my-backups/', { bucket: 'my-backups', prefix: '' }],
+    ['my-backups/team-a//db/', { bucket: 'my-backups', prefix: 'team-a/db' }],
+    [' shared.restic/x ', { bucket: 'shared.restic', prefix: 'x' }],
+    ['My_Bucket', undefined],
+    ['ab', undefined],
+    ['my-backups/a b', undefined],
+    ['my-backups/../x', undefined],
+    ['a..b', undefined],
+  ])('%j reads as %j', (text, location) => {
+    expect(parseS3RepositoryLocation(text)).toEqual(location);
+  });
+
+  const locations = [{ bucket: 'my-backups', prefix: '' }, { bucket: 'shared', prefix: 'team-a' }];
+  it.each([
+    ['a whole bucket', s3At('s3.amazonaws.com', 'anything/below'), undefined],
+    ['a prefix, at it', { storageSecretName: 's', s3: { endpoint: 's3.amazonaws.com', bucket: 'shared', prefix: '/team-a/' } }, undefined],
+    ['a prefix, below it', { storageSecretName: 's', s3: { endpoint: 's3.amazonaws.com', bucket: 'shared', prefix: 'team-a/db' } }, undefined],
+    [
+      'a prefix that only starts alike',
+      { storageSecretName: 's', s3: { endpoint: 's3.amazonaws.com', bucket: 'shared', prefix: 'team-ab' } },
+      "s3://shared/team-ab is not among the stack's s3RepositoryBuckets (my-backups, shared/team-a)",
+    ],
+    [
+      'the bucket root of a prefixed entry',
+      { storageSecretName: 's', s3: { endpoint: 's3.amazonaws.com', bucket: 'shared' } },
+      "s3://shared is not among the stack's s3RepositoryBuckets (my-backups, shared/team-a)",
+    ],
+    ['another server: not the task role\'s business', { storageSecretName: 's', s3: { endpoint: 'minio.example.com', bucket: 'elsewhere' } }, undefined],
+    ['not S3', { storageSecretName: 's', rest: { url: 'http://rest.example/' } }, undefined],
+  ] as [string, Backend, string | undefined][])('%s', (_name, backend, problem) => {
+    expect(repositoryLocationProblem(backend, locations)).toBe(problem);
+  });
+
+  it('names no bucket when the stack has none', () => {
+    expect(repositoryLocationProblem(s3At('s3.amazonaws.com'), [])).toBe("s3://my-backups is not among the stack's s3RepositoryBuckets (none)");
   });
 });
 
