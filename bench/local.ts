@@ -6,7 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -31,7 +32,7 @@ export const FULL_DATA: DataShape = { smallFiles: 20_000, largeFiles: 4, largeMi
 export const QUICK_DATA: DataShape = { smallFiles: 500, largeFiles: 1, largeMiB: 16 };
 
 /** `smallFiles` of 1-8 KiB in 100 folders and `largeFiles` of `largeMiB`, all random (incompressible, no duplicates); resolves to their bytes. */
-export async function generateData(dir: string, o: DataShape): Promise<number> {
+async function generateData(dir: string, o: DataShape): Promise<number> {
   let bytes = 0;
   for (let d = 0; d < 100; d++) await mkdir(join(dir, 'small', `d${String(d).padStart(2, '0')}`), { recursive: true });
   for (let i = 0; i < o.smallFiles; i++) {
@@ -67,11 +68,34 @@ export function settle(): void {
  * A private copy of the built command (`dist/` and `bin/stash.mjs`) under `work`: a rebuild
  * elsewhere (which empties dist/ first) cannot break a run. Resolves to its `stash.mjs`.
  */
-export async function copyStash(work: string): Promise<string> {
+async function copyStash(work: string): Promise<string> {
   const stashBin = join(work, 'stash', 'bin', 'stash.mjs');
   await cp(join(ROOT, 'dist'), join(work, 'stash', 'dist'), { recursive: true });
   await cp(join(ROOT, 'bin', 'stash.mjs'), stashBin);
   return stashBin;
+}
+
+/** A benchmark's folder: the data set, folders for specs, secrets and state, and a private copy of the command. */
+export interface Workspace {
+  readonly work: string;
+  readonly data: string;
+  readonly specs: string;
+  readonly secrets: string;
+  readonly state: string;
+  /** The data set's size. */
+  readonly bytes: number;
+  /** The copied `stash.mjs` ({@link copyStash}). */
+  readonly stashBin: string;
+}
+
+/** Makes a {@link Workspace} in a new folder under the system's temp folder (the caller removes `work`). */
+export async function workspace(benchmark: string, shape: DataShape): Promise<Workspace> {
+  const work = await mkdtemp(join(tmpdir(), `stash-bench-${benchmark}-`));
+  const [data, specs, secrets, state] = ['data', 'specs', 'secrets', 'state'].map((d) => join(work, d));
+  await Promise.all([data, specs, secrets, state].map((d) => mkdir(d, { recursive: true })));
+  process.stderr.write(`${benchmark}: generating ${shape.smallFiles} small files and ${shape.largeFiles} × ${shape.largeMiB} MiB in ${data}\n`);
+  const bytes = await generateData(data, shape);
+  return { work, data, specs, secrets, state, bytes, stashBin: await copyStash(work) };
 }
 
 /**

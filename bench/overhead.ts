@@ -23,11 +23,11 @@
  * shared and reclaimable). What stash adds on top of restic is that Node process (restic's
  * own peak is the same on both sides).
  */
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, mib, ms, ratio, table, timed, type BenchResult, type Timed } from './lib';
-import { copyStash, describeData, FULL_DATA, generateData, resticRuns, resticWrapper, settle, timedStash, writeSpec, type DataShape } from './local';
+import { describeData, FULL_DATA, resticRuns, resticWrapper, settle, timedStash, workspace, writeSpec, type DataShape } from './local';
 
 const PASSWORD = 'bench-overhead-password';
 const KEEP_LAST = 7;
@@ -53,16 +53,8 @@ interface Side {
 
 export async function overhead(options: OverheadOptions = {}): Promise<BenchResult> {
   const o: Required<OverheadOptions> = { runs: 4, incrementalRuns: 6, ...FULL_DATA, ...options };
-  const work = await mkdtemp(join(tmpdir(), 'stash-bench-overhead-'));
+  const { work, data, specs, secrets, state, bytes, stashBin } = await workspace('overhead', o);
   try {
-    const data = join(work, 'data');
-    const specs = join(work, 'specs');
-    const secrets = join(work, 'secrets');
-    const state = join(work, 'state');
-    await Promise.all([data, specs, secrets, state].map((d) => mkdir(d, { recursive: true })));
-    process.stderr.write(`overhead: generating ${o.smallFiles} small files and ${o.largeFiles} × ${o.largeMiB} MiB in ${data}\n`);
-    const bytes = await generateData(data, o);
-    const stashBin = await copyStash(work);
 
     const name = (i: number) => `bench-${i}`;
     for (let i = 0; i < o.runs; i++) {

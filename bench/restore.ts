@@ -19,11 +19,11 @@
  * peak is its VmHWM, polled every 10 ms.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, mib, ms, ratio, table, timed, type BenchResult } from './lib';
-import { copyStash, describeData, FULL_DATA, generateData, resticRuns, resticWrapper, settle, timedStash, writeSpec, type DataShape } from './local';
+import { describeData, FULL_DATA, resticRuns, resticWrapper, settle, timedStash, workspace, writeSpec, type DataShape } from './local';
 
 const PASSWORD = 'bench-restore-password';
 const NAME = 'bench-restore';
@@ -70,17 +70,9 @@ const versionOf = (binary: string) => execFileSync(binary, ['version'], { encodi
 
 export async function restoreBench(options: RestoreBenchOptions = {}): Promise<BenchResult> {
   const o = { rounds: 6, ...FULL_DATA, ...options };
-  const work = await mkdtemp(join(tmpdir(), 'stash-bench-restore-'));
+  const { work, data, specs, secrets, state, bytes, stashBin } = await workspace('restore', o);
   try {
-    const data = join(work, 'data');
-    const specs = join(work, 'specs');
-    const secrets = join(work, 'secrets');
-    const state = join(work, 'state');
     const repo = join(work, 'repo');
-    await Promise.all([data, specs, secrets, state].map((d) => mkdir(d, { recursive: true })));
-    process.stderr.write(`restore: generating ${o.smallFiles} small files and ${o.largeFiles} × ${o.largeMiB} MiB in ${data}\n`);
-    const bytes = await generateData(data, o);
-    const stashBin = await copyStash(work);
     await writeSpec({ specs, secrets, name: NAME, data, repo, password: PASSWORD });
 
     const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir() };
