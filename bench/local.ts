@@ -86,6 +86,12 @@ export interface Workspace {
   readonly bytes: number;
   /** The copied `stash.mjs` ({@link copyStash}). */
   readonly stashBin: string;
+  /**
+   * The environment every command gets: PATH, HOME and a Node compile cache of the
+   * benchmark's own (`NODE_COMPILE_CACHE`, which `bin/stash.mjs`'s `module.enableCompileCache()`
+   * uses), empty at first whatever ran before.
+   */
+  readonly env: { readonly PATH: string; readonly HOME: string; readonly NODE_COMPILE_CACHE: string };
 }
 
 /** Makes a {@link Workspace} in a new folder under the system's temp folder (the caller removes `work`). */
@@ -95,7 +101,8 @@ export async function workspace(benchmark: string, shape: DataShape): Promise<Wo
   await Promise.all([data, specs, secrets, state].map((d) => mkdir(d, { recursive: true })));
   process.stderr.write(`${benchmark}: generating ${shape.smallFiles} small files and ${shape.largeFiles} × ${shape.largeMiB} MiB in ${data}\n`);
   const bytes = await generateData(data, shape);
-  return { work, data, specs, secrets, state, bytes, stashBin: await copyStash(work) };
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), NODE_COMPILE_CACHE: join(work, 'compile-cache') };
+  return { work, data, specs, secrets, state, bytes, stashBin: await copyStash(work), env };
 }
 
 /**

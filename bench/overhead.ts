@@ -24,7 +24,6 @@
  * own peak is the same on both sides).
  */
 import { cp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, mib, ms, ratio, table, timed, type BenchResult, type Timed } from './lib';
 import { describeData, FULL_DATA, resticRuns, resticWrapper, settle, timedStash, workspace, writeSpec, type DataShape } from './local';
@@ -53,7 +52,7 @@ interface Side {
 
 export async function overhead(options: OverheadOptions = {}): Promise<BenchResult> {
   const o: Required<OverheadOptions> = { runs: 4, incrementalRuns: 6, ...FULL_DATA, ...options };
-  const { work, data, specs, secrets, state, bytes, stashBin } = await workspace('overhead', o);
+  const { work, data, specs, secrets, state, bytes, stashBin, env: baseEnv } = await workspace('overhead', o);
   try {
 
     const name = (i: number) => `bench-${i}`;
@@ -62,7 +61,6 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
       await writeSpec({ specs, secrets, name: name(i), data, repo, password: PASSWORD, retention: { keepLast: KEEP_LAST, prune: true } });
     }
 
-    const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir() };
     const template = join(work, 'repos', 'template');
     const init = await timed('restic', ['init'], { env: { ...baseEnv, RESTIC_REPOSITORY: template, RESTIC_PASSWORD: PASSWORD, XDG_CACHE_HOME: join(work, 'cache', 'template') } });
     if (init.code !== 0) throw new Error(`restic init failed: ${init.stderr}`);
@@ -71,6 +69,9 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
       await cp(template, join(work, 'repos', `raw-${i}`), { recursive: true });
     }
     const cache = (side: string, i: number) => join(work, 'cache', `${side}-${i}`);
+    // As after any first command: the compile cache holds the bundle (a cold start is measured below).
+    const warm = await timed(process.execPath, [stashBin, 'status', '--specs', specs, '--secrets', secrets, '--state', state], { env: baseEnv });
+    if (warm.code !== 0) throw new Error(`stash status failed (${warm.code}): ${warm.stdout}${warm.stderr}`);
     let n = 0;
     const stashSide = async (i: number): Promise<Side> => {
       const log = join(work, `time-${n++}.log`);
@@ -129,12 +130,15 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
     }
 
     // Where a fixed cost would come from: Node itself, and the CLI up to the point where it would start restic.
-    const fixed = async (label: string, args: string[]) => {
+    let cold = 0;
+    const fixed = async (label: string, args: string[], cache: 'warm' | 'empty' | 'off' = 'warm') => {
       const t: number[] = [];
       const peak: number[] = [];
       const anon: number[] = [];
       for (let k = 0; k < 7; k++) {
-        const r = await timed(process.execPath, args, { env: baseEnv });
+        const env =
+          cache === 'warm' ? baseEnv : cache === 'off' ? { ...baseEnv, NODE_DISABLE_COMPILE_CACHE: '1' } : { ...baseEnv, NODE_COMPILE_CACHE: join(work, `compile-cache-empty-${cold++}`) };
+        const r = await timed(process.execPath, args, { env });
         t.push(r.ms);
         peak.push(r.peakKiB);
         anon.push(r.peakAnonKiB);
@@ -150,11 +154,22 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
       }
       return ['first run without a repository: the `restic backup` that fails before `restic init`', ms(median(t)), '-', '-'];
     };
+    const version = async () => {
+      const t: number[] = [];
+      for (let k = 0; k < 7; k++) t.push((await timed('restic', ['version'], { env: baseEnv })).ms);
+      return ['`restic version`: the version check, once per stash process', ms(median(t)), '-', '-'];
+    };
+    const status = ['status', '--specs', specs, '--secrets', secrets, '--state', state];
     const profile = [
       await fixed('`node -e 0` (Node startup)', ['-e', '0']),
       await fixed('`stash --help` (+ CLI bundle import)', [stashBin, '--help']),
+      await fixed('`stash --help`, first start: compile cache empty', [stashBin, '--help'], 'empty'),
+      await fixed('`stash --help`, compile cache off (`NODE_DISABLE_COMPILE_CACHE=1`)', [stashBin, '--help'], 'off'),
       await fixed('`stash validate` of one spec (+ YAML and schema)', [stashBin, 'validate', join(specs, `${name(0)}.yaml`)]),
-      await fixed('`stash status` (+ specs, secrets folder, status store)', [stashBin, 'status', '--specs', specs, '--secrets', secrets, '--state', state]),
+      await fixed('`stash status` (+ specs, secrets folder, status store)', [stashBin, ...status]),
+      await fixed('`stash status`, first start: compile cache empty', [stashBin, ...status], 'empty'),
+      await fixed('`stash status`, compile cache off', [stashBin, ...status], 'off'),
+      await version(),
       await probe(),
     ];
 
@@ -183,7 +198,7 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
         lines,
       ),
       '',
-      'Fixed costs (medians of 7):',
+      'Fixed costs (medians of 7; the compile cache warm unless said):',
       '',
       table(['what', 'wall time', 'peak RSS', 'of which anonymous'], profile),
     ].join('\n');

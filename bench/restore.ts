@@ -20,7 +20,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, mib, ms, ratio, table, timed, type BenchResult } from './lib';
 import { describeData, FULL_DATA, resticRuns, resticWrapper, settle, timedStash, workspace, writeSpec, type DataShape } from './local';
@@ -70,12 +69,11 @@ const versionOf = (binary: string) => execFileSync(binary, ['version'], { encodi
 
 export async function restoreBench(options: RestoreBenchOptions = {}): Promise<BenchResult> {
   const o = { rounds: 6, ...FULL_DATA, ...options };
-  const { work, data, specs, secrets, state, bytes, stashBin } = await workspace('restore', o);
+  const { work, data, specs, secrets, state, bytes, stashBin, env: baseEnv } = await workspace('restore', o);
   try {
     const repo = join(work, 'repo');
     await writeSpec({ specs, secrets, name: NAME, data, repo, password: PASSWORD });
 
-    const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir() };
     const cache = (side: string) => join(work, 'cache', side);
     const stores = ['--specs', specs, '--secrets', secrets, '--state', state];
     const backup = await timed(process.execPath, [stashBin, 'backup', NAME, ...stores], { env: { ...baseEnv, XDG_CACHE_HOME: cache('backup') } });
