@@ -3,7 +3,7 @@
  * task's EFS volumes). A restore only adds: it never deletes what it was not told to replace
  * and never writes outside the target.
  *
- *   snapshots  restic snapshots --host <spec>; one snapshot per fileGroup (pickSnapshots)
+ *   snapshots  restic snapshots --no-lock --host <spec>; one snapshot per fileGroup (pickSnapshots)
  *   stage      per fileGroup: restic restore <id> --target <staging>, the staging folder made
  *              in the deepest folder of <target>/<fileGroup path> that exists, so it is on the
  *              destination's file system (an EFS mount) and every move is a rename
@@ -132,7 +132,10 @@ export async function restoreSpec(ctx: Omit<RunContext, 'run'> & RestoreRequest)
   let createdRoot: string | undefined;
   let applying = false;
   try {
-    const r = await runRestic(target, ['snapshots', '--json', '--host', name], { binary: ctx.binary, signal: ctx.signal });
+    // Read without a lock: restic's lock costs a write and a 200 ms wait for rival locks, and
+    // guards nothing here, since `restic restore` takes its own (a snapshot forgotten between
+    // the two fails the restore before anything in the target changes).
+    const r = await runRestic(target, ['snapshots', '--json', '--no-lock', '--host', name], { binary: ctx.binary, signal: ctx.signal });
     if (r.aborted) throw interrupted();
     if (r.ending !== 'succeeded') throw resticFailure(ctx.spec, target, `restic snapshots failed for ${name}`, r);
     const groups = ctx.spec.spec.fileGroups.map((g) => ({ path: g.path, source: resolvePath(ctx.spec, g.path, ctx.mode) }));
