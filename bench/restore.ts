@@ -152,8 +152,8 @@ export async function restoreBench(options: RestoreBenchOptions = {}): Promise<B
     };
     const parts = [
       await alone('`restic version` (the version check, once per process)', 'restic', ['version'], baseEnv),
-      await alone('`restic snapshots --json --host NAME` (which snapshot restores which fileGroup)', 'restic', ['snapshots', '--json', '--host', NAME], { ...repoEnv, XDG_CACHE_HOME: cache('stash') }),
-      await alone('`restic cat config` (opening the repository: the key derivation)', 'restic', ['cat', 'config'], { ...repoEnv, XDG_CACHE_HOME: cache('stash') }),
+      await alone('`restic snapshots --json --no-lock --host NAME`: which snapshot restores which fileGroup (opening the repository, listing)', 'restic', ['snapshots', '--json', '--no-lock', '--host', NAME], { ...repoEnv, XDG_CACHE_HOME: cache('stash') }),
+      await alone("the same with restic's lock (as stash listed them before)", 'restic', ['snapshots', '--json', '--host', NAME], { ...repoEnv, XDG_CACHE_HOME: cache('stash') }),
       await alone('`stash status` (Node, the CLI bundle, specs, secrets, status store)', process.execPath, [stashBin, 'status', ...stores], baseEnv),
     ];
 
