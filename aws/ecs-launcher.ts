@@ -24,7 +24,7 @@ import { backoffMs, RatePacer, realTimer, type Timer } from './pacing';
 import { objectOfSource, versionIdOf } from './s3';
 import { TaskDefinitions, type TaskDefinitionConfig } from './task-definitions';
 import { fargateSize } from '../core/task-size';
-import { taskVolumes } from './task-volumes';
+import { taskVolumes, type EfsFileSystems } from './task-volumes';
 
 /** `startedBy` of every task we start; ListTasks filters on it. */
 export const STARTED_BY = 'stash';
@@ -35,8 +35,10 @@ export interface EcsLauncherConfig extends TaskDefinitionConfig {
   readonly subnets: readonly string[];
   readonly securityGroups: readonly string[];
   readonly assignPublicIp: 'ENABLED' | 'DISABLED';
-  /** EFS file systems volumes may use. */
-  readonly allowedEfsIds: readonly string[];
+  /** The stack's EFS file systems, by role. */
+  readonly efs: EfsFileSystems;
+  /** The largest task a run may get: the dispatcher's RunTask grant allows no more. */
+  readonly maxTaskSize: { readonly cpu: number; readonly memoryMiB: number };
 }
 
 /** Pacing and retry knobs; the defaults suit the ECS limits. */
@@ -115,7 +117,13 @@ export class EcsLauncher implements Launcher {
     const { spec, run, kind } = request;
     const name = spec.spec.metadata.name;
     const size = fargateSize(spec.spec.spec.resources);
-    const volumes = taskVolumes({ spec: spec.spec, kind, recoveredVolumes: request.recovery?.volumes }, this.config.allowedEfsIds);
+    const max = this.config.maxTaskSize;
+    if (Number(size.cpu ?? 0) > max.cpu || Number(size.memory ?? 0) > max.memoryMiB) {
+      throw new ConfigError(
+        `spec.resources: a task of ${size.cpu} CPU units and ${size.memory} MiB is larger than the stack allows (maxTaskCpu ${max.cpu}, maxTaskMemoryMiB ${max.memoryMiB})`,
+      );
+    }
+    const volumes = taskVolumes({ spec: spec.spec, kind, recoveredVolumes: request.recovery?.volumes }, this.config.efs);
     const taskDefinition = await this.taskDefinitions.ensure(volumes);
     const specObject = objectOfSource(spec.source);
     const specVersion = versionIdOf(spec.version);

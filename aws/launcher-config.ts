@@ -1,6 +1,6 @@
 /**
  * `state/launcher.json`: where and how the stack launches tasks (cluster, task definition,
- * subnets, security groups, allowed EFS ids, roles). The dispatcher ensures it on each cold
+ * subnets, security groups, EFS file systems by role, the largest task size, roles). The dispatcher ensures it on each cold
  * start, so `stash backup NAME --remote` on an operator's machine launches through exactly
  * the same launcher with nothing but `--specs s3://...`. It holds ids and ARNs, no secret.
  */
@@ -10,6 +10,9 @@ import { ConfigError } from '../core/errors';
 import type { EcsLauncherConfig } from './ecs-launcher';
 import { S3JsonObjects } from './s3-json';
 import { normalisePrefix, s3Uri } from './s3';
+
+/** The object name of the launcher configuration under the state prefix. */
+export const LAUNCHER_CONFIG_NAME = 'launcher.json';
 
 /** The stored launcher configuration. */
 export const LauncherConfigSchema = z.object({
@@ -23,13 +26,20 @@ export const LauncherConfigSchema = z.object({
   subnets: z.array(z.string()),
   securityGroups: z.array(z.string()),
   assignPublicIp: z.enum(['ENABLED', 'DISABLED']),
-  allowedEfsIds: z.array(z.string()),
+  efsSources: z._default(z.array(z.string()), []),
+  efsRepositories: z._default(z.array(z.string()), []),
+  efsRestoreTargets: z._default(z.array(z.string()), []),
+  /** The largest task a run may get (the RunTask grant allows no more). */
+  maxTaskCpu: z._default(z.number(), 4096),
+  maxTaskMemoryMiB: z._default(z.number(), 16384),
   /** Where the stack's prefixes are, so the CLI needs only the bucket. */
   specPrefix: z.string(),
   statusPrefix: z.string(),
   secretPrefix: z.string(),
 });
 export type LauncherConfig = z.infer<typeof LauncherConfigSchema>;
+
+const LAUNCHER_NAME = LAUNCHER_CONFIG_NAME.replace(/\.json$/, '');
 
 /** Reads and ensures `launcher.json` under the state prefix. */
 export class S3LauncherConfig {
@@ -42,7 +52,7 @@ export class S3LauncherConfig {
   /** Writes `config` unless the stored one is equal; returns whether it wrote. */
   async ensure(config: LauncherConfig): Promise<boolean> {
     let wrote = false;
-    await this.objects.update('launcher', (current) => {
+    await this.objects.update(LAUNCHER_NAME, (current) => {
       wrote = JSON.stringify(current) !== JSON.stringify(config);
       return config;
     });
@@ -51,10 +61,10 @@ export class S3LauncherConfig {
 
   /** The stored configuration; ConfigError when the stack's dispatcher has not written it yet. */
   async read(): Promise<LauncherConfig> {
-    const got = await this.objects.read('launcher');
+    const got = await this.objects.read(LAUNCHER_NAME);
     if (!got) {
       throw new ConfigError(
-        `${s3Uri(this.objects.bucket, this.objects.key('launcher'))} does not exist: the stack's dispatcher writes it on its first tick; is the stack deployed and is this its config bucket?`,
+        `${s3Uri(this.objects.bucket, this.objects.key(LAUNCHER_NAME))} does not exist: the stack's dispatcher writes it on its first tick; is the stack deployed and is this its config bucket?`,
       );
     }
     return got.value;
@@ -73,5 +83,6 @@ export const ecsConfigOf = (c: LauncherConfig): EcsLauncherConfig => ({
   subnets: c.subnets,
   securityGroups: c.securityGroups,
   assignPublicIp: c.assignPublicIp,
-  allowedEfsIds: c.allowedEfsIds,
+  efs: { sources: c.efsSources, repositories: c.efsRepositories, restoreTargets: c.efsRestoreTargets },
+  maxTaskSize: { cpu: c.maxTaskCpu, memoryMiB: c.maxTaskMemoryMiB },
 });

@@ -2,13 +2,17 @@
  * `runs/<spec>/<run>.json` in the config bucket: the task writes each result it has (a
  * backup's and the check's that rode along with it) before it exits; the record function
  * reads them when the task stops, and writes the result it derived from the exit code for a
- * task that died before it could.
+ * task that died before it could. `stash history` lists them; a lifecycle rule expires them
+ * with the logs, so a spec's history is as long as its logs are kept.
  */
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { RunStore } from '../core/ports';
+import { ListObjectsV2Command, type S3Client, type _Object } from '@aws-sdk/client-s3';
+import { mapLimit } from '../core/concurrency';
+import { errorMessage } from '../core/errors';
+import { DEFAULT_HISTORY_LIMIT, type RunStore } from '../core/ports';
+import { newestFirst } from '../core/status';
 import { RunResultSchema, type RunResult } from '../schemas/status';
-import { S3JsonObjects } from './s3-json';
-import { normalisePrefix } from './s3';
+import { JsonStoreError, S3JsonObjects } from './s3-json';
+import { normalisePrefix, s3Uri } from './s3';
 
 /** {@link RunStore} on S3. */
 export class S3RunStore implements RunStore {
@@ -24,5 +28,33 @@ export class S3RunStore implements RunStore {
 
   async get(spec: string, run: string): Promise<RunResult | undefined> {
     return (await this.objects(spec).read(run))?.value;
+  }
+
+  /**
+   * Lists the spec's results (one LIST per 1,000), reads the `limit` written last, and returns
+   * them newest first by start. A result that cannot be read is left out.
+   */
+  async list(spec: string, options: { readonly limit?: number } = {}): Promise<RunResult[]> {
+    const objects = this.objects(spec);
+    const found: _Object[] = [];
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.options.client.send(new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: objects.prefix, MaxKeys: 1000, ContinuationToken: token }));
+      } catch (err) {
+        throw new JsonStoreError(`failed to list ${s3Uri(this.options.bucket, objects.prefix)}: ${errorMessage(err)}`, { cause: err });
+      }
+      found.push(...(page.Contents ?? []).filter((o) => o.Key?.endsWith('.json') && !o.Key.slice(objects.prefix.length).includes('/')));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    const newest = found.sort((a, b) => (b.LastModified?.getTime() ?? 0) - (a.LastModified?.getTime() ?? 0)).slice(0, options.limit ?? DEFAULT_HISTORY_LIMIT);
+    const results = await mapLimit(newest, 8, (o) =>
+      objects.read(o.Key!.slice(objects.prefix.length, -'.json'.length)).then(
+        (r) => r?.value,
+        () => undefined,
+      ),
+    );
+    return newestFirst(results.filter((r): r is RunResult => r !== undefined));
   }
 }

@@ -6,11 +6,21 @@
  *
  * An idempotent ensure: the family is looked up before registering (a cold start finds what
  * an earlier container registered), and kept in memory while warm. A new base revision (a new
- * runner image) hashes differently, so runs pick it up.
+ * runner image) hashes differently, so runs pick it up; the copies of older base revisions are
+ * superseded, and {@link TaskDefinitions.deregisterSuperseded} retires them. Each copy names
+ * the base it was made from in its runner container's Docker label {@link BASE_LABEL}.
+ *
+ * ```
+ * base Stash-runner:7  ──copy + volumes──▶  Stash-runner-<hash(:7, set A)>:1   (label base = ...:7)
+ * deploy: base :8      ──copy + volumes──▶  Stash-runner-<hash(:8, set A)>:1
+ *                                           Stash-runner-<hash(:7, set A)>:1   superseded: deregistered
+ * ```
  */
 import { createHash } from 'node:crypto';
 import {
+  DeregisterTaskDefinitionCommand,
   DescribeTaskDefinitionCommand,
+  ListTaskDefinitionsCommand,
   RegisterTaskDefinitionCommand,
   type ContainerDefinition,
   type ECSClient,
@@ -19,6 +29,9 @@ import {
 } from '@aws-sdk/client-ecs';
 import { errorMessage, StashError } from '../core/errors';
 import type { TaskVolumes } from './task-volumes';
+
+/** The Docker label of a copy's runner container that names the base revision it was made from. */
+export const BASE_LABEL = 'stash.base-task-definition';
 
 /** Raised when a task definition cannot be found or registered. */
 export class TaskDefinitionError extends StashError {}
@@ -117,7 +130,42 @@ export class TaskDefinitions {
       ...container,
       mountPoints: [...(container.mountPoints ?? []), ...set.mountPoints],
       logConfiguration: this.logTo(container.logConfiguration),
+      dockerLabels: { ...container.dockerLabels, [BASE_LABEL]: this.config.taskDefinitionArn },
     };
+  }
+
+  /**
+   * Deregisters the copies made from another base revision than the current one (the runner
+   * image or settings changed since): ACTIVE revisions of `<family>-<hash>` families whose
+   * runner container's {@link BASE_LABEL} is not {@link TaskDefinitionConfig.taskDefinitionArn}.
+   * Tasks already running keep running. Returns the ARNs it deregistered.
+   */
+  async deregisterSuperseded(): Promise<string[]> {
+    const family = this.config.taskFamily;
+    const isCopy = (arn: string) => {
+      const name = arn.split('/').pop()?.split(':')[0] ?? '';
+      return name.startsWith(`${family}-`) && /^[0-9a-f]{16}$/.test(name.slice(family.length + 1));
+    };
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(new ListTaskDefinitionsCommand({ familyPrefix: `${family}-`, status: 'ACTIVE', nextToken }));
+        arns.push(...(page.taskDefinitionArns ?? []).filter(isCopy));
+        nextToken = page.nextToken;
+      } while (nextToken);
+      const retired: string[] = [];
+      for (const arn of arns) {
+        const { taskDefinition } = await this.client.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+        const runner = taskDefinition?.containerDefinitions?.find((c) => c.name === this.config.containerName);
+        if (runner?.dockerLabels?.[BASE_LABEL] === this.config.taskDefinitionArn) continue;
+        await this.client.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn }));
+        retired.push(arn);
+      }
+      return retired;
+    } catch (err) {
+      throw new TaskDefinitionError(`failed to retire superseded task definitions of ${family}: ${errorMessage(err)}`, { cause: err });
+    }
   }
 
   private logTo(log: LogConfiguration | undefined): LogConfiguration | undefined {

@@ -141,7 +141,8 @@ async function scenario(docs: readonly SpecDocument[], deployed: boolean): Promi
     subnets: ['subnet-0123456789abcdef0'],
     securityGroups: ['sg-0123456789abcdef0'],
     assignPublicIp: 'DISABLED',
-    allowedEfsIds: ['fs-00000000', 'fs-00000001', 'fs-00000002', 'fs-00000003', 'fs-00000004'],
+    efs: { sources: ['fs-00000000', 'fs-00000001', 'fs-00000002', 'fs-00000003', 'fs-00000004'], repositories: [], restoreTargets: [] },
+    maxTaskSize: { cpu: 4096, memoryMiB: 16384 },
   });
   const statuses = new MemoryStatuses();
   const cache = new SpecCache();

@@ -13,28 +13,34 @@
  * await remote.backupNow('db');            // { run: 'db-20260101T120000-1a2b3c', taskArn: ... }
  * await remote.restoreNow('db', { volumes: [parseVolumeFlag('/source/data=efs:fs-0123abcd:/restored')] });
  */
-import { ECSClient } from '@aws-sdk/client-ecs';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeTasksCommand, ECSClient, type Task } from '@aws-sdk/client-ecs';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { launchNow, launchRun } from '../core/launch';
+import { runResultOf, taskRun, type StoppedTask } from '../core/record';
+import { S3RunStore } from '../aws/s3-run-store';
 import { ConfigError, errorMessage, StashError } from '../core/errors';
 import { systemClock, type Clock } from '../core/ports';
 import { launchRecovery, loadRecoveries, pendingStatus, type RecoveryLoadResult } from '../core/recovery';
 import { parseSchedule } from '../core/schedule';
 import type { VolumeMode } from '../core/volumes';
 import { EcsLauncher } from '../aws/ecs-launcher';
-import { ecsConfigOf, S3LauncherConfig } from '../aws/launcher-config';
+import { ecsConfigOf, S3LauncherConfig, type LauncherConfig } from '../aws/launcher-config';
 import { isConditionLost, normalisePrefix, parseS3Uri, s3Uri, type S3Location } from '../aws/s3';
 import { S3SpecStore } from '../aws/s3-spec-store';
 import { S3RecoveryStatusStore, S3StatusStore } from '../aws/s3-status-store';
 import { SecretsManagerSecretStore } from '../aws/secrets-manager';
 import { API_VERSION, type Restic } from '../schemas/restic';
 import { RECOVERY_KIND, RecoverySchema, type RecoveredVolume, type Recovery, type RecoveryStatus } from '../schemas/recovery';
-import { STATE_PREFIX, STATUS_PREFIX } from '../schemas/bucket';
+import { RUNS_PREFIX, STATE_PREFIX, STATUS_PREFIX } from '../schemas/bucket';
+import type { RunResult, SpecStatus } from '../schemas/status';
 import { DEFAULT_SECRET_PREFIX, type Secret } from '../schemas/secret';
 import type { RunLog } from '../runner/run';
-import { SpecStash } from './stash';
+import { InterruptedError } from './command';
+import { ofRun, SpecStash, type LogQuery, type LogRecord } from './stash';
 
 /** `--secrets` when none is given: the stack's own prefix. */
 const DEFAULT_SECRETS_URI = `sm://${DEFAULT_SECRET_PREFIX}`;
@@ -76,6 +82,7 @@ export interface RemoteClients {
   readonly s3?: S3Client;
   readonly ecs?: ECSClient;
   readonly secrets?: SecretsManagerClient;
+  readonly logs?: CloudWatchLogsClient;
 }
 
 /** Where the remote stores are. */
@@ -150,6 +157,7 @@ export class RemoteStash extends SpecStash {
       s3: this.options.clients?.s3 ?? new S3Client({}),
       ecs: this.options.clients?.ecs ?? new ECSClient({ maxAttempts: 1 }),
       secrets: this.options.clients?.secrets ?? new SecretsManagerClient({}),
+      logs: this.options.clients?.logs ?? new CloudWatchLogsClient({}),
     };
     return this.clientsBuilt;
   }
@@ -163,6 +171,11 @@ export class RemoteStash extends SpecStash {
   /** Spec statuses (`--state` + `status/`). */
   get statusStore(): S3StatusStore {
     return new S3StatusStore({ client: this.clients.s3, bucket: this.stateAt.bucket, prefix: `${this.stateAt.prefix}${STATUS_PREFIX}` });
+  }
+
+  /** Every run's result (`--state` + `runs/`), as the task and the record function write them. */
+  get runStore(): S3RunStore {
+    return new S3RunStore({ client: this.clients.s3, bucket: this.stateAt.bucket, prefix: `${this.stateAt.prefix}${RUNS_PREFIX}` });
   }
 
   /** Recovery statuses (`--state` + `status/recoveries/`). */
@@ -197,9 +210,116 @@ export class RemoteStash extends SpecStash {
     return this.options.runLog?.(name) ?? silentLog;
   }
 
+  private launcherConfig(): Promise<LauncherConfig> {
+    return new S3LauncherConfig(this.clients.s3, this.stateAt.bucket, `${this.stateAt.prefix}${STATE_PREFIX}`).read();
+  }
+
   private async launcher(): Promise<EcsLauncher> {
-    const config = await new S3LauncherConfig(this.clients.s3, this.stateAt.bucket, `${this.stateAt.prefix}${STATE_PREFIX}`).read();
-    return new EcsLauncher(this.clients.ecs, ecsConfigOf(config));
+    return new EcsLauncher(this.clients.ecs, ecsConfigOf(await this.launcherConfig()));
+  }
+
+  /**
+   * Follows a launched task to its end: ECS DescribeTasks every `pollMs` (default 5 s) until
+   * it is STOPPED, then the run's result as the task wrote it to `runs/` (waiting up to
+   * `recordWaitMs`, default 2 min, for the record function to write one for a task that died),
+   * else as the stopped task's exit code and reason tell. Aborting stops following, not the task.
+   */
+  async follow(
+    name: string,
+    started: { readonly run: string; readonly taskArn: string },
+    options: { readonly signal?: AbortSignal; readonly pollMs?: number; readonly recordWaitMs?: number; readonly onStatus?: (lastStatus: string) => void } = {},
+  ): Promise<{ result: RunResult; status?: SpecStatus; task: StoppedTask }> {
+    const config = await this.launcherConfig();
+    const pollMs = options.pollMs ?? 5000;
+    const wait = async () => {
+      try {
+        await sleep(pollMs, undefined, { signal: options.signal });
+      } catch {
+        const why = options.signal?.reason instanceof InterruptedError ? `${errorMessage(options.signal.reason)}: ` : '';
+        throw new StashError(`${why}stopped following ${started.taskArn}; the task goes on: see stash history ${name}`);
+      }
+    };
+    let last: string | undefined;
+    let task: Task | undefined;
+    for (;;) {
+      const described = await this.clients.ecs.send(new DescribeTasksCommand({ cluster: config.clusterArn, tasks: [started.taskArn] }));
+      task = described.tasks?.[0];
+      if (!task) throw new StashError(`ECS does not know the task ${started.taskArn} (${described.failures?.map((f) => f.reason).join('; ') || 'no such task'}): it may have stopped more than an hour ago; see stash history ${name}`);
+      if (task.lastStatus && task.lastStatus !== last) options.onStatus?.((last = task.lastStatus));
+      if (task.lastStatus === 'STOPPED') break;
+      await wait();
+    }
+    const stopped = stoppedTaskOf(task);
+    const runs = this.runStore;
+    const deadline = Date.now() + (options.recordWaitMs ?? 120_000);
+    let result = await runs.get(name, started.run);
+    while (!result && Date.now() < deadline) {
+      await wait();
+      result = await runs.get(name, started.run);
+    }
+    const described = taskRun(stopped, config.containerName) ?? { spec: name, run: started.run, kind: 'backup' as const };
+    result ??= runResultOf(stopped, { ...described, run: started.run }, this.clock.now(), config.containerName);
+    return { result, status: await this.statusStore.get(name).catch(() => undefined), task: stopped };
+  }
+
+  /**
+   * The log groups of the stack's functions (dispatch, record, validate). The stack names its
+   * log groups as CloudFormation does, `<stack>-<logical id>-<suffix>`, with the runner's
+   * logical id starting `Runner` and the functions' `Functions`: so they are found by the
+   * runner's group (from `launcher.json`). A runner group named otherwise gives none.
+   */
+  private async functionLogGroups(runnerGroup: string): Promise<string[]> {
+    const stack = /^(.+)-Runner[A-Za-z0-9]*LogGroup/.exec(runnerGroup)?.[1];
+    if (!stack) return [];
+    const groups: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.clients.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: `${stack}-Functions`, nextToken: token }));
+      groups.push(...(page.logGroups ?? []).flatMap((g) => (g.logGroupName ? [g.logGroupName] : [])));
+      token = page.nextToken;
+    } while (token);
+    return groups.sort();
+  }
+
+  /**
+   * The spec's records from CloudWatch Logs: the runner's log group (`launcher.json`) and the
+   * functions', each read with FilterLogEvents and a filter on the JSON keys `spec` (and
+   * `run`), then merged by time. Following, each group is read again every `pollMs` (default
+   * 5 s) from the last event seen. `since` defaults to the last 24 hours.
+   */
+  async logs(name: string, query: LogQuery, emit: (record: LogRecord) => void): Promise<void> {
+    const config = await this.launcherConfig();
+    const groups = [config.logGroup, ...(await this.functionLogGroups(config.logGroup))];
+    const filterPattern = query.run ? `{ ($.spec = ${JSON.stringify(name)}) && (($.run = ${JSON.stringify(query.run)}) || ($.run = ${JSON.stringify(`${query.run}-check`)})) }` : `{ $.spec = ${JSON.stringify(name)} }`;
+    const seen = new Set<string>();
+    let from = (query.since ?? new Date(this.clock.now().getTime() - 24 * 3600_000)).getTime();
+    for (;;) {
+      const batch: LogRecord[] = [];
+      for (const group of groups) {
+        let token: string | undefined;
+        do {
+          const page = await this.clients.logs.send(new FilterLogEventsCommand({ logGroupName: group, filterPattern, startTime: from, nextToken: token }), { abortSignal: query.signal });
+          for (const e of page.events ?? []) {
+            if (!e.eventId || seen.has(e.eventId)) continue;
+            seen.add(e.eventId);
+            const record = cloudWatchRecord(e.message ?? '', e.timestamp ?? 0, group === config.logGroup ? undefined : group);
+            // The filter runs in CloudWatch; this keeps what it let through honest.
+            if (record && record.spec === name && ofRun(record, query.run)) batch.push(record);
+          }
+          token = page.nextToken;
+        } while (token);
+      }
+      batch.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
+      for (const r of batch) emit(r);
+      if (batch.length) from = Date.parse(batch[batch.length - 1].timestamp);
+      if (!query.follow || query.signal?.aborted || query.stop?.()) return;
+      try {
+        await sleep(query.pollMs ?? 5000, undefined, { signal: query.signal });
+      } catch {
+        return;
+      }
+      if (query.stop?.()) return;
+    }
   }
 
   /** `stash backup NAME --remote` (or `check`): a Fargate task now, as the tick would start it. */
@@ -258,5 +378,43 @@ export class RemoteStash extends SpecStash {
       phase: status?.phase ?? 'Pending',
       ...(report.reason ? { reason: report.reason } : {}),
     };
+  }
+}
+
+/** A task as DescribeTasks gives it, in the shape the record step reads (times as ISO strings). */
+function stoppedTaskOf(t: Task): StoppedTask {
+  const iso = (d: Date | undefined) => d?.toISOString();
+  return {
+    taskArn: t.taskArn ?? '',
+    clusterArn: t.clusterArn,
+    group: t.group,
+    startedBy: t.startedBy,
+    lastStatus: t.lastStatus,
+    stopCode: t.stopCode,
+    stoppedReason: t.stoppedReason,
+    createdAt: iso(t.createdAt),
+    startedAt: iso(t.startedAt),
+    stoppingAt: iso(t.stoppingAt),
+    stoppedAt: iso(t.stoppedAt),
+    containers: (t.containers ?? []).map((c) => ({ name: c.name ?? '', exitCode: c.exitCode, reason: c.reason, lastStatus: c.lastStatus })),
+    overrides: {
+      containerOverrides: (t.overrides?.containerOverrides ?? []).map((o) => ({ name: o.name, environment: (o.environment ?? []).map((e) => ({ name: e.name, value: e.value })) })),
+    },
+  };
+}
+
+/**
+ * A CloudWatch event as a record: the JSON line the runner or a function logged (Powertools'
+ * `timestamp` kept when it has one); undefined for a line that is not JSON (Lambda's START,
+ * END and REPORT lines).
+ */
+export function cloudWatchRecord(message: string, timestamp: number, source?: string): LogRecord | undefined {
+  try {
+    const value = JSON.parse(message) as Record<string, unknown>;
+    if (!value || typeof value !== 'object' || typeof value.message !== 'string') return undefined;
+    const at = typeof value.timestamp === 'string' && !Number.isNaN(Date.parse(value.timestamp)) ? new Date(value.timestamp).toISOString() : new Date(timestamp).toISOString();
+    return { ...value, message: value.message, timestamp: at, level: typeof value.level === 'string' ? value.level : undefined, ...(source ? { source } : {}) };
+  } catch {
+    return undefined;
   }
 }

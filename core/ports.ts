@@ -93,7 +93,15 @@ export interface RunStore {
   /** Stores a run's result; with `ifAbsent`, only when none is stored yet. */
   put(result: RunResult, options?: { readonly ifAbsent?: boolean }): Promise<void>;
   get(spec: string, run: string): Promise<RunResult | undefined>;
+  /**
+   * The spec's runs, newest first (by start), at most `limit` of them (default
+   * {@link DEFAULT_HISTORY_LIMIT}): only that many results are read, however many are stored.
+   */
+  list(spec: string, options?: { readonly limit?: number }): Promise<RunResult[]>;
 }
+
+/** How many runs {@link RunStore.list} returns unless told otherwise. */
+export const DEFAULT_HISTORY_LIMIT = 50;
 
 // ---- time --------------------------------------------------------------------------------------
 

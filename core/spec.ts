@@ -177,6 +177,10 @@ function semanticChecks(source: string, restic: Restic): { problems: SpecProblem
     else if (repository.kind === 'emptyDir') warn(at, 'an emptyDir repository does not outlive its run on AWS; use efs (or hostPath locally)');
   }
   if (spec.selector) warn('spec.selector', 'ignored: there are no pods to select; fileGroups come from spec.volumes');
+  if (spec.backend.azure) {
+    // Debian builds restic without its Azure backend (a patch of its own since restic 0.16).
+    warn('spec.backend.azure', "the runner image's restic (Debian's package) has no Azure backend, so runs on AWS fail; locally, use a restic built with it (restic's own release)");
+  }
   if (spec.useAutoPrefix !== undefined) warn('spec.useAutoPrefix', 'ignored: the repository path is exactly the backend prefix');
   if (spec.type === 'offline') {
     warn(

@@ -16,7 +16,8 @@ export function emptyStatus(name: string): SpecStatus {
 /**
  * The status after a finished run. Backups: `firstBackupTime`, `lastBackupTime` and
  * `lastBackupDuration` follow every backup; `backupCount` counts the backups that made
- * snapshots (succeeded or partial); `lastSuccessfulBackupTime` only moves on success;
+ * snapshots (succeeded or partial); `lastSuccessfulBackupTime` (a run's start, like
+ * `lastBackupTime`) only moves on success;
  * `lastError` is the newest failure's message and is cleared by a success. Checks keep
  * their own time and outcome. The run in progress is cleared when it is this run.
  */
@@ -41,12 +42,18 @@ export function applyRunResult(status: SpecStatus, result: RunResult): SpecStatu
   next.lastRun = result;
   if (result.outcome === 'succeeded' || result.outcome === 'partial') next.backupCount = (next.backupCount ?? 0) + 1;
   if (result.outcome === 'succeeded') {
-    next.lastSuccessfulBackupTime = result.finishedAt;
+    // A run's start, as Stash set it: equal to lastBackupTime when the last backup succeeded.
+    next.lastSuccessfulBackupTime = result.startedAt;
     delete next.lastError;
   } else {
     next.lastError = result.error ?? `backup ${result.outcome}`;
   }
   return next;
+}
+
+/** Runs sorted newest first by start (then by id, for a stable order), as a history lists them. */
+export function newestFirst(runs: RunResult[]): RunResult[] {
+  return runs.sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt) || b.run.localeCompare(a.run));
 }
 
 /** One line of `stash status`: a spec (or a status whose spec is gone) and its next backup. */
@@ -57,6 +64,29 @@ export interface StatusRow {
   readonly paused?: boolean;
   /** Why the spec's status could not be read (it names the file); `status` is then undefined. */
   readonly statusError?: string;
+  /** Set when the spec has had no successful backup in twice its interval (see findOverdue). */
+  readonly overdue?: { readonly since: string; readonly dueBy: string };
+}
+
+/**
+ * What needs a person's attention in a row, or undefined: the status cannot be read, the
+ * last backup or check did not succeed, the spec is overdue. `stash status` exits 1 on any.
+ */
+export function rowProblem(row: StatusRow): string | undefined {
+  const problems: string[] = [];
+  if (row.statusError) problems.push('status unreadable');
+  const s = row.status;
+  if (s?.lastOutcome && s.lastOutcome !== 'succeeded') problems.push(`last backup ${s.lastOutcome}`);
+  if (s?.lastCheckOutcome && s.lastCheckOutcome !== 'succeeded') problems.push(`last check ${s.lastCheckOutcome}`);
+  if (row.overdue) problems.push(`overdue since ${row.overdue.since}`);
+  return problems.length ? problems.join(', ') : undefined;
+}
+
+/** The spec's snapshots after its last backup, where every fileGroup's retention counted them. */
+export function snapshotCount(status: SpecStatus | undefined): number | undefined {
+  const groups = status?.lastRun?.fileGroups ?? [];
+  if (!groups.length || groups.some((g) => g.snapshots === undefined)) return undefined;
+  return groups.reduce((n, g) => n + (g.snapshots ?? 0), 0);
 }
 
 /**

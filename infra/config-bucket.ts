@@ -3,7 +3,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { COMPILED_SPECS_NAME } from '../aws/s3-compiled-specs';
+import { LAUNCHER_CONFIG_NAME } from '../aws/launcher-config';
 import { DEFAULT_SPEC_PREFIX, RUNS_PREFIX, STATE_PREFIX, STATUS_PREFIX } from '../schemas/bucket';
+import { guardFinding } from './nag';
 
 /** Properties of {@link ConfigBucket}. */
 export interface ConfigBucketProps {
@@ -89,12 +91,48 @@ export class ConfigBucket extends Construct {
       eventBridgeConfiguration: { eventBridgeEnabled: true },
     };
 
-    Validations.of(this.bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'Specs hold no secrets (credentials live in Secrets Manager) and every change is kept as an object version; ' +
-        'an access-log bucket would add a second bucket to watch. Enable CloudTrail S3 data events for an access audit.',
-    });
+    const noAccessLog =
+      'Specs hold no secrets (credentials live in Secrets Manager) and every change is kept as an object version; ' +
+      'an access-log bucket would add a second bucket to watch. Enable CloudTrail S3 data events for an access audit.';
+    Validations.of(this.bucket).acknowledge(
+      { id: 'AwsSolutions-S1', reason: noAccessLog },
+      { id: guardFinding('s3_bucket_logging_enabled_check'), reason: noAccessLog },
+      {
+        id: guardFinding('s3_bucket_default_encryption_kms_check'),
+        reason:
+          'SSE-S3: the objects are specs (no secret values), statuses and run results; a KMS key would add a key policy and a ' +
+          'kms:Decrypt grant to every function, the task and each operator, for no secret to protect.',
+      },
+      {
+        id: guardFinding('s3_bucket_object_lock_enabled_check'),
+        reason:
+          'Versioning keeps every spec change; Object Lock would forbid the lifecycle rules that expire old versions and run ' +
+          'results, and can only be turned on when a bucket is created. The bucket policy limits who writes each prefix instead.',
+      },
+    );
+  }
+
+  /**
+   * The bucket policy's boundary: under each prefix, only the principals named write or
+   * delete (`s3:PutObject*`, `s3:DeleteObject*`); every other principal is refused, whatever
+   * its own IAM policies allow. Principals are role or user ARNs (`aws:PrincipalArn`, which
+   * for an assumed role is the role's ARN).
+   */
+  public restrictWriters(writers: Readonly<Record<'specs' | 'status' | 'state' | 'runs', readonly string[]>>): void {
+    const prefixes = { specs: this.specPrefix, status: this.statusPrefix, state: this.statePrefix, runs: this.runsPrefix };
+    for (const [name, principals] of Object.entries(writers) as [keyof typeof prefixes, readonly string[]][]) {
+      if (principals.length === 0) throw new Error(`ConfigBucket: nobody would be left to write ${prefixes[name]}`);
+      this.bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: `OnlyNamedWritersOf${name[0].toUpperCase()}${name.slice(1)}`,
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['s3:PutObject*', 's3:DeleteObject*'],
+          resources: [this.arnForPrefix(prefixes[name])],
+          conditions: { ArnNotEquals: { 'aws:PrincipalArn': [...principals] } },
+        }),
+      );
+    }
   }
 
   /** The ARN of every object under a prefix, e.g. `arn:aws:s3:::bucket/specs/*`. */
@@ -114,6 +152,16 @@ export class ConfigBucket extends Construct {
       actions: ['s3:GetObject', 's3:GetObjectVersion'],
       resourceArns: [this.arnForPrefix(this.specPrefix)],
     });
+  }
+
+  /** Upload and delete specs and Recoveries (an operator's). */
+  public grantWriteSpecs(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['s3:PutObject', 's3:DeleteObject'], resourceArns: [this.arnForPrefix(this.specPrefix)] });
+  }
+
+  /** Read `state/launcher.json`, where the dispatcher says how it launches tasks, and nothing else under `state/`. */
+  public grantReadLauncherConfig(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.bucket.arnForObjects(`${this.statePrefix}${LAUNCHER_CONFIG_NAME}`)] });
   }
 
   /** Read and write `status/<name>.json` (delete, when a spec is removed). */

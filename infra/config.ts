@@ -64,7 +64,7 @@ export interface StashSettings {
   /** Days an overwritten or deleted spec version is kept (a queued task may still load it). */
   readonly noncurrentVersionDays: number;
   readonly network: NetworkSettings;
-  /** EFS file systems that specs may back up (mounted read-only by IAM: no ClientWrite). */
+  /** EFS file systems that specs may back up (mounted read-only, and no ClientWrite in IAM); never also a repository or restore target. */
   readonly efsSources: readonly string[];
   /** EFS file systems that may hold `local` backend repositories (read-write). */
   readonly efsRepositories: readonly string[];
@@ -76,6 +76,22 @@ export interface StashSettings {
   readonly taskCpu: number;
   /** Runner task memory, MiB. */
   readonly taskMemoryMiB: number;
+  /** The largest CPU a spec's `resources` may ask for: RunTask is allowed up to it, no further. */
+  readonly maxTaskCpu: number;
+  /** The largest memory (MiB) a spec's `resources` may ask for. */
+  readonly maxTaskMemoryMiB: number;
+  /**
+   * IAM principals (role or user ARNs) that may write and delete under the spec prefix; the
+   * bucket policy refuses everyone else. Empty: the spec prefix is left to your IAM policies.
+   */
+  readonly specWriters: readonly string[];
+  /**
+   * S3 buckets of other accounts that restic repositories may be in (a new VPC's S3 endpoint
+   * reaches this account's buckets and these, nothing else).
+   */
+  readonly s3RepositoryBuckets: readonly string[];
+  /** Whether the stack applies the file-system policy that makes IAM decide to each EFS file system it names. */
+  readonly efsFileSystemPolicies: boolean;
 }
 
 /**
@@ -119,6 +135,16 @@ export interface StashSettingsInput {
   readonly taskCpu?: unknown;
   /** @default 2048 */
   readonly taskMemoryMiB?: unknown;
+  /** @default 4096 (4 vCPU), or taskCpu if larger */
+  readonly maxTaskCpu?: unknown;
+  /** @default 16384, or taskMemoryMiB if larger */
+  readonly maxTaskMemoryMiB?: unknown;
+  /** Comma-separated or an array of IAM role or user ARNs. @default - none: the spec prefix is left to IAM policies */
+  readonly specWriters?: unknown;
+  /** Comma-separated or an array of bucket names. @default - none: this account's buckets only */
+  readonly s3RepositoryBuckets?: unknown;
+  /** `true` to let the stack replace each named EFS file system's policy with one that makes IAM decide. @default false */
+  readonly efsFileSystemPolicies?: unknown;
 }
 
 /** Every key {@link readStashSettings} reads from the CDK context. */
@@ -141,6 +167,11 @@ export const SETTING_KEYS = [
   'metricsNamespace',
   'taskCpu',
   'taskMemoryMiB',
+  'maxTaskCpu',
+  'maxTaskMemoryMiB',
+  'specWriters',
+  's3RepositoryBuckets',
+  'efsFileSystemPolicies',
 ] as const satisfies readonly (keyof StashSettingsInput)[];
 
 /** Settings that cannot be used; the message names every wrong key and why. */
@@ -189,12 +220,24 @@ const fsId = z.string().check(
   }),
 );
 const subnetId = z.string().check(
-  z.refine((s) => /^subnet-[0-9a-f]{8,17}$/.test(s), {
+  z.refine((s) => /^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(s), {
     error: (iss) => `${quoted(iss.input)} is not a subnet id (subnet-0123abcd...)`,
   }),
 );
+/** A principal a bucket policy can name: an IAM role or user of an account (a path is allowed). */
+const principalArn = z.string().check(
+  z.refine((s) => /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/.test(s), {
+    error: (iss) => `${quoted(iss.input)} is not an IAM role or user ARN (arn:aws:iam::123456789012:role/name)`,
+  }),
+);
+/** An S3 bucket name (general purpose buckets). */
+const bucketName = z.string().check(
+  z.refine((s) => /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s) && !s.includes('..'), {
+    error: (iss) => `${quoted(iss.input)} is not an S3 bucket name`,
+  }),
+);
 const securityGroupId = z.string().check(
-  z.refine((s) => /^sg-[0-9a-f]{8,17}$/.test(s), {
+  z.refine((s) => /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(s), {
     error: (iss) => `${quoted(iss.input)} is not a security group id (sg-0123abcd...)`,
   }),
 );
@@ -223,6 +266,22 @@ const secretPrefix = z.pipe(z.string(), z.transform((s: string) => s.trim())).ch
   z.refine(isSecretPrefix, { error: (iss) => `${quoted(iss.input)} must be ${SECRET_PREFIX_RULE}` }),
 );
 
+/** The largest task a spec's `resources` may ask for unless the settings say otherwise: 4 vCPU, 16 GiB. */
+const DEFAULT_MAX_TASK_CPU = 4096;
+const DEFAULT_MAX_TASK_MEMORY_MIB = 16384;
+
+/** `true`/`false` as `-c` gives them (or yes/no, enabled/disabled), or a boolean. */
+const flag = preprocess(
+  (v) => {
+    const s = String(v).trim().toLowerCase();
+    return ['true', 'enabled', 'yes'].includes(s) ? true : ['false', 'disabled', 'no'].includes(s) ? false : v;
+  },
+  z.boolean({ error: (iss) => `${quoted(iss.input)} must be true or false` }),
+);
+
+/** The most memory any Fargate task has, MiB. */
+const LARGEST_MEMORY = Math.max(...FARGATE_SIZES.flatMap(([, memories]) => memories));
+
 const RawSchema = z.object({
   secretPrefix: preprocess((v) => (unset(v) ? DEFAULT_SECRET_PREFIX : v), secretPrefix),
   specPrefix: preprocess((v) => (unset(v) ? 'specs/' : v), specPrefix),
@@ -246,19 +305,12 @@ const RawSchema = z.object({
   vpcId: preprocess(
     (v) => (unset(v) ? undefined : text(v)),
     z.optional(
-      z.string().check(z.refine((s) => /^vpc-[0-9a-f]{8,17}$/.test(s), { error: (iss) => `${quoted(iss.input)} is not a VPC id (vpc-0123abcd...)` })),
+      z.string().check(z.refine((s) => /^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(s), { error: (iss) => `${quoted(iss.input)} is not a VPC id (vpc-0123abcd...)` })),
     ),
   ),
   subnetIds: list(subnetId),
   securityGroupIds: list(securityGroupId),
-  assignPublicIp: preprocess(
-    (v) => {
-      if (unset(v)) return undefined;
-      const s = String(v).trim().toLowerCase();
-      return ['true', 'enabled', 'yes'].includes(s) ? true : ['false', 'disabled', 'no'].includes(s) ? false : v;
-    },
-    z.optional(z.boolean({ error: (iss) => `${quoted(iss.input)} must be true or false` })),
-  ),
+  assignPublicIp: preprocess((v) => (unset(v) ? undefined : v), z.optional(flag)),
   egress: preprocess(
     (v) => (unset(v) ? undefined : text(v)),
     z.optional(z.enum(EGRESS_MODES, { error: (iss) => `${quoted(iss.input)} must be one of ${EGRESS_MODES.join(', ')}` })),
@@ -283,7 +335,20 @@ const RawSchema = z.object({
     (v) => (unset(v) ? undefined : numeric(v)),
     z.optional(z.number({ error: 'must be a number of MiB' }).check(z.int({ error: 'must be a whole number of MiB' }))),
   ),
+  maxTaskCpu: preprocess(
+    (v) => (unset(v) ? undefined : numeric(v)),
+    z.optional(z.number().check(
+      z.refine((n) => fargateMemories(n).length > 0, {
+        error: (iss) => `${quoted(iss.input)} is not a Fargate CPU size; use one of ${FARGATE_SIZES.map(([cpu]) => cpu).join(', ')}`,
+      }),
+    )),
+  ),
+  maxTaskMemoryMiB: preprocess((v) => (unset(v) ? undefined : v), z.optional(whole(`must be a whole number of MiB from 512 to ${LARGEST_MEMORY}`, 512, LARGEST_MEMORY))),
+  specWriters: list(principalArn),
+  s3RepositoryBuckets: list(bucketName),
+  efsFileSystemPolicies: preprocess((v) => (unset(v) ? false : v), flag),
 });
+
 
 function issuePath(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
@@ -294,7 +359,7 @@ function issuePath(path: readonly PropertyKey[]): string {
  *
  * @throws StashSettingsError naming every wrong key and why.
  * @example
- * parseStashSettings({ vpcId: 'vpc-0abc12345', subnetIds: 'subnet-0abc1234,subnet-0def5678' });
+ * parseStashSettings({ vpcId: 'vpc-0abc1234', subnetIds: 'subnet-0abc1234,subnet-0def5678' });
  */
 export function parseStashSettings(input: StashSettingsInput = {}): StashSettings {
   const parsed = RawSchema.safeParse(input);
@@ -331,6 +396,22 @@ export function parseStashSettings(input: StashSettingsInput = {}): StashSetting
     problems.push(`taskMemoryMiB: ${taskMemoryMiB} does not fit taskCpu ${raw.taskCpu}; Fargate accepts ${describeSizes(memories)}`);
   }
 
+  // Unless given, the largest size is 4 vCPU and 16 GiB, or the base size where that is larger.
+  const maxTaskCpu = raw.maxTaskCpu ?? Math.max(DEFAULT_MAX_TASK_CPU, raw.taskCpu);
+  const maxTaskMemoryMiB = raw.maxTaskMemoryMiB ?? Math.max(DEFAULT_MAX_TASK_MEMORY_MIB, taskMemoryMiB ?? 0);
+  if (maxTaskCpu < raw.taskCpu) problems.push(`maxTaskCpu: ${maxTaskCpu} is below taskCpu ${raw.taskCpu}, the size every run starts from`);
+  if (taskMemoryMiB !== undefined && maxTaskMemoryMiB < taskMemoryMiB) {
+    problems.push(`maxTaskMemoryMiB: ${maxTaskMemoryMiB} is below taskMemoryMiB ${taskMemoryMiB}, the size every run starts from`);
+  }
+  const efsSources = [...new Set(raw.efsSources)];
+  for (const fs of efsSources) {
+    for (const [key, list] of [['efsRepositories', raw.efsRepositories], ['efsRestoreTargets', raw.efsRestoreTargets]] as const) {
+      if (list.includes(fs)) {
+        problems.push(`${key}: ${fs} is also in efsSources; a source is never mounted writable, so it cannot be a repository or a restore target (see docs/deploy.md, "Restoring into a source")`);
+      }
+    }
+  }
+
   if (problems.length > 0) throw new StashSettingsError(problems);
   return {
     secretPrefix: raw.secretPrefix,
@@ -340,12 +421,17 @@ export function parseStashSettings(input: StashSettingsInput = {}): StashSetting
     logRetentionDays: raw.logRetentionDays as StashSettings['logRetentionDays'],
     noncurrentVersionDays: raw.noncurrentVersionDays,
     network,
-    efsSources: [...new Set(raw.efsSources)],
+    efsSources,
     efsRepositories: [...new Set(raw.efsRepositories)],
     efsRestoreTargets: [...new Set(raw.efsRestoreTargets)],
     metricsNamespace: raw.metricsNamespace,
     taskCpu: raw.taskCpu,
     taskMemoryMiB,
+    maxTaskCpu,
+    maxTaskMemoryMiB,
+    specWriters: [...new Set(raw.specWriters)],
+    s3RepositoryBuckets: [...new Set(raw.s3RepositoryBuckets)],
+    efsFileSystemPolicies: raw.efsFileSystemPolicies,
   };
 }
 

@@ -10,7 +10,7 @@ import { StashFunction, type StashFunctionCommonProps } from './stash-function';
 
 /** Properties of {@link DispatchFunction}. */
 export interface DispatchFunctionProps extends StashFunctionCommonProps {
-  /** Where tasks run: the cluster, the task definition family and its two roles, the allowed EFS. */
+  /** Where tasks run: the cluster, the task definition family and its two roles, the EFS file systems by role, the largest size. */
   readonly runner: Runner;
   /** The subnets and security groups the tasks get. */
   readonly network: Network;
@@ -52,7 +52,11 @@ export class DispatchFunction extends StashFunction {
         SUBNET_IDS: joinIds(network.subnetIds),
         SECURITY_GROUP_IDS: joinIds(network.securityGroupIds),
         ASSIGN_PUBLIC_IP: network.assignPublicIp,
-        ALLOWED_EFS_IDS: runner.allowedEfsIds.join(','),
+        EFS_SOURCES: runner.efsSources.join(','),
+        EFS_REPOSITORIES: runner.efsRepositories.join(','),
+        EFS_RESTORE_TARGETS: runner.efsRestoreTargets.join(','),
+        MAX_TASK_CPU: String(runner.maxSize.cpu),
+        MAX_TASK_MEMORY_MIB: String(runner.maxSize.memoryMiB),
       },
     });
 
@@ -69,6 +73,7 @@ export class DispatchFunction extends StashFunction {
     );
     runner.grantRunTask(this.role);
     runner.grantDescribeTasks(this.role);
+    runner.grantStopTasks(this.role);
     runner.grantListTasks(this.role);
     runner.grantRegisterRevisions(this.role);
     runner.grantPassRoles(this.role);

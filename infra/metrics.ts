@@ -10,7 +10,10 @@ export const METRIC_NAMES = [
   'BytesAdded',
   'SpecsInvalid',
   'LaunchesThrottled',
+  'LaunchesFailed',
+  'ChecksFailed',
   'OverdueSpecs',
+  'Ticks',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 

@@ -1,8 +1,10 @@
-import { Fn, RemovalPolicy } from 'aws-cdk-lib';
+import { Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { NetworkSettings } from './config';
+import { acknowledgeLogGroup } from './nag';
 
 /** Properties of {@link Network}. */
 export interface NetworkProps {
@@ -16,6 +18,12 @@ export interface NetworkProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly flowLogRetention?: logs.RetentionDays;
+  /**
+   * Buckets of other accounts that the S3 gateway endpoint reaches besides this account's
+   * own (restic repositories named by specs). New VPC only.
+   * @default - none
+   */
+  readonly repositoryBuckets?: readonly string[];
 }
 
 /**
@@ -27,11 +35,13 @@ export interface NetworkProps {
  *   interface endpoints for ECR (api, dkr), CloudWatch Logs and Secrets Manager. Backends in
  *   this region's S3 and on EFS work; backends on the internet do not.
  * - `new` / `nat`: private subnets with one NAT gateway (and the free S3 gateway endpoint).
- * - `new` / `public`: public subnets, tasks get a public IP; inbound is closed by the
- *   security group.
+ * - `new` / `public`: public subnets, tasks get a public IP (RunTask asks for it; the
+ *   subnets assign none by themselves); inbound is closed by the security group.
  *
  * The tasks' security group allows no inbound traffic and all outbound (HTTPS to AWS and
- * backends, NFS to EFS mount targets).
+ * backends, NFS to EFS mount targets). A new VPC's S3 gateway endpoint reaches only this
+ * account's buckets, the `repositoryBuckets` named, and the bucket ECR serves image layers
+ * from: a task cannot copy what it reads to a bucket elsewhere through it.
  */
 export class Network extends Construct {
   public readonly vpc: ec2.IVpc;
@@ -45,6 +55,8 @@ export class Network extends Construct {
   public readonly assignPublicIp: 'ENABLED' | 'DISABLED';
   /** The interface endpoints' security group (new VPC with `endpoints` egress only). */
   public readonly endpointSecurityGroup?: ec2.SecurityGroup;
+  /** The S3 gateway endpoint (new VPC only). */
+  public readonly s3Endpoint?: ec2.GatewayVpcEndpoint;
 
   constructor(scope: Construct, id: string, props: NetworkProps = {}) {
     super(scope, id);
@@ -68,6 +80,7 @@ export class Network extends Construct {
     } else {
       newVpc = this.newVpc(settings.egress, settings.maxAzs, props.flowLogRetention ?? logs.RetentionDays.THREE_MONTHS);
       this.vpc = newVpc;
+      this.s3Endpoint = this.addS3Endpoint(newVpc, props.repositoryBuckets ?? []);
       const subnetType =
         settings.egress === 'public'
           ? ec2.SubnetType.PUBLIC
@@ -93,6 +106,43 @@ export class Network extends Construct {
     }
   }
 
+  /**
+   * The S3 gateway endpoint, with a policy: buckets of this account (`aws:ResourceAccount`),
+   * the repository buckets named, and ECR's layer bucket of this region (image pulls).
+   */
+  private addS3Endpoint(vpc: ec2.Vpc, repositoryBuckets: readonly string[]): ec2.GatewayVpcEndpoint {
+    const endpoint = vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
+    const stack = Stack.of(this);
+    endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'BucketsOfThisAccount',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:ResourceAccount': stack.account } },
+      }),
+    );
+    if (repositoryBuckets.length) {
+      endpoint.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'RepositoryBucketsOfOtherAccounts',
+          principals: [new iam.AnyPrincipal()],
+          actions: ['s3:*'],
+          resources: repositoryBuckets.flatMap((b) => [`arn:${stack.partition}:s3:::${b}`, `arn:${stack.partition}:s3:::${b}/*`]),
+        }),
+      );
+    }
+    endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'EcrImageLayers',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:GetObject'],
+        resources: [`arn:${stack.partition}:s3:::prod-${stack.region}-starport-layer-bucket/*`],
+      }),
+    );
+    return endpoint;
+  }
+
   /** The interface endpoints the tasks need without a NAT gateway, open to HTTPS from the tasks only (not the whole VPC). */
   private addInterfaceEndpoints(vpc: ec2.Vpc): ec2.SecurityGroup {
     const group = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
@@ -116,10 +166,10 @@ export class Network extends Construct {
   private newVpc(egress: 'endpoints' | 'nat' | 'public', maxAzs: number, flowLogRetention: logs.RetentionDays): ec2.Vpc {
     const subnetConfiguration: ec2.SubnetConfiguration[] =
       egress === 'public'
-        ? [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }]
+        ? [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false }]
         : egress === 'nat'
           ? [
-              { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 26 },
+              { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 26, mapPublicIpOnLaunch: false },
               { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 },
             ]
           : [{ name: 'Private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }];
@@ -131,12 +181,12 @@ export class Network extends Construct {
       // Left as created: emptying the default group's rules takes a custom resource (a Lambda),
       // and nothing in this VPC uses the default group.
       restrictDefaultSecurityGroup: false,
-      gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
     });
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogGroup', {
       retention: flowLogRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    acknowledgeLogGroup(flowLogGroup, flowLogRetention);
     vpc.addFlowLog('FlowLog', {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
       trafficType: ec2.FlowLogTrafficType.REJECT,

@@ -11,6 +11,7 @@ import type { Functions } from './functions';
 import { EmailSchema } from './config';
 import { StashMetrics } from './metrics';
 import { RunnerQueries } from './queries';
+import { HeartbeatAlarm } from './heartbeat-alarm';
 import { StashAlarm } from './stash-alarm';
 import { StashDashboard } from './stash-dashboard';
 
@@ -28,6 +29,12 @@ export interface ObservabilityProps {
    */
   readonly metricsNamespace?: string;
   /**
+   * Minutes between two dispatcher ticks: the heartbeat and the launch and check failures
+   * are judged per tick.
+   * @default 1
+   */
+  readonly tickMinutes?: number;
+  /**
    * An address subscribed to the alarm topic (it must confirm the subscription).
    * @default - no subscription
    */
@@ -43,7 +50,10 @@ export interface ObservabilityProps {
  * What a user watches: an SNS topic (KMS-encrypted, TLS-only) with the alarms on it, the
  * dashboard ({@link StashDashboard}) and the saved Logs Insights queries ({@link RunnerQueries}).
  *
- * Alarms: a failed run; a spec overdue; a dispatch error; anything in the dead-letter queue.
+ * Alarms: a failed run; a spec overdue; a dispatch error; anything in the dead-letter queue;
+ * a launch that failed or a check that failed (within one tick); and the heartbeat, when the
+ * tick stops running. The topic's policy lets CloudWatch publish, for these alarms of this
+ * account only (a topic policy replaces SNS's default one), and the key lets it encrypt.
  */
 export class Observability extends Construct {
   public readonly metrics: StashMetrics;
@@ -53,6 +63,9 @@ export class Observability extends Construct {
   public readonly overdueSpecsAlarm: cw.Alarm;
   public readonly dispatchErrorsAlarm: cw.Alarm;
   public readonly deadLettersAlarm: cw.Alarm;
+  public readonly launchFailuresAlarm: cw.Alarm;
+  public readonly checkFailuresAlarm: cw.Alarm;
+  public readonly heartbeatAlarm: cw.Alarm;
   public readonly dashboard: StashDashboard;
   public readonly queries: RunnerQueries;
 
@@ -68,6 +81,17 @@ export class Observability extends Construct {
     // AWS managed alias/aws/sns key to publish alarms.
     this.topicKey = new kms.Key(this, 'TopicKey', { description: 'Stash alarm topic encryption', enableKeyRotation: true });
     this.topicKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    // Control Tower's CT.KMS.PR.3: only AWS services may create grants on the key.
+    this.topicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'GrantsForAwsServicesOnly',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+      }),
+    );
     this.topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'Stash alarms', masterKey: this.topicKey, enforceSSL: true });
     if (props.alarmEmail !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
@@ -93,6 +117,44 @@ export class Observability extends Construct {
       description: 'An event could not be handled after retries (a task result not recorded, or a spec not validated). Read the dead-letter queue.',
     });
 
+    const tick = Duration.minutes(props.tickMinutes ?? 1);
+    this.launchFailuresAlarm = new StashAlarm(this, 'LaunchFailures', {
+      topic,
+      metric: this.metrics.metric('LaunchesFailed', 'Sum', tick),
+      description: 'A run could not be launched (its secret is missing or lacks keys, RunTask refused, a volume the stack does not allow). The dispatcher\'s log line names the spec and the reason; so does status/<name>.json.',
+    });
+    this.checkFailuresAlarm = new StashAlarm(this, 'CheckFailures', {
+      topic,
+      metric: this.metrics.metric('ChecksFailed', 'Sum', tick),
+      description: 'A repository check failed: the repository may be damaged. The record function\'s log line names the spec and the reason; run restic check on it.',
+    });
+    this.heartbeatAlarm = new HeartbeatAlarm(this, 'Heartbeat', {
+      topic,
+      metric: this.metrics.metric('Ticks', 'Sum', tick),
+      description: 'The dispatcher has not completed a tick for 3 ticks: no backup starts. Check the tick rule (enabled?), the dispatch function\'s errors and throttles, and its log group.',
+    });
+    const alarms = [
+      this.failedRunsAlarm,
+      this.overdueSpecsAlarm,
+      this.dispatchErrorsAlarm,
+      this.deadLettersAlarm,
+      this.launchFailuresAlarm,
+      this.checkFailuresAlarm,
+      this.heartbeatAlarm,
+    ];
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': alarms.map((a) => a.alarmArn) },
+        },
+      }),
+    );
+
     const fns = props.functions;
     this.queries = new RunnerQueries(this, 'Queries', {
       runnerLogGroup: props.runnerLogGroup,
@@ -101,7 +163,7 @@ export class Observability extends Construct {
     });
     this.dashboard = new StashDashboard(this, 'Dashboard', {
       metrics: this.metrics,
-      alarms: [this.failedRunsAlarm, this.overdueSpecsAlarm, this.dispatchErrorsAlarm, this.deadLettersAlarm],
+      alarms,
       functions: fns,
       deadLetterQueue: props.deadLetterQueue,
       runnerLogGroup: props.runnerLogGroup,

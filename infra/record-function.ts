@@ -12,8 +12,8 @@ export interface RecordFunctionProps extends StashFunctionCommonProps {
 
 /**
  * The recorder, woken by a stopped runner task: it reads specs and the compiled specs the
- * dispatcher saved, reads and writes status, reads the run results the task stored (and stores one for a task that
- * died), and describes tasks of our cluster only.
+ * dispatcher saved, reads and writes status, and reads the run results the task stored (and
+ * stores one for a task that died). The stopped task comes in the event: no ECS call.
  */
 export class RecordFunction extends StashFunction {
   constructor(scope: Construct, id: string, props: RecordFunctionProps) {
@@ -29,6 +29,5 @@ export class RecordFunction extends StashFunction {
       id: props.configBucket.wildcardFinding(props.configBucket.runsPrefix),
       reason: 'Reads runs/<spec>/<run>.json of the task that stopped, and stores it for a task that died; spec and run names are not known at deploy time.',
     });
-    props.runner.grantDescribeTasks(this.role);
   }
 }

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import type { ConfigBucket } from './config-bucket';
 import type { Functions } from './functions';
 import { checkTickMinutes } from '../core/limits';
+import { guardFinding } from './nag';
 
 /** Properties of {@link Rules}. */
 export interface RulesProps {
@@ -54,10 +55,11 @@ export class Rules extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the rule targets and of the functions\' async invocations.',
-    });
+    const isDeadLetterQueue = "This queue is the dead-letter queue of the rule targets and of the functions' async invocations.";
+    Validations.of(this.deadLetterQueue).acknowledge(
+      { id: 'AwsSolutions-SQS3', reason: isDeadLetterQueue },
+      { id: guardFinding('sqs_dlq_check'), reason: `${isDeadLetterQueue} A message that reaches it stays 14 days and raises the dead-letters alarm.` },
+    );
 
     this.tick = new events.Rule(this, 'Tick', {
       description: 'Stash: wake the dispatcher',

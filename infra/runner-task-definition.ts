@@ -6,9 +6,20 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ConfigError } from '../core/errors';
 import { describeSizes, fargateMemories } from '../core/task-size';
+import { guardFinding } from './nag';
 
 /** The runner's container name; the dispatcher's overrides refer to it. */
 export const CONTAINER_NAME = 'runner';
+
+/** The user the runner runs as: the image's `stash` user (uid and gid 10001), never root. */
+export const RUNNER_USER = '10001:10001';
+
+/**
+ * The one writable place of the runner's read-only root file system: a task-local volume
+ * (Fargate's ephemeral storage) at `/tmp`, where Node and restic keep temporary files and
+ * restic its cache. The image declares it (`VOLUME ["/tmp"]`, `TMPDIR`, `RESTIC_CACHE_DIR`).
+ */
+export const SCRATCH = { volume: 'scratch', path: '/tmp' } as const;
 
 /** Properties of {@link RunnerTaskDefinition}. */
 export interface RunnerTaskDefinitionProps {
@@ -47,9 +58,11 @@ export interface RunnerTaskDefinitionProps {
 /**
  * The runner's base Fargate task definition, on Graviton: one container, `runner`, with the
  * environment the task's entry point reads (the config bucket, Powertools' service and metrics
- * namespace) and its log lines in the runner's log group. No volumes: the dispatcher registers
- * a revision per distinct EFS volume set in the same family, with the same two roles. What a
- * run needs (spec, secret, run id) comes as RunTask overrides.
+ * namespace) and its log lines in the runner's log group. It runs as {@link RUNNER_USER} on a
+ * read-only root file system, with one writable task-local volume, {@link SCRATCH}. The
+ * dispatcher registers a copy per distinct EFS volume set (family `<family>-<hash>`), which
+ * keeps all of this and adds the EFS volumes. What a run needs (spec, secret, run id) comes
+ * as RunTask overrides.
  */
 export class RunnerTaskDefinition extends ecs.FargateTaskDefinition {
   public readonly container: ecs.ContainerDefinition;
@@ -81,11 +94,21 @@ export class RunnerTaskDefinition extends ecs.FargateTaskDefinition {
       image: ecs.ContainerImage.fromAsset(props.imageDirectory ?? 'container', { platform: Platform.LINUX_ARM64 }),
       essential: true,
       logging: ecs.LogDrivers.awsLogs({ logGroup: props.logGroup, streamPrefix: 'runner' }),
+      user: RUNNER_USER,
+      readonlyRootFilesystem: true,
       environment: {
         CONFIG_BUCKET: props.configBucketName,
         POWERTOOLS_SERVICE_NAME: 'stash',
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Stash',
       },
+    });
+    this.addVolume({ name: SCRATCH.volume });
+    this.container.addMountPoints({ sourceVolume: SCRATCH.volume, containerPath: SCRATCH.path, readOnly: false });
+    Validations.of(this).acknowledge({
+      id: guardFinding('ecs_task_definition_memory_hard_limit_check'),
+      reason:
+        "The task's memory is the limit: the runner is its only container, and RunTask raises the task's memory for a spec's " +
+        'resources; a container limit written here would stay at the base size and kill a larger run.',
     });
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-ECS2',

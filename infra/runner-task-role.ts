@@ -34,26 +34,39 @@ export interface RunnerTaskRoleProps {
 }
 
 /**
- * What the runner may do: read specs, read and write status, read secrets under the secret
+ * What the runner may do: read specs, store run results, read secrets under the secret
  * prefix, and mount the configured EFS file systems: sources without `ClientWrite` (a backup
- * cannot change what it backs up), repositories and restore targets with it.
+ * cannot change what it backs up), repositories and restore targets with it. A source is
+ * never also a repository or a restore target.
  */
 export class RunnerTaskRole extends iam.Role {
-  /** Every EFS file system a spec or a Recovery may name: sources, repositories, restore targets. */
-  public readonly efsFileSystemIds: readonly string[];
+  /** EFS file systems specs may back up. */
+  public readonly efsSources: readonly string[];
+  /** EFS file systems that may hold `local` repositories. */
+  public readonly efsRepositories: readonly string[];
+  /** EFS file systems a Recovery may restore into. */
+  public readonly efsRestoreTargets: readonly string[];
 
   constructor(scope: Construct, id: string, props: RunnerTaskRoleProps) {
     const secretPrefix = checkSecretPrefix(props.secretPrefix ?? DEFAULT_SECRET_PREFIX);
-    const sources = props.efsSources ?? [];
-    const writable = [...new Set([...(props.efsRepositories ?? []), ...(props.efsRestoreTargets ?? [])])];
+    const sources = [...new Set(props.efsSources ?? [])];
+    const repositories = [...new Set(props.efsRepositories ?? [])];
+    const restoreTargets = [...new Set(props.efsRestoreTargets ?? [])];
+    const writable = [...new Set([...repositories, ...restoreTargets])];
     for (const fs of [...sources, ...writable]) {
       if (!isEfsId(fs)) throw new ConfigError(`RunnerTaskRole: "${fs}" is not an EFS file system id (fs-0123abcd...)`);
+    }
+    const both = sources.filter((fs) => writable.includes(fs));
+    if (both.length) {
+      throw new ConfigError(`RunnerTaskRole: ${both.join(', ')} cannot be both a source and a repository or restore target: a source is never mounted writable`);
     }
     super(scope, id, {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: 'Stash runner: read specs and secrets under the prefix, store run results, mount the allowed EFS',
     });
-    this.efsFileSystemIds = [...new Set([...sources, ...writable])];
+    this.efsSources = sources;
+    this.efsRepositories = repositories;
+    this.efsRestoreTargets = restoreTargets;
 
     const bucket = props.configBucket;
     bucket.grantReadSpecs(this);

@@ -4,7 +4,9 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ConfigError } from '../core/errors';
 import type { ConfigBucket } from './config-bucket';
+import { acknowledgeLogGroup } from './nag';
 import { RunnerTaskDefinition } from './runner-task-definition';
 import { RunnerTaskRole } from './runner-task-role';
 
@@ -50,6 +52,17 @@ export interface RunnerProps {
    */
   readonly memoryLimitMiB?: number;
   /**
+   * The largest CPU units a run may be given (a spec's `resources`); RunTask and
+   * RegisterTaskDefinition are allowed up to it and no further.
+   * @default 4096
+   */
+  readonly maxCpu?: number;
+  /**
+   * The largest memory (MiB) a run may be given.
+   * @default 16384
+   */
+  readonly maxMemoryLimitMiB?: number;
+  /**
    * Retention of the runner's log group.
    * @default logs.RetentionDays.THREE_MONTHS
    */
@@ -84,8 +97,14 @@ export class Runner extends Construct {
   public readonly taskDefinition: RunnerTaskDefinition;
   public readonly container: ecs.ContainerDefinition;
   public readonly family: string;
-  /** Every EFS file system a spec or a Recovery may name. */
-  public readonly allowedEfsIds: readonly string[];
+  /** EFS file systems specs may back up: always mounted read-only. */
+  public readonly efsSources: readonly string[];
+  /** EFS file systems that may hold `local` repositories. */
+  public readonly efsRepositories: readonly string[];
+  /** EFS file systems a Recovery may restore into. */
+  public readonly efsRestoreTargets: readonly string[];
+  /** The largest CPU units and memory (MiB) a run may be given. */
+  public readonly maxSize: { readonly cpu: number; readonly memoryMiB: number };
 
   constructor(scope: Construct, id: string, props: RunnerProps) {
     super(scope, id);
@@ -99,6 +118,7 @@ export class Runner extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    acknowledgeLogGroup(this.logGroup, props.logRetention ?? logs.RetentionDays.THREE_MONTHS);
     this.taskRole = new RunnerTaskRole(this, 'TaskRole', {
       configBucket: props.configBucket,
       secretPrefix: props.secretPrefix,
@@ -106,7 +126,9 @@ export class Runner extends Construct {
       efsRepositories: props.efsRepositories,
       efsRestoreTargets: props.efsRestoreTargets,
     });
-    this.allowedEfsIds = this.taskRole.efsFileSystemIds;
+    this.efsSources = this.taskRole.efsSources;
+    this.efsRepositories = this.taskRole.efsRepositories;
+    this.efsRestoreTargets = this.taskRole.efsRestoreTargets;
     this.executionRole = new iam.Role(this, 'ExecutionRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: 'Stash runner task execution: pull the image, write the log stream',
@@ -123,6 +145,11 @@ export class Runner extends Construct {
       metricsNamespace: props.metricsNamespace,
     });
     this.container = this.taskDefinition.container;
+    this.maxSize = { cpu: props.maxCpu ?? 4096, memoryMiB: props.maxMemoryLimitMiB ?? 16384 };
+    const base = { cpu: props.cpu ?? 1024, memoryMiB: props.memoryLimitMiB ?? 2048 };
+    if (base.cpu > this.maxSize.cpu || base.memoryMiB > this.maxSize.memoryMiB) {
+      throw new ConfigError(`Runner: the task size ${base.cpu} CPU units / ${base.memoryMiB} MiB exceeds the largest allowed, ${this.maxSize.cpu} / ${this.maxSize.memoryMiB}`);
+    }
 
     Validations.of(this.executionRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -130,25 +157,27 @@ export class Runner extends Construct {
     });
   }
 
-  /** Lets `grantee` run only our families, the base and the `<family>-<hash>` copies the dispatcher registers, on our cluster. */
+  /**
+   * Lets `grantee` run only our families (the base and the `<family>-<hash>` copies the
+   * dispatcher registers) on our cluster, at no more than the largest allowed size (the
+   * `ecs:task-cpu` and `ecs:task-memory` keys are there when RunTask overrides the size).
+   */
   public grantRunTask(grantee: iam.Role): void {
     grantee.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'RunOurFamilyOnOurCluster',
         actions: ['ecs:RunTask'],
-        resources: [this.taskDefinitionArnPattern(`${this.family}:*`), this.taskDefinitionArnPattern(`${this.family}-*:*`)],
-        conditions: this.onOurCluster(),
+        resources: [this.taskDefinitionArnPattern(`${this.family}:*`), this.taskDefinitionArnPattern(`${this.family}-*`)],
+        conditions: { ...this.onOurCluster(), ...this.withinMaxSize() },
       }),
     );
-    const finding = (name: string) =>
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/${name}]`;
     Validations.of(grantee).acknowledge(
       {
-        id: finding(`${this.family}:*`),
+        id: taskDefinitionFinding(`${this.family}:*`),
         reason: 'Every revision of the base family: revision numbers change with each deploy of a new runner image.',
       },
       {
-        id: finding(`${this.family}-*:*`),
+        id: taskDefinitionFinding(`${this.family}-*`),
         reason: 'The families the dispatcher registers per distinct EFS volume set, named <family>-<content hash>; hashes depend on the specs.',
       },
     );
@@ -171,37 +200,53 @@ export class Runner extends Construct {
     });
   }
 
+  /**
+   * Lets `grantee` stop the tasks of our cluster, and no other: the dispatcher stops a task
+   * that outlived its spec's `timeout` (a hung restic), so that the spec's next slot runs.
+   */
+  public grantStopTasks(grantee: iam.Role): void {
+    grantee.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'StopOurTasksThatOutliveTheirTimeout',
+        actions: ['ecs:StopTask'],
+        resources: [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${this.cluster.clusterName}/*` })],
+        conditions: this.onOurCluster(),
+      }),
+    );
+  }
+
   /** Lets `grantee` list the tasks of our cluster. */
   public grantListTasks(grantee: iam.Role): void {
     grantee.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ListTasksOfOurCluster', actions: ['ecs:ListTasks'], resources: ['*'], conditions: this.onOurCluster() }),
     );
-    Validations.of(grantee).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ecs:ListTasks names no task in its resource; the ecs:cluster condition scopes it to our cluster.',
-    });
+    acknowledgeResourceStar(grantee);
   }
 
   /**
-   * Lets `grantee` register and read revisions of the task definition (those with EFS volumes).
-   * Neither action supports resource-level permissions; what a revision can do is bounded by
+   * Lets `grantee` register revisions of our `<family>-<hash>` families (those with EFS
+   * volumes), no larger than the largest allowed size; read task definitions; and deregister
+   * the copies a new base revision superseded. Describe, list and deregister support no
+   * resource-level permissions; what a registered revision can do is bounded by
    * {@link grantPassRoles} and {@link grantRunTask}.
    */
   public grantRegisterRevisions(grantee: iam.Role): void {
     grantee.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'RegisterRevisionsWithEfsVolumes',
-        actions: ['ecs:RegisterTaskDefinition', 'ecs:DescribeTaskDefinition'],
+        sid: 'RegisterOurVolumeSetFamilies',
+        actions: ['ecs:RegisterTaskDefinition'],
+        resources: [this.taskDefinitionArnPattern(`${this.family}-*`)],
+        conditions: this.withinMaxSize(),
+      }),
+    );
+    grantee.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadAndRetireTaskDefinitions',
+        actions: ['ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'],
         resources: ['*'],
       }),
     );
-    Validations.of(grantee).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition support no resource-level permissions. What a registered ' +
-        'revision can do is bounded elsewhere: iam:PassRole allows only our task and execution roles, and ecs:RunTask only ' +
-        'our families (<family> and <family>-<hash>) on our cluster.',
-    });
+    acknowledgeResourceStar(grantee);
   }
 
   /** Lets `grantee` pass the task and execution roles, to ECS tasks only. */
@@ -216,6 +261,11 @@ export class Runner extends Construct {
     );
   }
 
+  /** Sizes up to {@link maxSize}; the keys are absent (and the condition met) when a request sets no size. */
+  private withinMaxSize() {
+    return { NumericLessThanEqualsIfExists: { 'ecs:task-cpu': String(this.maxSize.cpu), 'ecs:task-memory': String(this.maxSize.memoryMiB) } };
+  }
+
   private onOurCluster() {
     return { ArnEquals: { 'ecs:cluster': this.cluster.clusterArn } };
   }
@@ -224,4 +274,19 @@ export class Runner extends Construct {
   private taskDefinitionArnPattern(name: string): string {
     return Stack.of(this).formatArn({ service: 'ecs', resource: 'task-definition', resourceName: name });
   }
+}
+
+/** The IAM5 finding cdk-nag reports for a grant on `task-definition/<name>`. */
+function taskDefinitionFinding(name: string): string {
+  return `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task-definition/${name}]`;
+}
+
+/** Acknowledges cdk-nag's finding on the `Resource: *` of the runner's grants, with why each needs it. */
+function acknowledgeResourceStar(grantee: iam.Role): void {
+  Validations.of(grantee).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'ecs:ListTasks names no task in its resource (the ecs:cluster condition scopes it to our cluster); ' +
+      'ecs:DescribeTaskDefinition, ListTaskDefinitions and DeregisterTaskDefinition support no resource-level permissions.',
+  });
 }

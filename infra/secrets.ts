@@ -25,14 +25,14 @@ export function checkSecretPrefix(prefix: string): string {
 }
 
 /**
- * Lets `role` read the secrets named `<secretPrefix>...` (GetSecretValue, DescribeSecret), and
- * acknowledges cdk-nag's wildcard finding on that grant with `reason`.
+ * Lets `role` read the secrets named `<secretPrefix>...` (GetSecretValue: the only call the
+ * code makes), and acknowledges cdk-nag's wildcard finding on that grant with `reason`.
  */
 export function grantReadSecrets(role: iam.Role, secretPrefix: string, reason: string): void {
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'ReadSecretsUnderPrefix',
-      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      actions: ['secretsmanager:GetSecretValue'],
       resources: [secretArnPattern(role, secretPrefix)],
     }),
   );

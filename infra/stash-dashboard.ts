@@ -92,10 +92,12 @@ function healthWidgets(props: StashDashboardProps): cw.IWidget[] {
       left: [metrics.metric('OverdueSpecs', 'Maximum').with({ label: 'overdue' })],
     }),
     new cw.GraphWidget({
-      title: 'Launches throttled, specs invalid',
+      title: 'Launches throttled or failed, checks failed, specs invalid',
       width: 8,
       left: [
         metrics.metric('LaunchesThrottled', 'Sum').with({ label: 'launches throttled' }),
+        metrics.metric('LaunchesFailed', 'Sum').with({ label: 'launches failed', color: cw.Color.RED }),
+        metrics.metric('ChecksFailed', 'Sum').with({ label: 'checks failed', color: cw.Color.ORANGE }),
         metrics.metric('SpecsInvalid', 'Maximum').with({ label: 'specs invalid' }),
       ],
     }),

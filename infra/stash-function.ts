@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_SECRET_PREFIX } from '../schemas/secret';
 import type { ConfigBucket } from './config-bucket';
+import { acknowledgeLogGroup, guardFinding } from './nag';
 
 /** What every Stash function is built from: where its code is, the config bucket, and the names it reads. */
 export interface StashFunctionCommonProps {
@@ -91,6 +92,7 @@ export class StashFunction extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    acknowledgeLogGroup(this.logGroup, props.logRetention ?? logs.RetentionDays.THREE_MONTHS);
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Stash ${id} function`,
@@ -125,6 +127,12 @@ export class StashFunction extends Construct {
         banner: "import { createRequire as __stashCreateRequire } from 'node:module'; const require = __stashCreateRequire(import.meta.url);",
         forceDockerBundling: false,
       },
+    });
+    Validations.of(this.function).acknowledge({
+      id: guardFinding('lambda_inside_vpc_check'),
+      reason:
+        'The functions call AWS APIs only (S3, Secrets Manager, ECS) and reach nothing inside the VPC; outside it they need no NAT ' +
+        'gateway or interface endpoints for ECS and Secrets Manager. The runner tasks, which reach EFS and the backends, run in the VPC.',
     });
   }
 

@@ -6,7 +6,9 @@ import { parseStashSettings, type StashSettings, type StashSettingsInput } from 
 import { ConfigBucket } from './config-bucket';
 import { Functions } from './functions';
 import { Network } from './network';
+import { EfsFileSystemPolicies } from './efs-file-system-policies';
 import { Observability } from './observability';
+import { OperatorRole } from './operator-role';
 import { Rules } from './rules';
 import { Runner } from './runner';
 
@@ -48,6 +50,7 @@ export class StashStack extends Stack {
   public readonly functions: Functions;
   public readonly rules: Rules;
   public readonly observability: Observability;
+  public readonly operatorRole: OperatorRole;
 
   constructor(scope: Construct, id: string, props: StashStackProps = {}) {
     super(scope, id, { description: 'Stash, serverless: scheduled, encrypted restic backups of Restic specs', ...props });
@@ -60,7 +63,11 @@ export class StashStack extends Stack {
       noncurrentVersionDays: settings.noncurrentVersionDays,
       runHistoryDays: settings.logRetentionDays,
     });
-    this.network = new Network(this, 'Network', { settings: settings.network, flowLogRetention: logRetention });
+    this.network = new Network(this, 'Network', {
+      settings: settings.network,
+      flowLogRetention: logRetention,
+      repositoryBuckets: settings.s3RepositoryBuckets,
+    });
     this.runner = new Runner(this, 'Runner', {
       vpc: this.network.vpc,
       configBucket: this.configBucket,
@@ -71,6 +78,8 @@ export class StashStack extends Stack {
       efsRestoreTargets: settings.efsRestoreTargets,
       cpu: settings.taskCpu,
       memoryLimitMiB: settings.taskMemoryMiB,
+      maxCpu: settings.maxTaskCpu,
+      maxMemoryLimitMiB: settings.maxTaskMemoryMiB,
       metricsNamespace: settings.metricsNamespace,
       logRetention,
     });
@@ -91,14 +100,46 @@ export class StashStack extends Stack {
       cluster: this.runner.cluster,
       tickMinutes: settings.tickMinutes,
     });
+    this.operatorRole = new OperatorRole(this, 'OperatorRole', {
+      configBucket: this.configBucket,
+      runner: this.runner,
+      secretPrefix: settings.secretPrefix,
+    });
+    this.restrictConfigWriters(settings);
+    if (settings.efsFileSystemPolicies) {
+      new EfsFileSystemPolicies(this, 'EfsFileSystemPolicies', {
+        sources: this.runner.efsSources,
+        writable: [...new Set([...this.runner.efsRepositories, ...this.runner.efsRestoreTargets])],
+        taskRole: this.runner.taskRole,
+        logRetention,
+      });
+    }
     this.observability = new Observability(this, 'Observability', {
       functions: this.functions,
       deadLetterQueue: this.rules.deadLetterQueue,
       runnerLogGroup: this.runner.logGroup,
       metricsNamespace: settings.metricsNamespace,
+      tickMinutes: settings.tickMinutes,
       alarmEmail: settings.alarmEmail,
     });
     this.addOutputs(settings);
+  }
+
+  /**
+   * The config bucket's boundary: specs are written by the operator role and the
+   * `specWriters`; statuses by the three functions and the operator role (which marks what it
+   * launches as running); the dispatcher's state by the dispatcher; run results by the task
+   * and the record function. Nobody else, whatever their IAM policies say.
+   */
+  private restrictConfigWriters(settings: StashSettings): void {
+    const fns = this.functions;
+    const operator = this.operatorRole.roleArn;
+    this.configBucket.restrictWriters({
+      specs: [operator, ...settings.specWriters],
+      status: [fns.dispatch.role.roleArn, fns.record.role.roleArn, fns.validate.role.roleArn, operator],
+      state: [fns.dispatch.role.roleArn],
+      runs: [this.runner.taskRole.roleArn, fns.record.role.roleArn],
+    });
   }
 
   /** What a user needs after `cdk deploy`: where to upload specs and secrets, and what to watch. */
@@ -110,6 +151,14 @@ export class StashStack extends Stack {
     new CfnOutput(this, 'SecretPrefix', {
       description: 'Create each spec\'s storageSecretName as a Secrets Manager secret with this prefix',
       value: settings.secretPrefix,
+    });
+    new CfnOutput(this, 'OperatorRoleArn', {
+      description: 'Assume this role to upload specs and run the stash CLI against the stack (or name yourself in specWriters)',
+      value: this.operatorRole.roleArn,
+    });
+    new CfnOutput(this, 'RunnerTaskRoleArn', {
+      description: 'The role the runner mounts EFS with: deny it ClientWrite in the file-system policy of each source (docs/deploy.md)',
+      value: this.runner.taskRole.roleArn,
     });
     new CfnOutput(this, 'RunnerLogGroupName', { value: this.runner.logGroup.logGroupName });
     new CfnOutput(this, 'ClusterName', { value: this.runner.cluster.clusterName });

@@ -16,7 +16,7 @@ import { systemClock, type Clock } from '../core/ports';
 import { launchRecoveries, recordRestore } from '../core/recovery';
 import { SpecCache } from '../core/spec';
 import { EcsLauncher, type EcsLauncherOptions } from '../aws/ecs-launcher';
-import { S3LauncherConfig, type LauncherConfig } from '../aws/launcher-config';
+import { ecsConfigOf, S3LauncherConfig, type LauncherConfig } from '../aws/launcher-config';
 import { SecretsManagerSecretStore } from '../aws/secrets-manager';
 import { COMPILED_SPECS_NAME, S3CompiledSpecs } from '../aws/s3-compiled-specs';
 import { S3SpecStore } from '../aws/s3-spec-store';
@@ -129,12 +129,16 @@ export function composeDispatch(
     subnets: env.SUBNET_IDS,
     securityGroups: env.SECURITY_GROUP_IDS,
     assignPublicIp: env.ASSIGN_PUBLIC_IP,
-    allowedEfsIds: env.ALLOWED_EFS_IDS,
+    efsSources: env.EFS_SOURCES,
+    efsRepositories: env.EFS_REPOSITORIES,
+    efsRestoreTargets: env.EFS_RESTORE_TARGETS,
+    maxTaskCpu: env.MAX_TASK_CPU,
+    maxTaskMemoryMiB: env.MAX_TASK_MEMORY_MIB,
     specPrefix: env.SPEC_PREFIX,
     statusPrefix: env.STATUS_PREFIX,
     secretPrefix: env.SECRET_PREFIX,
   };
-  const launcher = new EcsLauncher(ecs, launcherSettings, options.launcher);
+  const launcher = new EcsLauncher(ecs, ecsConfigOf(launcherSettings), options.launcher);
   const deps: DispatchDeps = {
     specs: base.specs,
     cache: base.cache,

@@ -1,8 +1,13 @@
 /**
  * The dispatch Lambda, woken by EventBridge `rate(1 minute)`: one tick of the core
  * dispatcher (`core/dispatch.ts`) on the S3, Secrets Manager and ECS adapters, then
- * log lines (keys spec, run, slot) and EMF metrics (SpecsInvalid, LaunchesThrottled,
- * OverdueSpecs).
+ * log lines (keys spec, run, slot, and reason for what did not launch) and EMF metrics:
+ * Ticks (1 per completed tick: the heartbeat alarm fires when they stop), LaunchesFailed
+ * (a secret missing, RunTask refused, a volume the stack does not allow), SpecsInvalid,
+ * LaunchesThrottled, OverdueSpecs.
+ *
+ * A container's first tick also writes `state/launcher.json` for the CLI and deregisters the
+ * task definitions a new base revision superseded.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { dispatchTick, type TickReport } from '../core/dispatch';
@@ -40,6 +45,7 @@ const count = (slots: readonly SlotReport[], result: SlotReport['result']) => sl
 /** A dispatch handler over a composed runtime (tests pass their own clients and clock). */
 export function createDispatchHandler(rt: DispatchRuntime): (event: unknown, context?: LambdaContext) => Promise<DispatchResult> {
   let launcherConfigWritten = false;
+  let supersededRetired = false;
   const reported = new Set<string>();
   return async (event, context) => {
     const { logger, metrics } = rt;
@@ -53,6 +59,15 @@ export function createDispatchHandler(rt: DispatchRuntime): (event: unknown, con
         launcherConfigWritten = true;
       } catch (err) {
         logger.warn('could not write the launcher configuration for remote launches', { error: errorMessage(err) });
+      }
+    }
+    if (!supersededRetired) {
+      try {
+        const retired = await rt.launcher.taskDefinitions.deregisterSuperseded();
+        if (retired.length) logger.info('deregistered task definitions of an earlier runner revision', { taskDefinitions: retired });
+        supersededRetired = true;
+      } catch (err) {
+        logger.warn('could not deregister superseded task definitions; the next container tries again', { error: errorMessage(err) });
       }
     }
     await restoreCompiledSpecs(rt);
@@ -91,7 +106,7 @@ function summarise(rt: DispatchRuntime, report: TickReport, reported: Set<string
   }
   for (const s of report.slots) {
     const keys = { spec: s.spec, run: s.run, slot: s.slot, kind: s.kind, result: s.result, ...(s.reason ? { reason: s.reason } : {}), ...(s.taskArn ? { taskArn: s.taskArn } : {}) };
-    if (s.result === 'failed') logger.error(`launch failed: ${s.reason ?? ''}`, keys);
+    if (s.result === 'failed') logger.error(`${s.spec}: ${s.kind} ${s.reason ?? 'launch failed'}`, keys);
     else if (s.result === 'launched' || s.result === 'already-running') logger.info(`${s.kind} ${s.result}`, keys);
     else logger.warn(`${s.kind} ${s.result}: ${s.reason ?? ''}`, keys);
   }
@@ -99,6 +114,8 @@ function summarise(rt: DispatchRuntime, report: TickReport, reported: Set<string
   for (const o of report.overdue) logger.warn('spec overdue: no successful backup within twice its interval', { spec: o.spec, since: o.since, dueBy: o.dueBy });
   for (const e of report.errors) logger.error(e);
   const invalid = new Set(report.problems.map((p) => p.source)).size;
+  metrics.addMetric('Ticks', MetricUnit.Count, 1);
+  metrics.addMetric('LaunchesFailed', MetricUnit.Count, count(report.slots, 'failed'));
   metrics.addMetric('SpecsInvalid', MetricUnit.Count, invalid);
   metrics.addMetric('LaunchesThrottled', MetricUnit.Count, report.throttled);
   metrics.addMetric('OverdueSpecs', MetricUnit.Count, report.overdue.length);

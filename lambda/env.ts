@@ -33,6 +33,16 @@ const csv = z.pipe(
   ),
 );
 
+/** A positive whole number given as text, or `fallback` when unset. */
+const wholeNumber = (fallback: number) =>
+  z.pipe(
+    z._default(z.string(), String(fallback)),
+    z.pipe(
+      z.transform((v: string) => Number(v.trim())),
+      z.number({ error: 'must be a whole number' }).check(z.int({ error: 'must be a whole number' }), z.gte(1, { error: 'must be positive' })),
+    ),
+  );
+
 const arn = (service: string) =>
   required.check(z.refine((v) => v.startsWith('arn:'), { error: `must be an ARN (arn:aws:${service}:...)` }));
 
@@ -62,7 +72,13 @@ export const DispatchEnvSchema = z.extend(CommonEnvSchema, {
   SUBNET_IDS: csv.check(z.refine((l) => l.length > 0, { error: 'is not set (comma-separated subnet ids)' })),
   SECURITY_GROUP_IDS: csv.check(z.refine((l) => l.length > 0, { error: 'is not set (comma-separated security group ids)' })),
   ASSIGN_PUBLIC_IP: z._default(z.enum(['ENABLED', 'DISABLED'], { error: 'must be ENABLED or DISABLED' }), 'DISABLED'),
-  ALLOWED_EFS_IDS: csv,
+  /** EFS file systems by role: sources are only ever mounted read-only. */
+  EFS_SOURCES: csv,
+  EFS_REPOSITORIES: csv,
+  EFS_RESTORE_TARGETS: csv,
+  /** The largest task a run may get (the RunTask grant allows no more). */
+  MAX_TASK_CPU: wholeNumber(4096),
+  MAX_TASK_MEMORY_MIB: wholeNumber(16384),
 });
 export type DispatchEnv = z.infer<typeof DispatchEnvSchema>;
 

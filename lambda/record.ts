@@ -2,7 +2,8 @@
  * The record Lambda, for EventBridge "ECS Task State Change" events (STOPPED, our cluster):
  * maps the task's exit code, stopCode and stoppedReason to the run's outcome, updates
  * `status/<spec>.json` (or the Recovery's status), emits BackupSucceeded / BackupFailed /
- * BackupDuration, and OverdueSpecs over every spec.
+ * BackupDuration, ChecksFailed for a check that failed (a corrupt repository), and
+ * OverdueSpecs over every spec.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { errorMessage } from '../core/errors';
@@ -43,17 +44,18 @@ export function createRecordHandler(rt: RecordRuntime): (event: unknown, context
       const { run, result } = report;
       const keys = { spec: run.spec, run: run.run, slot: run.slot, kind: run.kind, outcome: result.outcome, taskArn: detail.taskArn, durationMs: result.durationMs };
       if (result.outcome === 'succeeded') logger.info(`${run.kind} succeeded`, keys);
-      else logger.error(`${run.kind} ${result.outcome}: ${result.error ?? ''}`, keys);
-      const { check } = report;
-      if (check) {
+      else logger.error(`${run.kind} ${result.outcome} for ${run.spec}: ${result.error ?? ''}`, { ...keys, reason: result.error });
+      const checks = [run.kind === 'check' ? result : undefined, report.check].filter((c) => c !== undefined);
+      for (const check of report.check ? [report.check] : []) {
         const checkKeys = { ...keys, run: check.run, kind: check.kind, outcome: check.outcome, durationMs: check.durationMs };
         if (check.outcome === 'succeeded') logger.info('check succeeded', checkKeys);
-        else logger.error(`check ${check.outcome}: ${check.error ?? ''}`, checkKeys);
+        else logger.error(`check ${check.outcome} for ${run.spec}: ${check.error ?? ''}`, { ...checkKeys, reason: check.error });
       }
       if (run.kind === 'backup') {
         metrics.addMetric(result.outcome === 'succeeded' ? 'BackupSucceeded' : 'BackupFailed', MetricUnit.Count, 1);
         metrics.addMetric('BackupDuration', MetricUnit.Seconds, result.durationMs / 1000);
       }
+      if (checks.length) metrics.addMetric('ChecksFailed', MetricUnit.Count, checks.filter((c) => c.outcome !== 'succeeded').length);
       const overdue = await overdueSpecs(rt, now);
       return { recorded: true, spec: run.spec, run: run.run, outcome: result.outcome, overdue };
     } finally {

@@ -36,6 +36,7 @@ export const RESTIC_EXIT_PARTIAL = RESTIC_EXIT.partial;
  * | `wrong-password`      | exit 12                                                               |
  * | `repository-exists`   | `restic init` of a repository that is there already (exit 1)          |
  * | `backend-unsupported` | this restic was built without the repository's backend (exit 1)       |
+ * | `disk-full`           | stopped at restic's first retry of a write that failed with ENOSPC    |
  * | `interrupted`         | aborted through the run's signal, or exit 130                          |
  * | `killed`              | ended by a signal nobody here sent                                     |
  * | `failed`              | anything else                                                          |
@@ -48,6 +49,7 @@ export type ResticEnding =
   | 'wrong-password'
   | 'repository-exists'
   | 'backend-unsupported'
+  | 'disk-full'
   | 'interrupted'
   | 'killed'
   | 'failed';
@@ -78,6 +80,12 @@ export function classify(exitCode: number | null, signal: NodeJS.Signals | null,
   if (/parsing repository location failed: invalid backend\b/.test(raw)) return 'backend-unsupported';
   return 'failed';
 }
+
+/**
+ * restic saying that a write failed because a disk is full: `Save(<data/...>) failed: write ...:
+ * no space left on device`, or `... returned error, retrying after 1s: ...: no space left on device`.
+ */
+const RETRYING_NO_SPACE = /(\) failed: |returned error, retrying after ).*no space left on device/i;
 
 /** How long restic gets to release its lock after SIGINT before it is killed. */
 const STOP_GRACE_MS = 10_000;
@@ -187,16 +195,29 @@ export async function runRestic(target: ResticTarget, args: readonly string[], o
       }
       keep(`${line}\n`);
     });
-    createInterface({ input: child.stderr }).on('line', (line) => keep(`${errorText(line.trim())}\n`));
-
     let aborted = false;
+    let diskFull = false;
     let killTimer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
-      aborted = true;
+    const stop = () => {
       child.kill('SIGINT');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      killTimer ??= setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       killTimer.unref();
     };
+    const onAbort = () => {
+      aborted = true;
+      stop();
+    };
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      const text = errorText(line.trim());
+      keep(`${text}\n`);
+      // restic 0.18 retries a write that failed for a full disk for 15 minutes (restic#4558), or
+      // after a failed pack write waits on until stopped: nothing can succeed without space, so
+      // restic is stopped at the first such failure (it then removes its lock and says why).
+      if (!diskFull && RETRYING_NO_SPACE.test(text)) {
+        diskFull = true;
+        stop();
+      }
+    });
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
     child.on('error', (err) => {
@@ -207,7 +228,7 @@ export async function runRestic(target: ResticTarget, args: readonly string[], o
       options.signal?.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
       const tail = raw.slice(-TAIL_BYTES);
-      const ending = classify(exitCode, signal, aborted, tail);
+      const ending = diskFull && !aborted ? 'disk-full' : classify(exitCode, signal, aborted, tail);
       resolve({ ending, exitCode, signal, json, output: redact(tail, target.secrets), aborted });
     });
   });

@@ -19,17 +19,34 @@ import type { Stats } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { StashError } from '../core/errors';
+import { resticHost } from '../core/host';
 import { isUnder } from '../core/spec';
 import { resolvePath } from '../core/volumes';
 import { runRestic } from './restic';
 import { openTarget, resticFailure, type RunContext, type Snapshot } from './run';
 
-/** What a restore did for one fileGroup. */
+/** What a restore did (or, as a dry run, would do) for one fileGroup. */
 export interface RestoredGroup {
   readonly path: string;
   readonly snapshot: string;
   /** Where the fileGroup's tree now is: `<target>/<fileGroup path>`. */
   readonly restoredTo: string;
+  /** How many entries were added, replaced (and of those, unchanged) and how many conflicts were replaced. */
+  readonly counts: ChangeCounts;
+  /** A dry run's changes, every one; absent after a real restore. */
+  readonly changes?: readonly RestoreChange[];
+}
+
+/** A restore's changes, counted. */
+export interface ChangeCounts {
+  /** Entries (files, links, whole folders) added where nothing was, and folders created on the way. */
+  readonly added: number;
+  /** Files and links replaced by different ones. */
+  readonly replaced: number;
+  /** Files replaced by the same file (size, modification time and mode). */
+  readonly unchanged: number;
+  /** What was (or would be) removed to make room: a folder where a file goes, ... */
+  readonly conflicts: number;
 }
 
 /** What to restore, and where. */
@@ -44,6 +61,21 @@ export interface RestoreRequest {
    * @default false
    */
   readonly overwrite?: boolean;
+  /**
+   * Refuse (unless `overwrite`) to restore into a fileGroup destination that is not empty,
+   * listing what would change. Without it a restore merges into what is there.
+   * @default false
+   */
+  readonly refuseNonEmpty?: boolean;
+  /**
+   * restic's `--include` / `--exclude` patterns: only part of the snapshot. A pattern that
+   * starts with a fileGroup path (`/source/data/notes.txt`) names the snapshot's path of it,
+   * wherever the data was read from on the machine that backed it up.
+   */
+  readonly include?: readonly string[];
+  readonly exclude?: readonly string[];
+  /** Stage and plan, list every change, change nothing. */
+  readonly dryRun?: boolean;
 }
 
 /** A restore that would delete, or write outside its target: nothing was changed. */
@@ -74,6 +106,8 @@ export interface RestoreChange {
   readonly mode?: number;
   /** Set when what is at `path` would be removed, e.g. `a file would replace a folder`. */
   readonly conflict?: string;
+  /** A `replace` of a file by the same file: size, modification time and mode are equal. */
+  readonly unchanged?: boolean;
 }
 
 /** A fileGroup and the snapshot it is restored from. */
@@ -131,11 +165,13 @@ export async function restoreSpec(ctx: Omit<RunContext, 'run'> & RestoreRequest)
   const stagings: string[] = [];
   let createdRoot: string | undefined;
   let applying = false;
+  // A dry run lists conflicts instead of stopping at them.
+  const stopAtConflicts = !ctx.overwrite && !ctx.dryRun;
   try {
     // Read without a lock: restic's lock costs a write and a 200 ms wait for rival locks, and
     // guards nothing here, since `restic restore` takes its own (a snapshot forgotten between
     // the two fails the restore before anything in the target changes).
-    const r = await runRestic(target, ['snapshots', '--json', '--no-lock', '--host', name], { binary: ctx.binary, signal: ctx.signal });
+    const r = await runRestic(target, ['snapshots', '--json', '--no-lock', '--host', resticHost(ctx.spec)], { binary: ctx.binary, signal: ctx.signal });
     if (r.aborted) throw interrupted();
     if (r.ending !== 'succeeded') throw resticFailure(ctx.spec, target, `restic snapshots failed for ${name}`, r);
     const groups = ctx.spec.spec.fileGroups.map((g) => ({ path: g.path, source: resolvePath(ctx.spec, g.path, ctx.mode) }));
@@ -149,30 +185,52 @@ export async function restoreSpec(ctx: Omit<RunContext, 'run'> & RestoreRequest)
       const dest = posix.join(root, pick.path);
       const { changes, deepest } = await planParents(root, dest);
       const inTheWay = changes.filter((c) => c.conflict);
-      if (inTheWay.length && !ctx.overwrite) throw conflictError(name, ctx.targetDir, inTheWay);
+      if (inTheWay.length && stopAtConflicts) throw conflictError(name, ctx.targetDir, inTheWay);
       const staging = await mkdtemp(posix.join(deepest, '.stash-restore-'));
       stagings.push(staging);
-      const res = await runRestic(target, ['restore', pick.snapshot.id, '--target', staging], { binary: ctx.binary, signal: ctx.signal });
+      const filters = [
+        ...(ctx.include ?? []).flatMap((p) => ['--include', snapshotPattern(p, pick)]),
+        ...(ctx.exclude ?? []).flatMap((p) => ['--exclude', snapshotPattern(p, pick)]),
+      ];
+      const res = await runRestic(target, ['restore', '--json', pick.snapshot.id, '--target', staging, ...filters], {
+        binary: ctx.binary,
+        signal: ctx.signal,
+        onJson: (m) => {
+          if (m.message_type === 'status') ctx.onProgress?.({ action: 'restore', fileGroup: pick.path, status: m });
+        },
+      });
       if (res.aborted) throw interrupted();
       if (res.ending !== 'succeeded') throw resticFailure(ctx.spec, target, `restic restore of ${pick.snapshot.short_id} failed`, res);
-      staged.push({ pick, dest, from: posix.join(staging, pick.snapshot.paths[0]) });
+      const from = posix.join(staging, pick.snapshot.paths[0]);
+      // --include may match nothing of this fileGroup: restic then restores nothing at all.
+      if (await lstatOrUndefined(from)) staged.push({ pick, dest, from });
     }
+    if (!staged.length) throw new StashError(`nothing in ${picks.map((p) => p.snapshot.short_id).join(', ')} matches ${[...(ctx.include ?? []).map((p) => `--include ${p}`), ...(ctx.exclude ?? []).map((p) => `--exclude ${p}`)].join(' ')}: nothing to restore`);
 
-    const changes = (await Promise.all(staged.map((s) => planRestore(root, s.dest, s.from)))).flat();
+    const plans = await Promise.all(staged.map((s) => planRestore(root, s.dest, s.from)));
+    const changes = plans.flat();
+    if (ctx.dryRun) {
+      return staged.map((s, i) => ({ path: s.pick.path, snapshot: s.pick.snapshot.short_id, restoredTo: s.dest, counts: countChanges(plans[i]), changes: plans[i] }));
+    }
     const conflicts = changes.filter((c) => c.conflict);
-    if (conflicts.length && !ctx.overwrite) throw conflictError(name, ctx.targetDir, conflicts);
+    if (ctx.refuseNonEmpty && !ctx.overwrite) {
+      const full = (await Promise.all(staged.map((s) => notEmpty(s.dest)))).flatMap((f, i) => (f ? [staged[i].dest] : []));
+      if (full.length) throw nonEmptyError(name, full, changes);
+    }
+    if (conflicts.length && stopAtConflicts) throw conflictError(name, ctx.targetDir, conflicts);
     if (ctx.signal?.aborted) throw interrupted();
 
     applying = true;
     const restored: RestoredGroup[] = [];
-    for (const s of staged) {
+    for (const [i, s] of staged.entries()) {
       // Planned again: an earlier fileGroup may have filled in a folder this one restores into.
-      const plan = staged.length > 1 ? await planRestore(root, s.dest, s.from) : changes;
+      const plan = staged.length > 1 ? await planRestore(root, s.dest, s.from) : plans[i];
       const late = plan.filter((c) => c.conflict);
-      if (late.length && !ctx.overwrite) throw conflictError(name, ctx.targetDir, late, restored);
+      if (late.length && stopAtConflicts) throw conflictError(name, ctx.targetDir, late, restored);
       await applyChanges(plan);
-      restored.push({ path: s.pick.path, snapshot: s.pick.snapshot.short_id, restoredTo: s.dest });
-      ctx.log.info('fileGroup restored', { spec: name, fileGroup: s.pick.path, snapshot: s.pick.snapshot.short_id, restoredTo: s.dest });
+      const counts = countChanges(plan);
+      restored.push({ path: s.pick.path, snapshot: s.pick.snapshot.short_id, restoredTo: s.dest, counts });
+      ctx.log.info('fileGroup restored', { spec: name, fileGroup: s.pick.path, snapshot: s.pick.snapshot.short_id, restoredTo: s.dest, ...counts });
     }
     return restored;
   } finally {
@@ -180,6 +238,66 @@ export async function restoreSpec(ctx: Omit<RunContext, 'run'> & RestoreRequest)
     if (createdRoot && !applying) await removeEmptyFolders(root, createdRoot);
     await target.cleanup();
   }
+}
+
+/**
+ * A `--include`/`--exclude` pattern in the snapshot's terms: a fileGroup path at its start
+ * becomes the path the snapshot holds (where the data was read from); any other pattern
+ * (`*.txt`, `notes.txt`) is restic's as it is.
+ *
+ * @example snapshotPattern('/source/data/notes.txt', { path: '/source/data', snapshot: { paths: ['/home/me/docs'], ... } }) // '/home/me/docs/notes.txt'
+ */
+export function snapshotPattern(pattern: string, pick: SnapshotPick): string {
+  const group = pick.path.replace(/\/+$/, '');
+  const source = pick.snapshot.paths[0];
+  if (pattern === group) return source;
+  return pattern.startsWith(`${group}/`) ? `${source}${pattern.slice(group.length)}` : pattern;
+}
+
+/** Counts a plan's changes (a merged folder is no change of its own). */
+export function countChanges(changes: readonly RestoreChange[]): ChangeCounts {
+  let added = 0;
+  let replaced = 0;
+  let unchanged = 0;
+  let conflicts = 0;
+  for (const c of changes) {
+    if (c.conflict) conflicts++;
+    else if (c.action === 'add' || c.action === 'folder') added++;
+    else if (c.action === 'replace') {
+      if (c.unchanged) unchanged++;
+      else replaced++;
+    }
+  }
+  return { added, replaced, unchanged, conflicts };
+}
+
+/** Whether there is anything at `path` but an empty folder (never following a link). */
+async function notEmpty(path: string): Promise<boolean> {
+  const there = await lstatOrUndefined(path);
+  if (!there) return false;
+  if (!there.isDirectory()) return true;
+  return (await readdir(path)).length > 0;
+}
+
+/**
+ * The error for a restore into destinations that hold something: what would change there
+ * (replaced files and conflicts by path, the first 20; additions and unchanged files counted).
+ */
+function nonEmptyError(spec: string, destinations: readonly string[], changes: readonly RestoreChange[]): RestoreRefusedError {
+  const listed = changes.filter((c) => c.conflict || (c.action === 'replace' && !c.unchanged));
+  const shown = listed.slice(0, 20).map((c) => `  ${c.path}: ${c.conflict ?? 'would be replaced'}`);
+  if (listed.length > shown.length) shown.push(`  and ${listed.length - shown.length} more`);
+  const counts = countChanges(changes);
+  const rest = [counts.added ? `add ${counts.added} entr${counts.added === 1 ? 'y' : 'ies'}` : '', counts.unchanged ? `leave ${counts.unchanged} unchanged` : ''].filter(Boolean);
+  if (rest.length) shown.push(`  ${listed.length ? 'and ' : ''}${rest.join(', ')}`);
+  return new RestoreRefusedError(
+    [
+      `restore of ${spec} refused: ${destinations.join(', ')} ${destinations.length > 1 ? 'are' : 'is'} not empty. Restoring would change:`,
+      ...shown,
+      'Nothing was changed. Restore into an empty folder, see every change with --dry-run, or make them with --overwrite.',
+    ].join('\n'),
+    listed.map((c) => c.path),
+  );
 }
 
 /**
@@ -250,7 +368,13 @@ async function planParents(root: string, dest: string): Promise<{ changes: Resto
 }
 
 /** What the plan needs to know of an entry: a `Stats` from lstat, or a `Dirent` from its folder's listing (neither follows a link). */
-type Entry = Pick<Stats, 'isDirectory' | 'isSymbolicLink'>;
+type Entry = Pick<Stats, 'isDirectory' | 'isSymbolicLink' | 'isFile'>;
+
+/** Whether two files look alike as restic would judge them: size, modification time and mode. */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([lstat(a), lstat(b)]);
+  return x.size === y.size && Math.abs(x.mtimeMs - y.mtimeMs) < 1 && x.mode === y.mode;
+}
 
 /** Adds the changes that move the staged entry `from` to `path`, merging into folders. */
 async function planTree(from: string, path: string, changes: RestoreChange[]): Promise<void> {
@@ -261,7 +385,8 @@ async function planTree(from: string, path: string, changes: RestoreChange[]): P
 /**
  * {@link planTree} for an entry whose kind (and what is at `path`) is already known. A merged
  * folder's entries and the destination folder's are each read with one listing, not one lstat
- * per entry: a restore over a tree of 20,000 files makes 200 calls instead of 40,000.
+ * per entry; only a file restored over a file is looked at (both lstat'ed) to tell whether it
+ * is unchanged.
  */
 async function planEntry(from: string, source: Entry, path: string, there: Entry | undefined, changes: RestoreChange[]): Promise<void> {
   if (!there) {
@@ -278,7 +403,8 @@ async function planEntry(from: string, source: Entry, path: string, there: Entry
     return;
   }
   const conflict = source.isDirectory() || there.isDirectory() || (there.isSymbolicLink() && !source.isSymbolicLink());
-  changes.push({ action: 'replace', path, from, ...(conflict ? { conflict: `${kindOf(source)} would replace ${kindOf(there)}` } : {}) });
+  const same = source.isFile() && there.isFile() && (await sameFile(from, path));
+  changes.push({ action: 'replace', path, from, ...(conflict ? { conflict: `${kindOf(source)} would replace ${kindOf(there)}` } : {}), ...(same ? { unchanged: true } : {}) });
 }
 
 /**

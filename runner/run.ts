@@ -5,11 +5,11 @@
  *
  * A backup, per fileGroup:
  *
- *   restic backup --json --host <spec> [--tag ...] <path>
+ *   restic backup --json --host <restic host: the spec's name, or its annotation> [--tag ...] <path>
  *     └─ no repository?  restic init, then the backup again, only for a repository that never
  *                        existed (no pre-check on every run: each restic command that opens a
  *                        repository derives its key)
- *   restic forget --json --host <spec> --path <path> --keep-... [--prune] [--dry-run]
+ *   restic forget --json --host <restic host> --path <path> --keep-... [--prune] [--dry-run]
  *     └─ only when the fileGroup has a retention policy
  *   the snapshot restic reported confirmed in what forget (or restic snapshots <id>) lists
  *   any command refused for a lock: see withUnlock
@@ -20,6 +20,7 @@ import { missingSecretKeys, type Secret } from '../schemas/secret';
 import type { FileGroupResult, Outcome, RunResult } from '../schemas/status';
 import { ConfigError, errorMessage, ResticError, SecretError, type StashError } from '../core/errors';
 import { formatGoDuration } from '../core/duration';
+import { resticHost } from '../core/host';
 import { runTimeoutMs } from '../core/limits';
 import { checkRunId } from '../core/run-id';
 import { resolveLocalRepository, resolvePath, type VolumeMode } from '../core/volumes';
@@ -57,7 +58,18 @@ export interface RunContext {
   readonly binary?: string;
   /** Progress lines at most this often during long backups; default 30 s. */
   readonly progressEveryMs?: number;
+  /** Every progress message restic prints (`message_type: status`), for a live display. */
+  readonly onProgress?: (event: ProgressEvent) => void;
   readonly now?: () => Date;
+}
+
+/** restic's progress for one fileGroup: its `--json` status message as restic printed it. */
+export interface ProgressEvent {
+  readonly action: 'backup' | 'restore';
+  /** The fileGroup path, as written in the spec. */
+  readonly fileGroup: string;
+  /** `percent_done`, `files_done`/`files_restored`, `bytes_done`/`bytes_restored`, `total_*`, `seconds_*`. */
+  readonly status: Record<string, unknown>;
 }
 
 const SEVERITY: Record<Outcome, number> = { succeeded: 0, partial: 1, failed: 2, interrupted: 3, 'timed-out': 4, 'config-error': 5 };
@@ -139,6 +151,7 @@ async function withUnlock(ctx: RunContext, target: ResticTarget, args: string[],
 /** How restic ended, for a message: `failed (exit 1)`, `was killed by SIGKILL`, `was interrupted`. */
 function ending(r: ResticOutcome): string {
   if (r.aborted) return 'was interrupted';
+  if (r.ending === 'disk-full') return 'stopped: a disk is full (no space left on device), and retrying cannot help';
   if (r.signal) return `was killed by ${r.signal}`;
   return `failed (exit ${r.exitCode})`;
 }
@@ -216,6 +229,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
     binary: ctx.binary,
     signal: ctx.signal,
     onJson: (m) => {
+      if (m.message_type === 'status') ctx.onProgress?.({ action: 'backup', fileGroup: group.path, status: m });
       if (m.message_type !== 'status' || Date.now() - lastProgress < every) return;
       lastProgress = Date.now();
       ctx.log.info('backup progress', {
@@ -228,7 +242,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
       });
     },
   };
-  const args = ['backup', '--json', '--host', name, ...(group.tags ?? []).flatMap((t) => ['--tag', t]), path];
+  const args = ['backup', '--json', '--host', resticHost(ctx.spec), ...(group.tags ?? []).flatMap((t) => ['--tag', t]), path];
   let result = await withUnlock(ctx, target, args, options);
   if (isMissingRepository(result) && !result.aborted) {
     if (!ctx.mayInitialise) {
@@ -255,6 +269,7 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
     filesUnmodified: num(summary?.files_unmodified),
     dirsNew: num(summary?.dirs_new),
     dataAdded: num(summary?.data_added),
+    dataAddedPacked: num(summary?.data_added_packed),
     totalFilesProcessed: num(summary?.total_files_processed),
     totalBytesProcessed: num(summary?.total_bytes_processed),
     duration: num(summary?.total_duration),
@@ -266,10 +281,14 @@ async function backupFileGroup(ctx: RunContext, target: ResticTarget, group: Fil
   // The ids of the snapshots restic lists after the backup, to confirm the new one is there.
   let listed: string[] | undefined;
   if (policy.length && summary && outcome !== 'interrupted') {
-    const forget = await withUnlock(ctx, target, ['forget', '--json', '--host', name, '--path', path, ...policy], { binary: ctx.binary, signal: ctx.signal });
+    const forget = await withUnlock(ctx, target, ['forget', '--json', '--host', resticHost(ctx.spec), '--path', path, ...policy], { binary: ctx.binary, signal: ctx.signal });
     if (forget.ending === 'succeeded') {
       const groups = (forget.json.find(Array.isArray) ?? []) as { keep?: { id?: unknown }[] | null; remove?: { id?: unknown }[] | null }[];
-      fg.forgotten = groups.reduce((n, g) => n + (g.remove?.length ?? 0), 0);
+      const removed = groups.reduce((n, g) => n + (g.remove?.length ?? 0), 0);
+      const kept = groups.reduce((n, g) => n + (g.keep?.length ?? 0), 0);
+      // A dry run removes nothing: it says what it would forget, and every snapshot stays.
+      if (policy.includes('--dry-run')) Object.assign(fg, { wouldForget: removed, snapshots: kept + removed });
+      else Object.assign(fg, { forgotten: removed, snapshots: kept });
       listed = groups.flatMap((g) => [...(g.keep ?? []), ...(g.remove ?? [])]).map((s) => String(s.id));
     } else {
       fg.outcome = worstOutcome([fg.outcome, outcomeOf(forget)]);
@@ -442,11 +461,15 @@ export interface Snapshot {
   readonly [key: string]: unknown;
 }
 
-/** The spec's snapshots (this spec's host only), oldest first. */
-export async function listSnapshots(ctx: Omit<RunContext, 'run' | 'log'> & { log?: RunLog }): Promise<Snapshot[]> {
+/**
+ * The spec's snapshots (its restic host's only, see {@link resticHost}), oldest first; with
+ * `allHosts`, every snapshot in its repository (to find those of hosts no spec claims).
+ */
+export async function listSnapshots(ctx: Omit<RunContext, 'run' | 'log'> & { log?: RunLog; allHosts?: boolean }): Promise<Snapshot[]> {
   const target = await openTarget(ctx.spec, ctx.secret, ctx.mode);
   try {
-    const r = await runRestic(target, ['snapshots', '--json', '--host', ctx.spec.metadata.name], { binary: ctx.binary, signal: ctx.signal });
+    const hosts = ctx.allHosts ? [] : ['--host', resticHost(ctx.spec)];
+    const r = await runRestic(target, ['snapshots', '--json', ...hosts], { binary: ctx.binary, signal: ctx.signal });
     if (r.ending !== 'succeeded') {
       if (isMissingRepository(r)) return [];
       throw resticFailure(ctx.spec, target, `restic snapshots failed for ${ctx.spec.metadata.name} at ${target.display}`, r);

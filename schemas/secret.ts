@@ -3,6 +3,7 @@
  * a flat map of key to string value (a Kubernetes Secret's `data`, a Secrets Manager JSON
  * string, or a folder of files). Checks name keys, never values.
  */
+import { similarNames } from '../core/names';
 import * as z from './zod';
 import type { BackendKind } from './restic';
 
@@ -76,6 +77,14 @@ export const OPTIONAL_KEYS: Record<BackendKind, readonly string[]> = {
 
 const present = (secret: Secret, key: string) => typeof secret[key] === 'string' && secret[key] !== '';
 
+/** ` (found RESTIC_PASWORD: did you mean RESTIC_PASSWORD?)` for keys the secret has that are a typo of a missing one. */
+function nearMisses(kind: BackendKind, missing: readonly string[], secret: Secret): string {
+  const known = new Set(['RESTIC_PASSWORD', ...REQUIRED_KEYS[kind], ...OPTIONAL_KEYS[kind]]);
+  const unknown = Object.keys(secret).filter((k) => !known.has(k));
+  const hints = missing.flatMap((m) => similarNames(m, unknown).slice(0, 1).map((found) => `found ${found}: did you mean ${m}?`));
+  return hints.length ? ` (${hints.join('; ')})` : '';
+}
+
 /**
  * What is missing from a secret for a backend: one message per gap, naming keys only.
  * An empty list means the secret is usable.
@@ -83,7 +92,7 @@ const present = (secret: Secret, key: string) => typeof secret[key] === 'string'
 export function missingSecretKeys(kind: BackendKind, secret: Secret): string[] {
   const problems: string[] = [];
   const missing = ['RESTIC_PASSWORD', ...REQUIRED_KEYS[kind]].filter((k) => !present(secret, k));
-  if (missing.length) problems.push(`missing required key${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  if (missing.length) problems.push(`missing required key${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${nearMisses(kind, missing, secret)}`);
   if (kind === 'swift') {
     const complete = Object.values(SWIFT_AUTH_SETS).some((set) =>
       set.every((k) => (typeof k === 'string' ? present(secret, k) : k.some((alt) => present(secret, alt)))),

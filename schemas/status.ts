@@ -40,8 +40,14 @@ export const FileGroupResultSchema = z.object({
   totalBytesProcessed: z.optional(z.number()),
   /** restic's own `total_duration`, seconds. */
   duration: z.optional(z.number()),
+  /** What the new data took in the repository, compressed (restic 0.17+'s `data_added_packed`). */
+  dataAddedPacked: z.optional(z.number()),
   /** Snapshots removed by `restic forget`, when a retention policy is set. */
   forgotten: z.optional(z.number()),
+  /** Snapshots a retention policy with `dryRun` would have removed (none were). */
+  wouldForget: z.optional(z.number()),
+  /** The fileGroup's snapshots in the repository after the run, as `restic forget` listed them (only when a retention policy is set). */
+  snapshots: z.optional(z.number()),
   outcome: OutcomeSchema,
   error: z.optional(z.string()),
 });

@@ -89,4 +89,5 @@ console.log('identical');
 
 stash('check the repository (restic check, reading all data)', ['check', 'demo', '--read-data-subset', '100%']);
 stash('status', ['status']);
+stash('every run so far', ['history', 'demo']);
 console.log(`\nEverything is under ${demo}: specs/, secrets/, repo/ (the restic repository), state/ (status and logs).`);

@@ -6,12 +6,14 @@
  */
 import type { Command } from 'commander';
 import { errorMessage } from '../../core/errors';
-import type { CommandContext } from '../command';
+import { examples, type CommandContext } from '../command';
 import { openStash, withStores, type StoreOptions } from '../mode';
 
 /** `run`'s options as commander gives them. */
 export interface RunOptions extends StoreOptions {
   readonly once?: boolean;
+  /** With `--once`: the tick's run results as JSON. */
+  readonly json?: boolean;
 }
 
 /** Adds `run` to the program. */
@@ -19,6 +21,15 @@ export function registerRun(program: Command, ctx: CommandContext): void {
   withStores(program.command('run'))
     .description('the local scheduler: every minute, run what is due (Ctrl-C stops it cleanly)')
     .option('--once', 'one tick, then wait for its runs and exit')
+    .option('--json', "with --once: print the tick's run results as JSON")
+    .addHelpText(
+      'after',
+      examples(
+        ['schedule the specs in ./specs until Ctrl-C', 'stash run'],
+        ['one tick from cron, every minute', '* * * * * cd /srv/stash && stash run --once --quiet'],
+        ['as a systemd service instead', 'stash service install --specs /srv/stash/specs --secrets /srv/stash/secrets --state /var/lib/stash'],
+      ),
+    )
     .action((o: RunOptions) => runScheduler(ctx, o));
 }
 
@@ -27,12 +38,13 @@ export async function runScheduler({ io, setExit, signal }: CommandContext, o: R
   const engine = await openStash(o, io, 'local');
   if (o.once) {
     const { decision, done } = await engine.tick(signal);
-    if (!decision.launch.length) io.line('nothing due');
+    if (!decision.launch.length && !o.json) io.info('nothing due');
     const results = await done;
+    if (o.json) io.write(`${JSON.stringify(results, null, 2)}\n`);
     setExit(results.every((r) => r.outcome === 'succeeded') ? 0 : 1);
     return;
   }
-  io.line(`stash: scheduling specs from ${o.specs} every minute; Ctrl-C to stop`);
+  io.info(`stash: scheduling specs from ${o.specs} every minute; Ctrl-C to stop`);
   const running = new Set<Promise<unknown>>();
   while (!signal?.aborted) {
     try {
@@ -48,6 +60,6 @@ export async function runScheduler({ io, setExit, signal }: CommandContext, o: R
       signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
     });
   }
-  io.line('stash: stopping; waiting for running backups to stop');
+  io.info('stash: stopping; waiting for running backups to stop');
   await Promise.allSettled(running);
 }

@@ -4,24 +4,26 @@
  * through {@link LocalEngine}.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { readFile, writeFile, mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Restic } from '../../schemas/restic';
 import type { Secret } from '../../schemas/secret';
 import type { RunResult } from '../../schemas/status';
-import { ConfigError, errorMessage, formatProblem, SpecError, type SpecProblem } from '../../core/errors';
+import { ConfigError, errorMessage, formatProblem, SecretError, SpecError, type SpecProblem } from '../../core/errors';
 import { repositoryDigest, repositoryHistory, repositoryKey } from '../../core/repository';
-import type { Clock, SecretStore, SpecStore, StatusStore } from '../../core/ports';
+import type { Clock, SpecStore, StatusStore, StoredSecret } from '../../core/ports';
 import { systemClock } from '../../core/ports';
 import { manualRunId, slotRunId } from '../../core/run-id';
 import { plan, planChecks } from '../../core/plan';
 import { applyRunResult } from '../../core/status';
 import { decideTick, type Launch, type TickDecision } from '../../core/tick';
 import type { VolumeMode } from '../../core/volumes';
-import { runBackupThenCheck, runCheck, type RunLog } from '../../runner/run';
-import { SpecStash } from '../stash';
+import { runBackupThenCheck, runCheck, type ProgressEvent, type RunLog, type Snapshot } from '../../runner/run';
+import type { RestoredGroup, RestoreRequest } from '../../runner/restore';
+import { humanLine } from '../present';
+import { ofRun, SpecStash, type LogQuery, type LogRecord, type RepositorySnapshots, type RestoreRunOptions } from '../stash';
 import { describeHolder, LockBusyError, LockDir, type HeldLock } from './locks';
-import { FolderSecretStore, FolderSpecStore, FolderStatusStore } from './stores';
+import { FolderRunStore, FolderSecretStore, FolderSpecStore, FolderStatusStore } from './stores';
 
 /** Where local mode keeps things. */
 export interface LocalOptions {
@@ -50,6 +52,25 @@ export class RunRefusedError extends SpecError {
 export interface EngineOutput {
   line(text: string): void;
   error(text: string): void;
+  /** A run log record for a person (the CLI's {@link Output} chooses what to show); default one line each. */
+  record?(level: string, message: string, extra?: Record<string, unknown>): void;
+  /** restic's progress for one of the spec's fileGroups (the CLI draws it live on a terminal). */
+  progress?(spec: string, event: ProgressEvent): void;
+}
+
+/** restic's words for a password that does not open the repository (0.14's text, 0.17+'s exit 12 message, ours). */
+const WRONG_PASSWORD = /wrong password|no key found|does not open the repository/i;
+
+/**
+ * The hint for a wrong password whose secret ends with a newline (`echo pw > RESTIC_PASSWORD`,
+ * or `kubectl create secret --from-file` of such a file): restic takes the newline as part of
+ * the password. Undefined when `error` is not a wrong password or the value has no newline.
+ */
+export function newlineHint(stored: StoredSecret | undefined, error: string | undefined): string | undefined {
+  const value = stored?.secret.RESTIC_PASSWORD;
+  if (!value || !/\r?\n$/.test(value) || !error || !WRONG_PASSWORD.test(error)) return undefined;
+  const file = stored.ref.endsWith('.json') || /\.ya?ml$/.test(stored.ref) ? `RESTIC_PASSWORD in ${stored.ref}` : join(stored.ref, 'RESTIC_PASSWORD');
+  return `${file} ends with a newline, and restic takes it as part of the password. If the repository's password has none, write it without one: printf '%s' 'PASSWORD' > FILE (or kubectl create secret --from-literal).`;
 }
 
 function isAlive(pid: number | undefined): boolean {
@@ -68,8 +89,10 @@ function isAlive(pid: number | undefined): boolean {
  */
 export class LocalEngine extends SpecStash {
   readonly specStore: SpecStore;
-  readonly secretStore: SecretStore;
+  readonly secretStore: FolderSecretStore;
   readonly statusStore: StatusStore;
+  /** Every run's result (`<state>/runs/<spec>/<run>.json`): `stash history`. */
+  readonly runStore: FolderRunStore;
   readonly stateDir: string;
   protected readonly specsSource: string;
   protected readonly clock: Clock;
@@ -91,6 +114,7 @@ export class LocalEngine extends SpecStash {
     this.secretStore = new FolderSecretStore(options.secrets);
     // A status is bookkeeping: one that cannot be read or saved is reported, and the run goes on.
     this.statusStore = new FolderStatusStore(this.stateDir, { report: (m) => out.error(m) });
+    this.runStore = new FolderRunStore(this.stateDir);
     this.specsSource = options.specs.join(', ');
     this.clock = options.clock ?? systemClock;
     this.mode = { kind: 'local', stateDir: this.stateDir };
@@ -98,13 +122,96 @@ export class LocalEngine extends SpecStash {
     this.locks = new LockDir(this.stateDir);
   }
 
-  protected async secretOf(spec: Restic): Promise<Secret | undefined> {
-    return (await this.secretStore.get(spec.spec.backend.storageSecretName))?.secret;
+  /** The spec's secret; a SecretError saying where it was looked for when there is none. */
+  protected async secretOf(spec: Restic): Promise<Secret> {
+    return (await this.storedSecret(spec)).secret;
+  }
+
+  private async storedSecret(spec: Restic): Promise<StoredSecret> {
+    const name = spec.spec.backend.storageSecretName;
+    const found = await this.secretStore.get(name);
+    if (!found) throw new SecretError(await this.secretStore.notFound(name));
+    return found;
+  }
+
+  /** A wrong password's error, with the hint when the password ends with a newline. */
+  private async explained(spec: Restic, err: unknown): Promise<unknown> {
+    const hint = newlineHint(await this.secretStore.get(spec.spec.backend.storageSecretName).catch(() => undefined), errorMessage(err));
+    return hint ? new ConfigError(`${errorMessage(err)}\nhint: ${hint}`, { cause: err }) : err;
+  }
+
+  override async snapshots(name: string, signal?: AbortSignal): Promise<Snapshot[]> {
+    try {
+      return await super.snapshots(name, signal);
+    } catch (err) {
+      throw await this.explained((await this.spec(name)).spec, err);
+    }
+  }
+
+  override async repositorySnapshots(name: string, signal?: AbortSignal): Promise<RepositorySnapshots> {
+    try {
+      return await super.repositorySnapshots(name, signal);
+    } catch (err) {
+      throw await this.explained((await this.spec(name)).spec, err);
+    }
+  }
+
+  override async restore(name: string, request: RestoreRequest, options?: RestoreRunOptions): Promise<RestoredGroup[]> {
+    try {
+      return await super.restore(name, request, options);
+    } catch (err) {
+      throw await this.explained((await this.spec(name)).spec, err);
+    }
+  }
+
+  /** Restores report progress to the output, as runs do. */
+  protected override progressOf(name: string): ((event: ProgressEvent) => void) | undefined {
+    const out = this.out;
+    return out.progress && ((event) => out.progress!(name, event));
   }
 
   /** A run log that prints for a person and keeps JSON lines in `<state>/logs/<spec>.jsonl`. */
   runLog(name: string): RunLog {
     return fileRunLog(this.stateDir, name, this.out);
+  }
+
+  /**
+   * The records of `<state>/logs/<name>.jsonl` that `query` wants; following, the file is read
+   * again from where it was left every `pollMs` (default 500 ms). A line that is not a record
+   * (cut short by a full disk) is skipped. A name with neither a log nor a spec is an error.
+   */
+  async logs(name: string, query: LogQuery, emit: (record: LogRecord) => void): Promise<void> {
+    const file = join(this.stateDir, 'logs', `${name}.jsonl`);
+    if (!(await stat(file).catch(() => undefined))) await this.spec(name);
+    const since = query.since?.getTime() ?? -Infinity;
+    let offset = 0;
+    let partial = '';
+    for (;;) {
+      const handle = await open(file, 'r').catch(() => undefined);
+      if (handle) {
+        try {
+          const { size } = await handle.stat();
+          if (size < offset) offset = 0; // the file was replaced
+          const buffer = Buffer.alloc(size - offset);
+          if (buffer.length) await handle.read(buffer, 0, buffer.length, offset);
+          offset = size;
+          const lines = (partial + buffer.toString('utf8')).split('\n');
+          partial = lines.pop() ?? '';
+          for (const line of lines) {
+            const record = parseRecord(line);
+            if (record && Date.parse(record.timestamp) >= since && ofRun(record, query.run)) emit(record);
+          }
+        } finally {
+          await handle.close();
+        }
+      }
+      if (!query.follow || query.signal?.aborted || query.stop?.()) return;
+      await new Promise<void>((done) => {
+        const t = setTimeout(done, query.pollMs ?? 500);
+        query.signal?.addEventListener('abort', () => (clearTimeout(t), done()), { once: true });
+      });
+      if (query.signal?.aborted || query.stop?.()) return;
+    }
   }
 
   /**
@@ -160,15 +267,25 @@ export class LocalEngine extends SpecStash {
         onWait: (holder) => log.info('waiting for the repository: another run uses it', { spec: name, run, holder: holder ? describeHolder(holder) : 'another stash process' }),
       });
       // A secret that cannot be read is this run's configuration error, with the reason (never the content).
-      const secret = (
-        await this.secretStore.get(spec.spec.backend.storageSecretName).catch((err) => {
-          throw new ConfigError(errorMessage(err), { cause: err });
-        })
-      )?.secret;
+      const stored = await this.storedSecret(spec).catch((err) => {
+        throw err instanceof ConfigError ? err : new ConfigError(errorMessage(err), { cause: err });
+      });
       // Under the repository's lock, so that no other run can make its first backup meanwhile.
       const history = await this.repositoryHistory(spec);
       const mayInitialise = options.init === true || history === undefined;
-      const ctx = { spec, secret, mode: this.mode, run, slot: options.slot, log, signal: options.signal, binary: this.options.binary, mayInitialise, repositoryHistory: history };
+      const ctx = {
+        spec,
+        secret: stored.secret,
+        mode: this.mode,
+        run,
+        slot: options.slot,
+        log: withHint(log, (error) => newlineHint(stored, error)),
+        signal: options.signal,
+        binary: this.options.binary,
+        mayInitialise,
+        repositoryHistory: history,
+        onProgress: this.progressOf(name),
+      };
       const readDataSubset = options.readDataSubset ?? spec.spec.check?.readDataSubset;
       if (kind === 'check') result = await runCheck({ ...ctx, readDataSubset });
       else ({ backup: result, check } = await runBackupThenCheck(ctx, options.alsoCheck ? { readDataSubset } : undefined));
@@ -182,7 +299,15 @@ export class LocalEngine extends SpecStash {
     }
     // The backup first (it clears the running mark), then the check that rode along with it.
     await this.statusStore.update(name, (s) => (check ? applyRunResult(applyRunResult(s, result), check) : applyRunResult(s, result)));
+    await this.keep(result, check);
     return result;
+  }
+
+  /** Adds results to the spec's history; one that cannot be written is reported, the run stands. */
+  private async keep(...results: (RunResult | undefined)[]): Promise<void> {
+    for (const r of results) {
+      if (r) await this.runStore.put(r).catch((err) => this.out.error(`${errorMessage(err)}; the run is not in stash history`));
+    }
   }
 
   /** Whether any spec sharing `spec`'s repository has backed up to it (see {@link repositoryHistory}). */
@@ -207,7 +332,9 @@ export class LocalEngine extends SpecStash {
       const at = this.clock.now().toISOString();
       const error = errorMessage(err);
       this.out.error(`${l.spec}: ${l.kind} not run: ${error}`);
-      return { spec: l.spec, run: slotRunId(l.spec, l.at, l.kind), slot: l.at.toISOString(), kind: l.kind, outcome: 'failed', startedAt: at, finishedAt: at, durationMs: 0, fileGroups: [], error };
+      const result: RunResult = { spec: l.spec, run: slotRunId(l.spec, l.at, l.kind), slot: l.at.toISOString(), kind: l.kind, outcome: 'failed', startedAt: at, finishedAt: at, durationMs: 0, fileGroups: [], error };
+      await this.keep(result);
+      return result;
     }
   }
 
@@ -297,7 +424,8 @@ export function fileRunLog(stateDir: string, name: string, out: EngineOutput): R
       if (!failed) out.error(`failed to write the run log ${file}: ${errorMessage(err)}; the run goes on`);
       failed = true;
     }
-    out.line(humanLine(level, message, extra));
+    if (out.record) out.record(level, message, extra);
+    else out.line(humanLine(level, message, extra));
   };
   return {
     info: (m, e) => write('INFO', m, e),
@@ -306,14 +434,25 @@ export function fileRunLog(stateDir: string, name: string, out: EngineOutput): R
   };
 }
 
-/** One log record as a line for a person: `spec: message (key=value ...)`. */
-export function humanLine(level: string, message: string, extra?: Record<string, unknown>): string {
-  const { spec, run, ...rest } = extra ?? {};
-  void run;
-  const details = Object.entries(rest)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-    .join(' ');
-  const prefix = level === 'INFO' ? '' : `${level}: `;
-  return `${spec ? `${String(spec)}: ` : ''}${prefix}${message}${details ? ` (${details})` : ''}`;
+/** `log`, with a `hint` added to a failed run's last record when `hintFor` has one for its error. */
+function withHint(log: RunLog, hintFor: (error: string | undefined) => string | undefined): RunLog {
+  return {
+    info: (m, e) => log.info(m, e),
+    warn: (m, e) => log.warn(m, e),
+    error: (m, e) => {
+      const hint = m === 'run finished' ? hintFor(typeof e?.error === 'string' ? e.error : undefined) : undefined;
+      log.error(m, hint ? { ...e, hint } : e);
+    },
+  };
+}
+
+/** One JSON line of a run log as a record; undefined when it is not one. */
+function parseRecord(line: string): LogRecord | undefined {
+  if (!line.trim()) return undefined;
+  try {
+    const value = JSON.parse(line) as Record<string, unknown>;
+    return typeof value.timestamp === 'string' && typeof value.message === 'string' ? (value as LogRecord) : undefined;
+  } catch {
+    return undefined;
+  }
 }

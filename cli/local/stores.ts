@@ -4,13 +4,15 @@
  */
 import { mkdir, open, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import type { Secret } from '../../schemas/secret';
-import { SpecStatusSchema, type SpecStatus } from '../../schemas/status';
-import { ConfigError, errorMessage, StashError } from '../../core/errors';
-import { parseSecretJson } from '../../core/secrets';
-import type { SecretStore, SpecDocument, SpecStore, StatusStore, StoredSecret } from '../../core/ports';
+import { RunResultSchema, SpecStatusSchema, type RunResult, type SpecStatus } from '../../schemas/status';
+import { ConfigError, errorMessage, SecretError, StashError } from '../../core/errors';
+import { similarNames } from '../../core/names';
+import { parseSecretJson, parseSecretObject } from '../../core/secrets';
+import { DEFAULT_HISTORY_LIMIT, type RunStore, type SecretStore, type SpecDocument, type SpecStore, type StatusStore, type StoredSecret } from '../../core/ports';
 import { MAX_DOCUMENT_BYTES } from '../../core/spec';
-import { emptyStatus } from '../../core/status';
+import { emptyStatus, newestFirst } from '../../core/status';
 
 const SPEC_FILE = /\.(ya?ml|json)$/i;
 
@@ -93,7 +95,7 @@ async function readSpecFile(path: string): Promise<SpecDocument> {
       if (bytesRead === 0) break;
       length += bytesRead;
     }
-    return { source: path, version: `${st.mtimeMs}-${st.size}`, text: buffer.toString('utf8', 0, length) };
+    return { source: path, version: `${st.mtimeMs}-${st.size}`, modifiedAt: st.mtime, text: buffer.toString('utf8', 0, length) };
   } catch (err) {
     return { source: path, text: '', error: `cannot read: ${errorMessage(err)}` };
   } finally {
@@ -104,7 +106,9 @@ async function readSpecFile(path: string): Promise<SpecDocument> {
 /**
  * Secrets as `kubectl create secret --from-file` takes them: `DIR/<name>/<KEY>` files (the
  * content exactly, as Kubernetes keeps it), or `DIR/<name>.json` holding either a flat
- * `{ "KEY": "value" }` object or a Kubernetes Secret (`data` base64, `stringData` plain).
+ * `{ "KEY": "value" }` object or a Kubernetes Secret (`data` base64, `stringData` plain), or
+ * `DIR/<name>.yaml` (`.yml`): what `kubectl get secret NAME -o yaml` prints, or a flat map.
+ * Any other YAML there (a spec saved in the wrong folder) is refused, naming the file.
  */
 export class FolderSecretStore implements SecretStore {
   constructor(private readonly dir: string) {}
@@ -120,13 +124,102 @@ export class FolderSecretStore implements SecretStore {
       }
       return { ref: folder, secret };
     }
-    let text: string;
-    try {
-      text = await readFile(`${folder}.json`, 'utf8');
-    } catch {
-      return undefined;
+    const json = await readFile(`${folder}.json`, 'utf8').catch(() => undefined);
+    if (json !== undefined) return { ref: `${folder}.json`, secret: parseSecretJson(json, `${folder}.json`) };
+    for (const file of [`${folder}.yaml`, `${folder}.yml`]) {
+      const text = await readFile(file, 'utf8').catch(() => undefined);
+      if (text !== undefined) return { ref: file, secret: parseSecretYaml(text, file) };
     }
-    return { ref: `${folder}.json`, secret: parseSecretJson(text, `${folder}.json`) };
+    return undefined;
+  }
+
+  /**
+   * Why there is no secret `name`: every place looked in, and the names in the folder that
+   * look like it (a typo, another case).
+   */
+  async notFound(name: string): Promise<string> {
+    const folder = join(this.dir, name);
+    const entries = await readdir(this.dir).catch(() => undefined);
+    const where = entries === undefined ? `; the folder ${this.dir} does not exist (--secrets DIR names another)` : '';
+    const names = (entries ?? []).filter((e) => !e.startsWith('.')).map((e) => e.replace(/\.(json|ya?ml)$/i, ''));
+    const similar = similarNames(name, names);
+    return [
+      `secret "${name}" not found: looked for ${folder}/ (one file per key, as kubectl create secret --from-file takes them), ${folder}.json, ${folder}.yaml and ${folder}.yml${where}`,
+      ...(similar.length ? [`did you mean ${similar.map((s) => `"${s}"`).join(' or ')}? (the spec's storageSecretName names the secret)`] : []),
+    ].join('\n');
+  }
+}
+
+/**
+ * A secret from YAML: a Kubernetes Secret (`kubectl get secret -o yaml`) or a flat map of
+ * strings. A YAML error says where, never what the text is (it holds secret values).
+ */
+export function parseSecretYaml(text: string, source: string): Secret {
+  // Only the position of an error is shown: its message quotes the text, which holds secret values.
+  const docs = parseAllDocuments(text);
+  if (!Array.isArray(docs) || docs.length !== 1) throw new SecretError(`${source}: must hold one YAML document, a Kubernetes Secret`);
+  const [doc] = docs;
+  if (doc.errors.length) {
+    const at = doc.errors[0].linePos?.[0];
+    throw new SecretError(`${source}: not valid YAML${at ? ` (at line ${at.line}, column ${at.col})` : ''}`);
+  }
+  const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  const kind = value && typeof value === 'object' && !Array.isArray(value) ? (value as { kind?: unknown }).kind : undefined;
+  if (kind !== undefined && kind !== 'Secret') {
+    throw new SecretError(`${source}: a ${typeof kind === 'string' ? `kind: ${kind}` : 'document'} is not a secret: this folder holds Kubernetes Secrets (kind: Secret) or maps of KEY: value`);
+  }
+  return parseSecretObject(value, source);
+}
+
+/**
+ * `DIR/runs/<spec>/<run>.json`: one result per run, local mode's history (the same
+ * {@link RunStore} the deployed stack keeps in `runs/` of its bucket). Written atomically.
+ */
+export class FolderRunStore implements RunStore {
+  readonly dir: string;
+
+  constructor(stateDir: string) {
+    this.dir = join(resolve(stateDir), 'runs');
+  }
+
+  private file(spec: string, run: string): string {
+    return join(this.dir, spec, `${run}.json`);
+  }
+
+  async put(result: RunResult, options: { readonly ifAbsent?: boolean } = {}): Promise<void> {
+    const file = this.file(result.spec, result.run);
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      await mkdir(join(this.dir, result.spec), { recursive: true });
+      if (options.ifAbsent && (await stat(file).catch(() => undefined))) return;
+      await writeFile(tmp, `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });
+      await rename(tmp, file);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw new StashError(`failed to write ${file}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  async get(spec: string, run: string): Promise<RunResult | undefined> {
+    const text = await readFile(this.file(spec, run), 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    const parsed = RunResultSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  /** The `limit` results written last, newest first by start; one that cannot be read is left out. */
+  async list(spec: string, options: { readonly limit?: number } = {}): Promise<RunResult[]> {
+    const dir = join(this.dir, spec);
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));
+    const dated = await Promise.all(names.map(async (n) => ({ n, at: (await stat(join(dir, n)).catch(() => undefined))?.mtimeMs ?? 0 })));
+    const newest = dated.sort((a, b) => b.at - a.at).slice(0, options.limit ?? DEFAULT_HISTORY_LIMIT);
+    const results = await Promise.all(newest.map(({ n }) => this.get(spec, n.slice(0, -'.json'.length)).catch(() => undefined)));
+    return newestFirst(results.filter((r): r is RunResult => r !== undefined));
+  }
+
+  /** The specs with a history (a renamed or deleted spec keeps its own). */
+  async specs(): Promise<string[]> {
+    return (await readdir(this.dir).catch(() => [] as string[])).filter((n) => !n.startsWith('.')).sort();
   }
 }
 

@@ -19,12 +19,17 @@ describe('parseStashSettings', () => {
       metricsNamespace: 'Stash',
       taskCpu: 1024,
       taskMemoryMiB: 2048,
+      maxTaskCpu: 4096,
+      maxTaskMemoryMiB: 16384,
+      specWriters: [],
+      s3RepositoryBuckets: [],
+      efsFileSystemPolicies: false,
     });
   });
 
   it('reads strings as -c passes them: numbers, booleans and comma-separated lists', () => {
     const s = parseStashSettings({
-      vpcId: 'vpc-0abc12345',
+      vpcId: 'vpc-0abc1234',
       subnetIds: ' subnet-0abc1234 , subnet-0def5678,',
       securityGroupIds: 'sg-0abc1234',
       assignPublicIp: 'true',
@@ -38,7 +43,7 @@ describe('parseStashSettings', () => {
     });
     expect(s.network).toEqual({
       kind: 'existing',
-      vpcId: 'vpc-0abc12345',
+      vpcId: 'vpc-0abc1234',
       subnetIds: ['subnet-0abc1234', 'subnet-0def5678'],
       securityGroupIds: ['sg-0abc1234'],
       assignPublicIp: true,
@@ -90,9 +95,9 @@ describe('parseStashSettings', () => {
     [{ logRetentionDays: '10' }, 'logRetentionDays: 10 is not a retention CloudWatch Logs accepts; use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653'],
     [{ noncurrentVersionDays: '0' }, 'noncurrentVersionDays: must be a whole number of days from 1 to 3650 (a queued task may still load the version it was started for)'],
     [{ vpcId: 'vpc-1' }, 'vpcId: "vpc-1" is not a VPC id (vpc-0123abcd...)'],
-    [{ vpcId: 'vpc-0abc12345', subnetIds: 'subnet-0abc1234,subnet-x' }, 'subnetIds[1]: "subnet-x" is not a subnet id (subnet-0123abcd...)'],
-    [{ vpcId: 'vpc-0abc12345', subnetIds: 'subnet-0abc1234', securityGroupIds: 'default' }, 'securityGroupIds[0]: "default" is not a security group id (sg-0123abcd...)'],
-    [{ vpcId: 'vpc-0abc12345', subnetIds: 'subnet-0abc1234', assignPublicIp: 'maybe' }, 'assignPublicIp: "maybe" must be true or false'],
+    [{ vpcId: 'vpc-0abc1234', subnetIds: 'subnet-0abc1234,subnet-x' }, 'subnetIds[1]: "subnet-x" is not a subnet id (subnet-0123abcd...)'],
+    [{ vpcId: 'vpc-0abc1234', subnetIds: 'subnet-0abc1234', securityGroupIds: 'default' }, 'securityGroupIds[0]: "default" is not a security group id (sg-0123abcd...)'],
+    [{ vpcId: 'vpc-0abc1234', subnetIds: 'subnet-0abc1234', assignPublicIp: 'maybe' }, 'assignPublicIp: "maybe" must be true or false'],
     [{ egress: 'vpn' }, 'egress: "vpn" must be one of endpoints, nat, public'],
     [{ maxAzs: '4' }, 'maxAzs: must be a whole number of availability zones from 1 to 3'],
     [{ efsSources: 'fs-xyz' }, 'efsSources[0]: "fs-xyz" is not an EFS file system id (fs-0123abcd...)'],
@@ -104,12 +109,23 @@ describe('parseStashSettings', () => {
     [{ taskCpu: '512', taskMemoryMiB: '512' }, 'taskMemoryMiB: 512 does not fit taskCpu 512; Fargate accepts 1024 to 4096 in steps of 1024'],
     [{ taskCpu: '8192', taskMemoryMiB: '18432' }, 'taskMemoryMiB: 18432 does not fit taskCpu 8192; Fargate accepts 16384 to 61440 in steps of 4096'],
     [{ taskCpu: '16384', taskMemoryMiB: '131072' }, 'taskMemoryMiB: 131072 does not fit taskCpu 16384; Fargate accepts 32768 to 122880 in steps of 8192'],
-    [{ vpcId: 'vpc-0abc12345' }, 'subnetIds: required with vpcId: the subnets of that VPC where tasks run'],
-    [{ vpcId: 'vpc-0abc12345', subnetIds: 'subnet-0abc1234', egress: 'nat' }, 'egress: applies to a new VPC only; with vpcId the routes of your subnets decide'],
-    [{ vpcId: 'vpc-0abc12345', subnetIds: 'subnet-0abc1234', maxAzs: 2 }, 'maxAzs: applies to a new VPC only; with vpcId, subnetIds decide'],
+    [{ vpcId: 'vpc-0abc1234' }, 'subnetIds: required with vpcId: the subnets of that VPC where tasks run'],
+    [{ vpcId: 'vpc-0abc1234', subnetIds: 'subnet-0abc1234', egress: 'nat' }, 'egress: applies to a new VPC only; with vpcId the routes of your subnets decide'],
+    [{ vpcId: 'vpc-0abc1234', subnetIds: 'subnet-0abc1234', maxAzs: 2 }, 'maxAzs: applies to a new VPC only; with vpcId, subnetIds decide'],
     [{ subnetIds: 'subnet-0abc1234' }, 'subnetIds: given without vpcId; give the VPC the subnets belong to'],
     [{ securityGroupIds: 'sg-0abc1234' }, 'securityGroupIds: given without vpcId; they apply to an existing VPC only'],
     [{ assignPublicIp: true }, 'assignPublicIp: applies to an existing VPC only; for a new VPC use egress=public'],
+    [{ vpcId: 'vpc-0abc12345', subnetIds: 'subnet-0abc1234' }, 'vpcId: "vpc-0abc12345" is not a VPC id (vpc-0123abcd...)'],
+    [{ taskCpu: '2048', maxTaskCpu: '1024' }, 'maxTaskCpu: 1024 is below taskCpu 2048, the size every run starts from'],
+    [{ maxTaskCpu: '3000' }, 'maxTaskCpu: 3000 is not a Fargate CPU size; use one of 256, 512, 1024, 2048, 4096, 8192, 16384'],
+    [{ taskMemoryMiB: '4096', maxTaskMemoryMiB: '3072' }, 'maxTaskMemoryMiB: 3072 is below taskMemoryMiB 4096, the size every run starts from'],
+    [{ specWriters: 'deployer' }, 'specWriters[0]: "deployer" is not an IAM role or user ARN (arn:aws:iam::123456789012:role/name)'],
+    [{ s3RepositoryBuckets: 'My_Bucket' }, 's3RepositoryBuckets[0]: "My_Bucket" is not an S3 bucket name'],
+    [{ efsFileSystemPolicies: 'sometimes' }, 'efsFileSystemPolicies: "sometimes" must be true or false'],
+    [
+      { efsSources: 'fs-0123abcd', efsRestoreTargets: 'fs-0123abcd' },
+      'efsRestoreTargets: fs-0123abcd is also in efsSources; a source is never mounted writable, so it cannot be a repository or a restore target (see docs/deploy.md, "Restoring into a source")',
+    ],
   ])('refuses %j', (input, problem) => {
     let error: unknown;
     try {
@@ -137,11 +153,21 @@ function steps(from: number, to: number, step: number): number[] {
   return Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
 }
 
+describe('the largest task size', () => {
+  it.each([
+    [{}, 4096, 16384],
+    [{ taskCpu: '8192', taskMemoryMiB: '32768' }, 8192, 32768],
+    [{ maxTaskCpu: '1024', maxTaskMemoryMiB: '4096' }, 1024, 4096],
+  ])('for %j is %i CPU units and %i MiB', (input, cpu, memory) => {
+    expect(parseStashSettings(input)).toMatchObject({ maxTaskCpu: cpu, maxTaskMemoryMiB: memory });
+  });
+});
+
 describe('readStashSettings', () => {
   it('reads the settings from CDK context', () => {
-    const app = new App({ context: { vpcId: 'vpc-0abc12345', subnetIds: 'subnet-0abc1234', tickMinutes: '2', unrelated: 'x' } });
+    const app = new App({ context: { vpcId: 'vpc-0abc1234', subnetIds: 'subnet-0abc1234', tickMinutes: '2', unrelated: 'x' } });
     const input = readStashSettings(app);
-    expect(input).toMatchObject({ vpcId: 'vpc-0abc12345', subnetIds: 'subnet-0abc1234', tickMinutes: '2' });
+    expect(input).toMatchObject({ vpcId: 'vpc-0abc1234', subnetIds: 'subnet-0abc1234', tickMinutes: '2' });
     expect(input).not.toHaveProperty('unrelated');
     expect(parseStashSettings(input).network).toMatchObject({ kind: 'existing', subnetIds: ['subnet-0abc1234'] });
   });

@@ -8,11 +8,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigBucket } from '../../infra/config-bucket';
+import { EfsFileSystemPolicies, efsFileSystemPolicy } from '../../infra/efs-file-system-policies';
 import { Functions } from '../../infra/functions';
 import { StashMetrics } from '../../infra/metrics';
 import { Network } from '../../infra/network';
@@ -22,7 +23,7 @@ import { RunnerTaskDefinition } from '../../infra/runner-task-definition';
 import { RunnerTaskRole } from '../../infra/runner-task-role';
 import { StashAlarm } from '../../infra/stash-alarm';
 import { PROJECT_ROOT } from '../../infra/stash-stack';
-import { logicalId } from './synth';
+import { CDK_JSON_CONTEXT, logicalId } from './synth';
 
 const outdirs: string[] = [];
 afterAll(() => {
@@ -33,7 +34,7 @@ afterAll(() => {
 function base(runner: Partial<RunnerProps> = {}) {
   const outdir = mkdtempSync(join(tmpdir(), 'stash-constructs-'));
   outdirs.push(outdir);
-  const app = new App({ outdir, context: { [BUNDLING_STACKS]: [] } });
+  const app = new App({ outdir, context: { ...CDK_JSON_CONTEXT, [BUNDLING_STACKS]: [] } });
   const stack = new Stack(app, 'Test');
   const configBucket = new ConfigBucket(stack, 'Config');
   const network = new Network(stack, 'Network');
@@ -75,8 +76,8 @@ describe('Runner grants', () => {
         Sid: 'RunOurFamilyOnOurCluster',
         Effect: 'Allow',
         Action: 'ecs:RunTask',
-        Resource: [accountArn('ecs', [':task-definition/Test-runner:*']), accountArn('ecs', [':task-definition/Test-runner-*:*'])],
-        Condition: { ArnEquals: { 'ecs:cluster': arn(cluster) } },
+        Resource: [accountArn('ecs', [':task-definition/Test-runner-*']), accountArn('ecs', [':task-definition/Test-runner:*'])],
+        Condition: { ArnEquals: { 'ecs:cluster': arn(cluster) }, NumericLessThanEqualsIfExists: { 'ecs:task-cpu': '4096', 'ecs:task-memory': '16384' } },
       }),
     ],
     [
@@ -97,8 +98,22 @@ describe('Runner grants', () => {
     ],
     [
       'grantRegisterRevisions',
-      'registering and reading task definitions, which take no resource',
-      () => ({ Sid: 'RegisterRevisionsWithEfsVolumes', Effect: 'Allow', Action: ['ecs:RegisterTaskDefinition', 'ecs:DescribeTaskDefinition'], Resource: '*' }),
+      'registering our volume-set families up to the largest size, and reading, listing and retiring task definitions, which take no resource',
+      () => [
+        {
+          Sid: 'RegisterOurVolumeSetFamilies',
+          Effect: 'Allow',
+          Action: 'ecs:RegisterTaskDefinition',
+          Resource: accountArn('ecs', [':task-definition/Test-runner-*']),
+          Condition: { NumericLessThanEqualsIfExists: { 'ecs:task-cpu': '4096', 'ecs:task-memory': '16384' } },
+        },
+        {
+          Sid: 'ReadAndRetireTaskDefinitions',
+          Effect: 'Allow',
+          Action: ['ecs:DeregisterTaskDefinition', 'ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions'],
+          Resource: '*',
+        },
+      ],
     ],
     [
       'grantPassRoles',
@@ -107,13 +122,13 @@ describe('Runner grants', () => {
         Sid: 'PassOnlyOurRolesToEcsTasks',
         Effect: 'Allow',
         Action: 'iam:PassRole',
-        Resource: [arn(taskRole), arn(executionRole)],
+        Resource: [arn(executionRole), arn(taskRole)],
         Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
       }),
     ],
   ])('%s gives %s, and nothing else', (grant, _what, expected) => {
     const ids = grantedBy(grant);
-    expect(ids.statements).toEqual([expected(ids)]);
+    expect(ids.statements).toEqual([expected(ids)].flat());
   });
 });
 
@@ -159,15 +174,22 @@ describe('RunnerTaskRole', () => {
     expect(stack.node.tryFindChild('TaskRole')).toBeUndefined();
   });
 
-  it('names every EFS file system it may mount once, sources first', () => {
+  it('keeps each role of EFS file system once', () => {
     const stack = new Stack();
     const role = new RunnerTaskRole(stack, 'TaskRole', {
       configBucket: new ConfigBucket(stack, 'Config'),
-      efsSources: ['fs-0123abcd'],
-      efsRepositories: ['fs-0456abcd', 'fs-0123abcd'],
-      efsRestoreTargets: ['fs-0456abcd'],
+      efsSources: ['fs-0123abcd', 'fs-0123abcd'],
+      efsRepositories: ['fs-0456abcd'],
+      efsRestoreTargets: ['fs-0456abcd', 'fs-0789abcd'],
     });
-    expect(role.efsFileSystemIds).toEqual(['fs-0123abcd', 'fs-0456abcd']);
+    expect([role.efsSources, role.efsRepositories, role.efsRestoreTargets]).toEqual([['fs-0123abcd'], ['fs-0456abcd'], ['fs-0456abcd', 'fs-0789abcd']]);
+  });
+
+  it('refuses a source that is also a repository or a restore target', () => {
+    const stack = new Stack();
+    expect(
+      () => new RunnerTaskRole(stack, 'TaskRole', { configBucket: new ConfigBucket(stack, 'Config'), efsSources: ['fs-0123abcd'], efsRestoreTargets: ['fs-0123abcd'] }),
+    ).toThrow('RunnerTaskRole: fs-0123abcd cannot be both a source and a repository or restore target: a source is never mounted writable');
   });
 });
 
@@ -215,6 +237,30 @@ describe('StashAlarm', () => {
       TreatMissingData: 'notBreaching',
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
       OKActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
+    });
+  });
+});
+
+describe('the EFS file-system policy', () => {
+  it('is the one docs/deploy.md tells users to apply', () => {
+    const guide = readFileSync(join(PROJECT_ROOT, 'docs/deploy.md'), 'utf8');
+    const block = /Replace the account id[\s\S]*?```json\n([\s\S]*?)```/.exec(guide)?.[1];
+    expect(JSON.parse(block!)).toEqual(efsFileSystemPolicy('arn:aws:iam::111122223333:root', '<RunnerTaskRoleArn>', true));
+  });
+
+  it('is applied by the stack to each named file system when asked, denying the runner writes on sources only', () => {
+    const { stack, runner } = base({ efsSources: ['fs-0123abcd'], efsRepositories: ['fs-0456abcd'] });
+    new EfsFileSystemPolicies(stack, 'Policies', { sources: runner.efsSources, writable: runner.efsRepositories, taskRole: runner.taskRole });
+    const template = Template.fromStack(stack);
+    const calls = Object.values(template.findResources('Custom::AWS')).map((r) => JSON.stringify(r.Properties.Create));
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toContain('putFileSystemPolicy');
+    expect(calls[0]).toContain('fs-0123abcd');
+    expect(calls[0]).toContain('StashNeverWritesThisSource');
+    expect(calls[1]).toContain('fs-0456abcd');
+    expect(calls[1]).not.toContain('StashNeverWritesThisSource');
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [Match.objectLike({ Action: 'elasticfilesystem:PutFileSystemPolicy' })] },
     });
   });
 });

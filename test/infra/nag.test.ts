@@ -38,7 +38,7 @@ function rawFindings(root: IConstruct): Map<string, string[]> {
 describe.each([
   ['the defaults', {}],
   ['an existing VPC with EFS sources, repositories and restore targets', {
-    vpcId: 'vpc-0abc12345',
+    vpcId: 'vpc-0abc1234',
     subnetIds: 'subnet-0abc1234',
     efsSources: 'fs-0123abcd',
     efsRepositories: 'fs-0456abcd',

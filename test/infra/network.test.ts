@@ -14,7 +14,7 @@ const dispatchEnv = (synth: ReturnType<typeof synthStash>) => {
 describe('an existing VPC (-c vpcId=... -c subnetIds=...)', () => {
   const synth = synthStash({
     context: {
-      vpcId: 'vpc-0abc12345',
+      vpcId: 'vpc-0abc1234',
       subnetIds: 'subnet-0abc1234,subnet-0def5678',
       securityGroupIds: 'sg-0abc1234',
       assignPublicIp: 'true',
@@ -30,7 +30,7 @@ describe('an existing VPC (-c vpcId=... -c subnetIds=...)', () => {
 
   it('puts the task security group in that VPC', () => {
     synth.template().hasResourceProperties('AWS::EC2::SecurityGroup', {
-      VpcId: 'vpc-0abc12345',
+      VpcId: 'vpc-0abc1234',
       SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', IpProtocol: '-1' }],
     });
   });
@@ -41,7 +41,7 @@ describe('an existing VPC (-c vpcId=... -c subnetIds=...)', () => {
     expect(env.SUBNET_IDS).toBe('subnet-0abc1234,subnet-0def5678');
     expect(env.SECURITY_GROUP_IDS).toEqual({ 'Fn::Join': [',', [{ 'Fn::GetAtt': [taskGroup, 'GroupId'] }, 'sg-0abc1234']] });
     expect(env.ASSIGN_PUBLIC_IP).toBe('ENABLED');
-    expect(env.ALLOWED_EFS_IDS).toBe('');
+    expect([env.EFS_SOURCES, env.EFS_REPOSITORIES, env.EFS_RESTORE_TARGETS]).toEqual(['', '', '']);
   });
 });
 
@@ -126,7 +126,7 @@ describe('other settings reach the template', () => {
 
 describe('a wrong setting', () => {
   it('fails synthesis naming the key and the reason', () => {
-    expect(() => synthStash({ context: { vpcId: 'vpc-0abc12345', subnetIds: 'subnet-1' } })).toThrow(
+    expect(() => synthStash({ context: { vpcId: 'vpc-0abc1234', subnetIds: 'subnet-1' } })).toThrow(
       new StashSettingsError(['subnetIds[0]: "subnet-1" is not a subnet id (subnet-0123abcd...)']),
     );
   });

@@ -3,7 +3,8 @@ import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actionsOf, logicalId, policyStatements, removeOutputs, resourcesOf, type Statement, synthStash, type Synthesized } from './synth';
+import { PROJECT_ROOT } from '../../infra/stash-stack';
+import { actionsOf, CDK_JSON_CONTEXT, logicalId, policyStatements, removeOutputs, resourcesOf, type Statement, synthStash, type Synthesized } from './synth';
 
 afterAll(removeOutputs);
 
@@ -23,18 +24,18 @@ let ids: {
   validateRole: string;
   queue: string;
   taskSecurityGroup: string;
+  operatorRole: string;
+};
+
+const CONTEXT = {
+  efsSources: 'fs-0123abcd',
+  efsRepositories: 'fs-0456abcd',
+  efsRestoreTargets: 'fs-0789abcd',
+  alarmEmail: 'ops@example.com',
 };
 
 beforeAll(() => {
-  synth = synthStash({
-    bundle: true,
-    context: {
-      efsSources: 'fs-0123abcd',
-      efsRepositories: 'fs-0456abcd',
-      efsRestoreTargets: 'fs-0789abcd',
-      alarmEmail: 'ops@example.com',
-    },
-  });
+  synth = synthStash({ bundle: true, context: CONTEXT });
   template = synth.template();
   ids = {
     bucket: logicalId(template, 'AWS::S3::Bucket', 'ConfigBucket'),
@@ -49,6 +50,7 @@ beforeAll(() => {
     validateRole: logicalId(template, 'AWS::IAM::Role', 'FunctionsValidateRole'),
     queue: logicalId(template, 'AWS::SQS::Queue', 'RulesDeadLetterQueue'),
     taskSecurityGroup: logicalId(template, 'AWS::EC2::SecurityGroup', 'NetworkTaskSecurityGroup'),
+    operatorRole: logicalId(template, 'AWS::IAM::Role', 'OperatorRole'),
   };
 });
 
@@ -70,8 +72,20 @@ describe('synthesis', () => {
     for (const b of bundles) {
       const code = readFileSync(join(synth.outdir, b, 'index.mjs'), 'utf8');
       expect(code).toMatch(/export\s*\{[^}]*handler/);
+      expect(code).not.toContain('cloud-copilot'); // the AGPL simulator is for tests only
       expect(existsSync(join(synth.outdir, b, 'index.mjs.map'))).toBe(true);
     }
+  });
+
+  it('gives the same template when synthesized again (a cdk diff of unchanged code shows nothing)', () => {
+    const again = synthStash({ bundle: true, context: CONTEXT });
+    expect(again.template().toJSON()).toEqual(template.toJSON());
+  });
+
+  it('sets every feature flag a new cdk init app sets', async () => {
+    const recommended = JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules/aws-cdk-lib/recommended-feature-flags.json'), 'utf8'));
+    expect(Object.keys(recommended).length).toBeGreaterThan(50);
+    expect(CDK_JSON_CONTEXT).toMatchObject(recommended);
   });
 
   it('stages the runner image from the container directory, for linux/arm64', () => {
@@ -261,7 +275,11 @@ describe('functions', () => {
       SUBNET_IDS: { Ref: subnet },
       SECURITY_GROUP_IDS: { 'Fn::GetAtt': [ids.taskSecurityGroup, 'GroupId'] },
       ASSIGN_PUBLIC_IP: 'DISABLED',
-      ALLOWED_EFS_IDS: 'fs-0123abcd,fs-0456abcd,fs-0789abcd',
+      EFS_SOURCES: 'fs-0123abcd',
+      EFS_REPOSITORIES: 'fs-0456abcd',
+      EFS_RESTORE_TARGETS: 'fs-0789abcd',
+      MAX_TASK_CPU: '4096',
+      MAX_TASK_MEMORY_MIB: '16384',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -301,12 +319,25 @@ describe('cluster and task definition', () => {
             LogDriver: 'awslogs',
             Options: Match.objectLike({ 'awslogs-group': { Ref: Match.stringLikeRegexp('^RunnerLogGroup') }, 'awslogs-stream-prefix': 'runner' }),
           },
-          // Exactly what container/main.ts reads; the rest comes as RunTask overrides.
+          // Exactly what container/main.ts reads (the image names where Node and restic keep temporary files); the rest comes as RunTask overrides.
           Environment: [
             { Name: 'CONFIG_BUCKET', Value: { Ref: ids.bucket } },
             { Name: 'POWERTOOLS_SERVICE_NAME', Value: 'stash' },
             { Name: 'POWERTOOLS_METRICS_NAMESPACE', Value: 'Stash' },
           ],
+        }),
+      ],
+    });
+  });
+
+  it("runs as the image's user on a read-only root file system, writing only to a task-local /tmp", () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Volumes: [{ Name: 'scratch' }],
+      ContainerDefinitions: [
+        Match.objectLike({
+          User: '10001:10001',
+          ReadonlyRootFilesystem: true,
+          MountPoints: [{ SourceVolume: 'scratch', ContainerPath: '/tmp', ReadOnly: false }],
         }),
       ],
     });
@@ -320,16 +351,11 @@ describe('IAM', () => {
     }
   });
 
-  it('grants GetSecretValue only on secrets under the prefix, and only to the task and dispatch', () => {
+  it('grants GetSecretValue (and nothing else on secrets) only under the prefix, to the task, dispatch and the operator', () => {
     const grants = policyStatements(template).filter((p) => actionsOf(p.statement).some((a) => a.startsWith('secretsmanager:')));
-    expect(grants.map((g) => g.roles).flat().sort()).toEqual([ids.dispatchRole, ids.taskRole].sort());
+    expect(grants.map((g) => g.roles).flat().sort()).toEqual([ids.dispatchRole, ids.operatorRole, ids.taskRole].sort());
     for (const { statement } of grants) {
-      expect(statement).toEqual({
-        Sid: 'ReadSecretsUnderPrefix',
-        Effect: 'Allow',
-        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        Resource: secretsUnder('stash/'),
-      });
+      expect(statement).toEqual({ Sid: 'ReadSecretsUnderPrefix', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretsUnder('stash/') });
     }
   });
 
@@ -340,6 +366,7 @@ describe('IAM', () => {
       objects(ids.bucket, 'state/'),
       objects(ids.bucket, 'runs/'),
       object(ids.bucket, 'state/compiled-specs.json'),
+      object(ids.bucket, 'state/launcher.json'),
     ];
     const onBucket = policyStatements(template).filter(({ statement }) => JSON.stringify(statement.Resource).includes(ids.bucket));
     expect(onBucket.length).toBeGreaterThan(0);
@@ -355,56 +382,86 @@ describe('IAM', () => {
     }
   });
 
+  /** `action key-pattern` for every S3 object grant of a role, whatever statements CDK merged them into. */
+  const s3Grants = (role: string) =>
+    statementsOf(ids[role as keyof typeof ids])
+      .flatMap((s) => resourcesOf(s).flatMap((r) => actionsOf(s).map((a) => ({ a, r: JSON.stringify(r) }))))
+      .filter(({ a, r }) => a.startsWith('s3:') && r.includes('/'))
+      .map(({ a, r }) => `${a} ${r.match(/\/([\w./*-]+)"\]\]\}$/)![1]}`)
+      .sort();
+
   it.each([
-    ['taskRole', ['specs/:read', 'runs/:write']],
-    ['dispatchRole', ['specs/:read', 'status/:write', 'state/:write']],
-    ['recordRole', ['specs/:read', 'status/:write', 'state/compiled-specs.json:read', 'runs/:write']],
-    ['validateRole', ['specs/:read', 'status/:write']],
-  ] as const)('gives the %s exactly its prefixes', (role, expected) => {
-    const got = statementsOf(ids[role])
-      .filter((s) => JSON.stringify(s.Resource).includes('/'))
-      .filter((s) => actionsOf(s).every((a) => a.startsWith('s3:')))
-      .map((s) => {
-        const prefix = JSON.stringify(s.Resource).match(/\/(\w+\/(?:\*|[\w.-]+\.json))"/)![1].replace(/\*$/, '');
-        return `${prefix}:${actionsOf(s).includes('s3:PutObject') ? 'write' : 'read'}`;
-      });
-    expect(got.sort()).toEqual([...expected].sort());
+    ['taskRole', ['s3:GetObject specs/*', 's3:GetObjectVersion specs/*', 's3:PutObject runs/*']],
+    ['dispatchRole', ['s3:DeleteObject state/*', 's3:DeleteObject status/*', 's3:GetObject specs/*', 's3:GetObject state/*', 's3:GetObject status/*', 's3:GetObjectVersion specs/*', 's3:PutObject state/*', 's3:PutObject status/*']],
+    [
+      'recordRole',
+      ['s3:DeleteObject status/*', 's3:GetObject runs/*', 's3:GetObject specs/*', 's3:GetObject state/compiled-specs.json', 's3:GetObject status/*', 's3:GetObjectVersion specs/*', 's3:PutObject runs/*', 's3:PutObject status/*'],
+    ],
+    ['validateRole', ['s3:DeleteObject status/*', 's3:GetObject specs/*', 's3:GetObject status/*', 's3:GetObjectVersion specs/*', 's3:PutObject status/*']],
+    [
+      'operatorRole',
+      ['s3:DeleteObject specs/*', 's3:DeleteObject status/*', 's3:GetObject specs/*', 's3:GetObject state/launcher.json', 's3:GetObject status/*', 's3:GetObjectVersion specs/*', 's3:PutObject specs/*', 's3:PutObject status/*'],
+    ],
+  ])('gives the %s exactly its prefixes', (role, expected) => {
+    expect(s3Grants(role)).toEqual([...expected].sort());
   });
 
-  it('lets dispatch pass only our two roles, only to ECS tasks', () => {
+  it('lets dispatch and the operator pass only our two roles, only to ECS tasks', () => {
     const passRole = policyStatements(template).filter((p) => actionsOf(p.statement).includes('iam:PassRole'));
-    expect(passRole).toHaveLength(1);
-    expect(passRole[0].roles).toEqual([ids.dispatchRole]);
-    expect(passRole[0].statement).toEqual({
-      Sid: 'PassOnlyOurRolesToEcsTasks',
-      Effect: 'Allow',
-      Action: 'iam:PassRole',
-      Resource: [arn(ids.taskRole), arn(ids.executionRole)],
-      Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
-    });
+    expect(passRole.map((p) => p.roles).flat().sort()).toEqual([ids.dispatchRole, ids.operatorRole].sort());
+    for (const { statement } of passRole) {
+      expect(statement).toEqual({
+        Sid: 'PassOnlyOurRolesToEcsTasks',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: [arn(ids.executionRole), arn(ids.taskRole)],
+        Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      });
+    }
   });
 
-  it('lets dispatch run only our families (the base and its per-volume-set copies), on our cluster', () => {
-    const taskDefinitions = (name: string) => ({
-      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:task-definition/${name}`]],
-    });
-    expect(statementsOf(ids.dispatchRole)).toContainEqual({
-      Sid: 'RunOurFamilyOnOurCluster',
-      Effect: 'Allow',
-      Action: 'ecs:RunTask',
-      Resource: [taskDefinitions('Stash-runner:*'), taskDefinitions('Stash-runner-*:*')],
-      Condition: { ArnEquals: { 'ecs:cluster': arn(ids.cluster) } },
-    });
+  const taskDefinitions = (name: string) => ({
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:task-definition/${name}`]],
+  });
+  const withinMaxSize = { NumericLessThanEqualsIfExists: { 'ecs:task-cpu': '4096', 'ecs:task-memory': '16384' } };
+
+  it('lets dispatch and the operator run only our families, on our cluster, no larger than the stack allows', () => {
     const runTask = policyStatements(template).filter((p) => actionsOf(p.statement).includes('ecs:RunTask'));
-    expect(runTask.map((p) => p.roles)).toEqual([[ids.dispatchRole]]);
+    expect(runTask.map((p) => p.roles).flat().sort()).toEqual([ids.dispatchRole, ids.operatorRole].sort());
+    for (const { statement } of runTask) {
+      expect(statement).toEqual({
+        Sid: 'RunOurFamilyOnOurCluster',
+        Effect: 'Allow',
+        Action: 'ecs:RunTask',
+        Resource: [taskDefinitions('Stash-runner-*'), taskDefinitions('Stash-runner:*')],
+        Condition: { ArnEquals: { 'ecs:cluster': arn(ids.cluster) }, ...withinMaxSize },
+      });
+    }
+  });
+
+  it('lets them register only our volume-set families, no larger than the stack allows', () => {
+    const register = policyStatements(template).filter((p) => actionsOf(p.statement).includes('ecs:RegisterTaskDefinition'));
+    expect(register.map((p) => p.roles).flat().sort()).toEqual([ids.dispatchRole, ids.operatorRole].sort());
+    for (const { statement } of register) {
+      expect(statement).toEqual({
+        Sid: 'RegisterOurVolumeSetFamilies',
+        Effect: 'Allow',
+        Action: 'ecs:RegisterTaskDefinition',
+        Resource: taskDefinitions('Stash-runner-*'),
+        Condition: withinMaxSize,
+      });
+    }
   });
 
   it('uses Resource "*" only for actions that have no resource-level permissions, or under a cluster condition', () => {
     const star = policyStatements(template).filter(({ statement }) => resourcesOf(statement).includes('*'));
-    const actions = star.flatMap(({ statement }) => actionsOf(statement)).sort();
-    expect(actions).toEqual(['ecr:GetAuthorizationToken', 'ecs:DescribeTaskDefinition', 'ecs:ListTasks', 'ecs:RegisterTaskDefinition']);
-    const listTasks = star.find(({ statement }) => actionsOf(statement).includes('ecs:ListTasks'))!;
-    expect(listTasks.statement.Condition).toEqual({ ArnEquals: { 'ecs:cluster': arn(ids.cluster) } });
+    const actions = [...new Set(star.flatMap(({ statement }) => actionsOf(statement)))].sort();
+    expect(actions).toEqual(['ecr:GetAuthorizationToken', 'ecs:DeregisterTaskDefinition', 'ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions', 'ecs:ListTasks']);
+    for (const listTasks of star.filter(({ statement }) => actionsOf(statement).includes('ecs:ListTasks'))) {
+      expect(listTasks.statement.Condition).toEqual({ ArnEquals: { 'ecs:cluster': arn(ids.cluster) } });
+    }
+    const unconditioned = ['ecs:RunTask', 'ecs:RegisterTaskDefinition', 'secretsmanager:GetSecretValue', 'elasticfilesystem:ClientWrite'];
+    for (const { statement } of star) expect(actionsOf(statement).filter((a) => unconditioned.includes(a))).toEqual([]);
   });
 
   it('lets the task mount sources without write, repositories and restore targets with it', () => {
@@ -424,7 +481,7 @@ describe('IAM', () => {
       {
         Sid: 'MountEfsRepositoriesAndRestoreTargets',
         Effect: 'Allow',
-        Action: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite', 'elasticfilesystem:ClientRootAccess'],
+        Action: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientRootAccess', 'elasticfilesystem:ClientWrite'],
         Resource: [efs('fs-0456abcd'), efs('fs-0789abcd')],
         Condition: viaMountTarget,
       },
@@ -443,21 +500,44 @@ describe('IAM', () => {
     ]);
   });
 
-  it('lets record describe only tasks of our cluster, and nothing on secrets or ECS besides', () => {
-    const ecs = statementsOf(ids.recordRole).filter((s) => actionsOf(s).some((a) => a.startsWith('ecs:')));
-    expect(ecs).toEqual([
+  it('gives record nothing on ECS or secrets: the stopped task comes in the event', () => {
+    const actions = statementsOf(ids.recordRole).flatMap(actionsOf);
+    expect(actions.filter((a) => a.startsWith('ecs:') || a.startsWith('secretsmanager:'))).toEqual([]);
+  });
+
+  it('lets anyone of the account assume the operator role whom their own IAM policies allow', () => {
+    expect(template.findResources('AWS::IAM::Role')[ids.operatorRole].Properties.AssumeRolePolicyDocument.Statement).toEqual([
       {
-        Sid: 'DescribeOurTasks',
+        Action: 'sts:AssumeRole',
         Effect: 'Allow',
-        Action: 'ecs:DescribeTasks',
-        Resource: {
-          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':task/', { Ref: ids.cluster }, '/*']],
-        },
-        Condition: { ArnEquals: { 'ecs:cluster': arn(ids.cluster) } },
+        Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } },
       },
     ]);
   });
 });
+
+describe('the config bucket boundary', () => {
+  const denyWritesUnless = (prefix: string, writers: unknown[]) =>
+    Match.objectLike({
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: ['s3:DeleteObject*', 's3:PutObject*'],
+      Resource: objects(ids.bucket, prefix),
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': writers } },
+    });
+
+  it.each([
+    ['specs/', () => [arn(ids.operatorRole)]],
+    ['status/', () => [arn(ids.dispatchRole), arn(ids.recordRole), arn(ids.validateRole), arn(ids.operatorRole)]],
+    ['state/', () => [arn(ids.dispatchRole)]],
+    ['runs/', () => [arn(ids.taskRole), arn(ids.recordRole)]],
+  ])('lets only its writers write or delete under %s', (prefix, writers) => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: ids.bucket },
+      PolicyDocument: { Statement: Match.arrayWith([denyWritesUnless(prefix, writers())]) },
+    });
+  });
+}); 
 
 describe('network (default: new VPC, no NAT gateway)', () => {
   it('uses private isolated subnets with the endpoints the tasks need', () => {
@@ -499,8 +579,18 @@ describe('observability', () => {
     AlarmActions: [{ Ref: Match.stringLikeRegexp('^ObservabilityAlarmTopic') }],
   });
 
-  it('alarms on failed runs, overdue specs, dispatch errors and dead letters, to the topic', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+  it('alarms on failed runs, overdue specs, dispatch errors, dead letters, failed launches and checks, and a tick that stopped', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { ...metricAlarm('LaunchesFailed', 'Sum'), Period: 60, EvaluationPeriods: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { ...metricAlarm('ChecksFailed', 'Sum'), Period: 60, EvaluationPeriods: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...metricAlarm('Ticks', 'Sum'),
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      Period: 60,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', metricAlarm('BackupFailed', 'Sum'));
     template.hasResourceProperties('AWS::CloudWatch::Alarm', metricAlarm('OverdueSpecs', 'Maximum'));
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {

@@ -6,12 +6,15 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
 import type { AwsSolutionsChecks } from 'cdk-nag';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readStashSettings } from '../../infra/config';
 import { addNagChecks } from '../../infra/nag';
-import { StashStack } from '../../infra/stash-stack';
+import { PROJECT_ROOT, StashStack } from '../../infra/stash-stack';
+
+/** The context cdk.json gives every synthesis: the feature flags a new `cdk init` app sets. */
+export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')).context;
 
 export interface SynthOptions {
   /** CDK context, as `-c key=value` gives it. */
@@ -41,7 +44,7 @@ export function removeOutputs(): void {
 export function synthStash(options: SynthOptions = {}): Synthesized {
   const outdir = mkdtempSync(join(tmpdir(), 'stash-infra-'));
   outdirs.push(outdir);
-  const context: Record<string, unknown> = { ...options.context };
+  const context: Record<string, unknown> = { ...CDK_JSON_CONTEXT, ...options.context };
   // No stack is bundled: NodejsFunction checks its entry exists, then stages a placeholder.
   if (!options.bundle) context[BUNDLING_STACKS] = [];
   const app = new App({ outdir, context });

@@ -1,35 +1,33 @@
 /**
- * The S3 adapters and the three Lambda handlers against a real s3rver over TLS, ECS and
- * Secrets Manager through aws-sdk-client-mock.
- *
- * s3rver 3.7.1 accepts PutObject's `If-Match` and `If-None-Match` but ignores them (the first
- * test shows it), and it cannot be told to fail. So the clients here go through a small
- * proxy on 127.0.0.1 that forwards every request to s3rver unchanged and adds two things:
- * S3's conditional-write semantics (412 PreconditionFailed, 404 for If-Match on a missing
- * key), checked against s3rver's own ETag under a per-key lock, and injected faults
- * (503 SlowDown, 500 InternalError) on chosen requests.
+ * The S3 and Secrets Manager adapters and the three Lambda handlers against moto_server, which
+ * answers S3's conditional writes (`If-Match`, `If-None-Match: *`) with 412 and Secrets
+ * Manager's reads as AWS does; ECS through aws-sdk-client-mock (moto cannot run a Fargate
+ * task), asserting the exact request. The clients go through a small recording proxy on
+ * 127.0.0.1 that forwards every request to moto unchanged: it counts requests, and injects the
+ * faults moto cannot be told to make (503 SlowDown, 500 InternalError) on chosen requests.
  */
-import http from 'node:http';
-import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import {
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ECSClient,
   ECSServiceException,
+  ListTaskDefinitionsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   type RunTaskCommandInput,
 } from '@aws-sdk/client-ecs';
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { s3ClientConfig, startS3, type S3Server } from '../servers/s3';
+import { startS3, type S3Server } from '../servers/s3';
+import { startMoto, type MotoServer } from '../servers/moto';
+import { RecordingProxy } from '../support/aws-calls';
 import { dispatchTick } from '../../core/dispatch';
 import { MAX_DOCUMENT_BYTES, parseSpecDocument, SpecCache } from '../../core/spec';
 import { S3SpecStore, SpecStoreError } from '../../aws/s3-spec-store';
@@ -49,120 +47,6 @@ const BUCKET = 'stash-config';
 const SECRET_VALUE = 'correct-horse-battery-staple';
 const CLUSTER_ARN = 'arn:aws:ecs:eu-west-1:111122223333:cluster/stash';
 const TASK_DEFINITION_ARN = 'arn:aws:ecs:eu-west-1:111122223333:task-definition/stash-runner:7';
-const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:stash/s3-secret-AbCdEf';
-
-// ---- the proxy ----------------------------------------------------------------------------------
-
-interface Fault {
-  readonly method: string;
-  readonly path: RegExp;
-  readonly status: number;
-  readonly code: string;
-  times: number;
-}
-
-interface Upstream {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: Buffer;
-}
-
-const errorXml = (code: string, message: string) =>
-  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>proxy</RequestId></Error>`;
-
-/** Forwards to s3rver; adds conditional writes and injected faults (see the file comment). */
-class S3Proxy {
-  readonly requests: string[] = [];
-  readonly faults: Fault[] = [];
-  private readonly locks = new Map<string, Promise<unknown>>();
-  private constructor(
-    private readonly upstream: S3Server,
-    private readonly server: http.Server,
-    readonly endpoint: string,
-  ) {}
-
-  static async start(upstream: S3Server): Promise<S3Proxy> {
-    let proxy: S3Proxy | undefined;
-    const server = http.createServer((req, res) => {
-      proxy!.handle(req, res).catch((err: unknown) => {
-        res.writeHead(502).end(String(err));
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    proxy = new S3Proxy(upstream, server, `http://127.0.0.1:${port}`);
-    return proxy;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  /** Requests seen whose line (`METHOD /path?query`) matches. */
-  count(method: string, path: RegExp): number {
-    return this.requests.filter((r) => r.startsWith(`${method} `) && path.test(r.slice(method.length + 1))).length;
-  }
-
-  fail(method: string, path: RegExp, status: number, code: string, times: number): void {
-    this.faults.push({ method, path, status, code, times });
-  }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
-    const url = req.url ?? '/';
-    this.requests.push(`${req.method} ${url}`);
-    const fault = this.faults.find((f) => f.times > 0 && f.method === req.method && f.path.test(url));
-    if (fault) {
-      fault.times--;
-      res.writeHead(fault.status, { 'content-type': 'application/xml' }).end(errorXml(fault.code, `injected ${fault.code}`));
-      return;
-    }
-    const { pathname, searchParams } = new URL(url, 'http://proxy');
-    const ifMatch = req.headers['if-match'];
-    const ifNoneMatch = req.headers['if-none-match'];
-    // A PutObject: an object path, and no sub-resource (the SDK adds only ?x-id=PutObject).
-    const objectPut = req.method === 'PUT' && pathname.split('/').filter(Boolean).length >= 2 && [...searchParams.keys()].every((k) => k === 'x-id');
-    if (objectPut && (ifMatch || ifNoneMatch)) {
-      await this.locked(pathname, async () => {
-        const head = await this.send('HEAD', pathname, {}, Buffer.alloc(0));
-        const etag = head.status === 200 ? String(head.headers.etag) : undefined;
-        if (ifMatch && !etag) return this.reply(res, { status: 404, headers: { 'content-type': 'application/xml' }, body: Buffer.from(errorXml('NoSuchKey', 'The specified key does not exist.')) });
-        if ((ifNoneMatch === '*' && etag) || (ifMatch && ifMatch !== etag)) {
-          return this.reply(res, { status: 412, headers: { 'content-type': 'application/xml' }, body: Buffer.from(errorXml('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold')) });
-        }
-        this.reply(res, await this.send(req.method!, url, req.headers, body));
-      });
-      return;
-    }
-    this.reply(res, await this.send(req.method!, url, req.headers, body));
-  }
-
-  private reply(res: http.ServerResponse, up: Upstream): void {
-    res.writeHead(up.status, up.headers).end(up.body);
-  }
-
-  private send(method: string, path: string, headers: http.IncomingHttpHeaders, body: Buffer): Promise<Upstream> {
-    return new Promise((resolve, reject) => {
-      const req = https.request({ host: '127.0.0.1', port: this.upstream.port, method, path, headers, ca: this.upstream.caCertPem }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
-
-  private async locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(fn);
-    this.locks.set(key, next);
-    return next;
-  }
-}
 
 // ---- fixtures ------------------------------------------------------------------------------------
 
@@ -192,10 +76,13 @@ const virtualTimer = (): Timer => {
   return { now: () => t, sleep: async (ms) => void (t += ms) };
 };
 
-let s3: S3Server;
-let proxy: S3Proxy;
+let moto: MotoServer;
+let proxy: RecordingProxy;
 let client: S3Client;
 let direct: S3Client;
+/** The ARN moto gave `stash/s3-secret`. */
+let SECRET_ARN: string;
+const secretsClient = () => new SecretsManagerClient(moto.clientConfig);
 let testNo = 0;
 let prefix: string;
 
@@ -211,17 +98,24 @@ async function everything(): Promise<string> {
 }
 
 beforeAll(async () => {
-  // `restic`: the repository bucket of the CLI test below (restic 0.17+ creates a missing bucket only with a region).
-  s3 = await startS3({ buckets: [BUCKET, 'restic'] });
-  proxy = await S3Proxy.start(s3);
-  const config: S3ClientConfig = { ...s3ClientConfig(s3), endpoint: proxy.endpoint, maxAttempts: 3 };
+  moto = await startMoto();
+  proxy = await RecordingProxy.start(moto.endpoint);
+  const config: S3ClientConfig = { ...moto.clientConfig, endpoint: proxy.endpoint, forcePathStyle: true, maxAttempts: 3 };
   client = new S3Client(config);
-  direct = new S3Client(s3ClientConfig(s3));
+  direct = new S3Client({ ...moto.clientConfig, forcePathStyle: true });
+  await direct.send(new CreateBucketCommand({ Bucket: BUCKET, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+  const created = await secretsClient().send(
+    new CreateSecretCommand({
+      Name: 'stash/s3-secret',
+      SecretString: JSON.stringify({ RESTIC_PASSWORD: SECRET_VALUE, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: `${SECRET_VALUE}-aws` }),
+    }),
+  );
+  SECRET_ARN = created.ARN!;
 });
 
 afterAll(async () => {
   await proxy?.stop();
-  await s3?.stop();
+  await moto?.stop();
 });
 
 beforeEach(() => {
@@ -232,17 +126,13 @@ beforeEach(() => {
 
 // ---- adapters -------------------------------------------------------------------------------------
 
-describe('s3rver 3.7.1', () => {
-  it('accepts If-None-Match and If-Match on PutObject but does not enforce them (hence the proxy)', async () => {
+describe('moto_server', () => {
+  it('refuses If-None-Match on an object that exists and If-Match on another ETag, as S3 does', async () => {
     const key = `${prefix}/x.json`;
     await direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '1', IfNoneMatch: '*' }));
-    await expect(direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '2', IfNoneMatch: '*' }))).resolves.toBeDefined();
-    await expect(direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '3', IfMatch: '"not-the-etag"' }))).resolves.toBeDefined();
-    expect(await getText(key)).toBe('3');
-    // Through the proxy the same writes are refused, as S3 refuses them.
-    await expect(client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '4', IfNoneMatch: '*' }))).rejects.toMatchObject({ name: 'PreconditionFailed' });
-    await expect(client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '5', IfMatch: '"not-the-etag"' }))).rejects.toMatchObject({ name: 'PreconditionFailed' });
-    expect(await getText(key)).toBe('3');
+    await expect(direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '2', IfNoneMatch: '*' }))).rejects.toMatchObject({ name: 'PreconditionFailed' });
+    await expect(direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '3', IfMatch: '"not-the-etag"' }))).rejects.toMatchObject({ name: 'PreconditionFailed' });
+    expect(await getText(key)).toBe('1');
   });
 });
 
@@ -260,7 +150,7 @@ describe('S3SpecStore', () => {
     const first = await store.documents();
     expect(first).toHaveLength(25);
     expect(first[0]).toMatchObject({ source: `s3://${BUCKET}/${keys[0]}`, key: keys[0], text: `# ${keys[0]}\n` });
-    expect(first[0].version).toBe(first[0].etag); // s3rver keeps no versions: the ETag stands in
+    expect(first[0].version).toBe(first[0].etag); // an unversioned bucket: the ETag stands in
     expect(first[0].modifiedAt).toBeInstanceOf(Date);
     expect([proxy.count('GET', /list-type=2/), proxy.count('GET', /\.yaml/)]).toEqual([3, 25]);
 
@@ -370,7 +260,6 @@ describe('S3Watermark', () => {
 
 describe('handlers', () => {
   const ecs = mockClient(ECSClient);
-  const sm = mockClient(SecretsManagerClient);
   let out: string[];
   let now: Date;
   const clock = { now: () => now };
@@ -388,9 +277,9 @@ describe('handlers', () => {
         RUNNER_LOG_GROUP: '/stash/runner',
         SUBNET_IDS: 'subnet-0a1b2c3d4e5f60718, subnet-0b1c2d3e4f5a60719',
         SECURITY_GROUP_IDS: 'sg-0123456789abcdef0',
-        ALLOWED_EFS_IDS: 'fs-0123abcd',
+        EFS_RESTORE_TARGETS: 'fs-0123abcd',
       }),
-      { s3: client, ecs: new ECSClient({ region: 'eu-west-1' }), secrets: new SecretsManagerClient({ region: 'eu-west-1' }) },
+      { s3: client, ecs: new ECSClient({ region: 'eu-west-1' }), secrets: secretsClient() },
       { clock, launcher: { timer: virtualTimer(), random: () => 0.5 }, ...(release ? { release } : {}) },
     );
   const recordHandler = () => createRecordHandler(composeRecord(readEnv(RecordEnvSchema, { ...common(), CLUSTER_ARN }), { s3: client }, { clock }));
@@ -403,7 +292,6 @@ describe('handlers', () => {
 
   beforeEach(() => {
     ecs.reset();
-    sm.reset();
     out = [];
     now = new Date('2026-01-01T02:00:30Z');
     // Powertools writes INFO and EMF to stdout, WARN and ERROR to stderr: keep both, in order.
@@ -413,13 +301,8 @@ describe('handlers', () => {
         return true;
       });
     }
-    sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ $metadata: {}, message: "Secrets Manager can't find the specified secret." }));
-    sm.on(GetSecretValueCommand, { SecretId: 'stash/s3-secret' }).resolves({
-      ARN: SECRET_ARN,
-      Name: 'stash/s3-secret',
-      SecretString: JSON.stringify({ RESTIC_PASSWORD: SECRET_VALUE, AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: `${SECRET_VALUE}-aws` }),
-    });
     ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    ecs.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [] });
     ecs.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => ({ tasks: [{ taskArn: taskFor(input) }], failures: [] }));
   });
   afterEach(() => {
@@ -442,6 +325,8 @@ describe('handlers', () => {
       STASH_RUN_ID: 'hourly-20260101T020000',
       STASH_SLOT: '2026-01-01T02:00:00.000Z',
       STASH_RUN_KIND: 'backup',
+      // Nothing has backed up to hourly's repository yet: its first backup may create it.
+      STASH_MAY_INITIALISE: 'true',
     });
     expect(await getJson(`${prefix}/status/hourly.json`)).toMatchObject({
       running: { run: 'hourly-20260101T020000', slot: '2026-01-01T02:00:00.000Z', taskArn: 'arn:aws:ecs:eu-west-1:111122223333:task/stash/hourly-20260101T020000' },
@@ -453,7 +338,7 @@ describe('handlers', () => {
     expect(launched).toMatchObject({ level: 'INFO', service: 'stash', spec: 'hourly', run: 'hourly-20260101T020000', slot: '2026-01-01T02:00:00.000Z' });
     expect(lines().find((l) => l.message === 'invalid spec skipped')?.problem).toMatch(new RegExp(`^s3://${BUCKET}/${prefix}/specs/broken.yaml: spec.backend.s3.bucket: `));
     const metrics = emf()[0];
-    expect(metrics).toMatchObject({ service: 'stash', SpecsInvalid: 1, LaunchesThrottled: 0, OverdueSpecs: 0 });
+    expect(metrics).toMatchObject({ service: 'stash', Ticks: 1, LaunchesFailed: 0, SpecsInvalid: 1, LaunchesThrottled: 0, OverdueSpecs: 0 });
     expect((metrics._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] }).CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Stash', Dimensions: [['service']] });
 
     const everywhere = [out.join(''), JSON.stringify(runTasks()), await everything()].join('\n');
@@ -531,9 +416,16 @@ describe('handlers', () => {
     ecs.on(RunTaskCommand).rejectsOnce(throttle).callsFake((input: RunTaskCommandInput) => ({ tasks: [{ taskArn: taskFor(input) }] }));
     const result = await createDispatchHandler(dispatchRuntime())(event('scheduled-event.json'));
     expect(result).toMatchObject({ launched: 1, failed: 1 });
-    expect(emf()[0]).toMatchObject({ LaunchesThrottled: 1 });
+    expect(emf()[0]).toMatchObject({ Ticks: 1, LaunchesThrottled: 1, LaunchesFailed: 1 });
     expect(await getJson(`${prefix}/status/lost.json`)).toMatchObject({ lastError: '2026-01-01T02:00:00.000Z: launch failed: secret "gone" does not exist' });
-    expect(lines().find((l) => l.level === 'ERROR')).toMatchObject({ spec: 'lost', run: 'lost-20260101T020000', slot: '2026-01-01T02:00:00.000Z' });
+    // The alarm says a launch failed; the log line says which spec and why.
+    expect(lines().find((l) => l.level === 'ERROR')).toMatchObject({
+      message: 'lost: backup launch failed: secret "gone" does not exist',
+      spec: 'lost',
+      run: 'lost-20260101T020000',
+      slot: '2026-01-01T02:00:00.000Z',
+      reason: 'launch failed: secret "gone" does not exist',
+    });
   });
 
   describe('compiled specs (state/compiled-specs.json)', () => {
@@ -646,7 +538,7 @@ describe('handlers', () => {
     const handler = recordHandler();
     expect(await handler(event('ecs-task-stopped-succeeded.json'))).toEqual({ recorded: true, spec: 's3-restic', run: 's3-restic-20260101T020000', outcome: 'succeeded', overdue: [] });
     const status = await getJson(`${prefix}/status/s3-restic.json`);
-    expect(status).toMatchObject({ lastOutcome: 'succeeded', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:03:41.201Z', lastBackupDuration: '3m19.196s' });
+    expect(status).toMatchObject({ lastOutcome: 'succeeded', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:00:22.005Z', lastBackupDuration: '3m19.196s' });
     expect(status.running).toBeUndefined();
     expect(emf()[0]).toMatchObject({ service: 'stash', BackupSucceeded: 1, BackupDuration: 199.196, OverdueSpecs: 0 });
 
@@ -661,7 +553,24 @@ describe('handlers', () => {
       expect(await handler(e)).toMatchObject({ recorded: true, outcome });
       expect(emf()[0]).toMatchObject({ BackupFailed: 1 });
     }
-    expect(await getJson(`${prefix}/status/s3-restic.json`)).toMatchObject({ lastOutcome: 'interrupted', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:03:41.201Z' });
+    expect(await getJson(`${prefix}/status/s3-restic.json`)).toMatchObject({ lastOutcome: 'interrupted', backupCount: 1, lastSuccessfulBackupTime: '2026-01-01T02:00:22.005Z' });
+
+    // A check that finds the repository damaged: ChecksFailed, and the log line says which spec and why.
+    out.length = 0;
+    const check = event('ecs-task-stopped-succeeded.json');
+    const env = check.detail.overrides.containerOverrides[0].environment as { name: string; value: string }[];
+    env.find((v) => v.name === 'STASH_RUN_ID')!.value = 's3-restic-check-1';
+    env.find((v) => v.name === 'STASH_RUN_KIND')!.value = 'check';
+    check.detail.containers[0].exitCode = 1;
+    expect(await handler(check)).toMatchObject({ recorded: true, outcome: 'failed' });
+    expect(emf()[0]).toMatchObject({ ChecksFailed: 1 });
+    expect(emf()[0].BackupFailed).toBeUndefined();
+    expect(lines().find((l) => l.level === 'ERROR')).toMatchObject({
+      message: 'check failed for s3-restic: the runner reported a failed run (see its log)',
+      spec: 's3-restic',
+      run: 's3-restic-check-1',
+      reason: 'the runner reported a failed run (see its log)',
+    });
 
     const elsewhere = event('ecs-task-stopped-succeeded.json');
     elsewhere.detail.clusterArn = 'arn:aws:ecs:eu-west-1:111122223333:cluster/other';
@@ -757,7 +666,7 @@ spec:
         specs: `s3://${BUCKET}/${prefix}/specs`,
         secrets: 'sm://stash/',
         state: `s3://${BUCKET}/${prefix}`,
-        clients: { s3: client, ecs: new ECSClient({ region: 'eu-west-1' }), secrets: new SecretsManagerClient({ region: 'eu-west-1' }) },
+        clients: { s3: client, ecs: new ECSClient({ region: 'eu-west-1' }), secrets: secretsClient() },
         clock,
       });
 
@@ -819,12 +728,14 @@ spec:
       const refused = await remote().restoreNow('db', { volumes: [parseVolumeFlag('/source/data=efs:fs-0badbadbad')], name: 'db-elsewhere' });
       expect(refused).toMatchObject({
         phase: 'Failed',
-        reason: "launch failed: spec.recoveredVolumes[0]: EFS file system fs-0badbadbad is not one the stack allows (fs-0123abcd); add it to the stack's allowed EFS ids",
+        reason: "launch failed: spec.recoveredVolumes[0]: EFS file system fs-0badbadbad is not one of the stack's restore targets (efsRestoreTargets: fs-0123abcd); add it to efsRestoreTargets",
       });
     });
 
     it('lists snapshots and restores on this machine with the secret from Secrets Manager', async () => {
       const work = await mkdtemp(join(tmpdir(), 'stash-remote-'));
+      // restic's repository is on s3rver over TLS (restic needs a CA there, which the secret carries).
+      const s3: S3Server = await startS3({ buckets: ['restic'] });
       try {
         const data = join(work, 'data');
         await mkdir(data);
@@ -833,10 +744,11 @@ spec:
           .replace('/source/data', data)
           .replace('endpoint: s3.amazonaws.com', `endpoint: ${s3.endpoint}`)
           .replace('bucket: stash-qa', 'bucket: restic')
-          .replace('prefix: laptop', `prefix: ${prefix}`);
+          .replace('prefix: laptop', `prefix: ${prefix}`)
+          .replace('storageSecretName: s3-secret', 'storageSecretName: laptop-secret');
         await put(`${prefix}/specs/laptop.yaml`, yaml);
         const secret = { RESTIC_PASSWORD: SECRET_VALUE, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, CA_CERT_DATA: s3.caCertPem };
-        sm.on(GetSecretValueCommand, { SecretId: 'stash/s3-secret' }).resolves({ ARN: SECRET_ARN, SecretString: JSON.stringify(secret) });
+        await secretsClient().send(new CreateSecretCommand({ Name: 'stash/laptop-secret', SecretString: JSON.stringify(secret) }));
         const quiet: RunLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
         const backup = await runBackup({ spec: ResticSchema.parse((await import('yaml')).parse(yaml)), secret, mode: { kind: 'aws' }, run: 'laptop-1', log: quiet, mayInitialise: true });
         expect(backup.outcome).toBe('succeeded');
@@ -848,6 +760,7 @@ spec:
         expect(await readFile(join(work, 'restored', data, 'hello.txt'), 'utf8')).toBe('hello from the stack\n');
         expect(out.join('')).not.toContain(SECRET_VALUE);
       } finally {
+        await s3.stop();
         await rm(work, { recursive: true, force: true });
       }
     });

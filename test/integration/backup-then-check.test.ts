@@ -193,7 +193,7 @@ describe('a backup whose check fails', () => {
       const status = await new S3StatusStore({ client: s3, bucket: BUCKET, prefix: 'status/' }).get('efs');
       expect(status).toMatchObject({ backupCount: 1, lastOutcome: 'succeeded', lastCheckOutcome: 'failed' });
       expect(status?.lastCheckTime).toBe(reported[1].startedAt);
-      expect(status?.lastSuccessfulBackupTime).toBe(reported[0].finishedAt);
+      expect(status?.lastSuccessfulBackupTime).toBe(reported[0].startedAt);
       // The task's own result, with restic's numbers: what the exit code alone could not tell.
       expect(status?.lastRun?.fileGroups[0].snapshotId).toBe(reported[0].fileGroups[0].snapshotId);
       expect(status?.lastRun?.fileGroups[0].dataAdded).toBeGreaterThan(0);

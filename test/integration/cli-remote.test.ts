@@ -75,7 +75,9 @@ describe('the stash CLI against a deployed stack\'s config bucket', () => {
 
   it('shows the status the stack recorded', async () => {
     const r = await stash(s3, ['status', '--specs', `s3://${BUCKET}/specs`, '--json']);
-    expect(r.code).toBe(0);
+    // The broken spec file needs attention: reported, and the exit code says so.
+    expect(r.err).toContain(`s3://${BUCKET}/specs/broken.yaml: spec.filegroups: unknown field`);
+    expect(r.code).toBe(1);
     const rows = JSON.parse(r.out) as { name: string; backupCount?: number; lastOutcome?: string }[];
     expect(rows.find((x) => x.name === 'db')).toMatchObject({ backupCount: 7, lastOutcome: 'succeeded' });
     expect(rows.map((x) => x.name)).toEqual(['db', 'web']);

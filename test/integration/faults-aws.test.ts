@@ -12,6 +12,7 @@
 import {
   ECSClient,
   ECSServiceException,
+  ListTaskDefinitionsCommand,
   ListTasksCommand,
   RunTaskCommand,
   type RunTaskCommandInput,
@@ -114,7 +115,7 @@ describe('faults on AWS: the dispatch function', () => {
           RUNNER_LOG_GROUP: '/stash/runner',
           SUBNET_IDS: 'subnet-0a1b2c3d4e5f60718',
           SECURITY_GROUP_IDS: 'sg-0123456789abcdef0',
-          ALLOWED_EFS_IDS: 'fs-0123abcd',
+          EFS_RESTORE_TARGETS: 'fs-0123abcd',
         }),
         { s3: client, ecs: new ECSClient({ region: 'eu-west-1' }), secrets: new SecretsManagerClient({ region: 'eu-west-1' }) },
         { clock: { now: () => now }, launcher: { timer: virtualTimer(), random: () => 0.5 } },
@@ -179,6 +180,7 @@ describe('faults on AWS: the dispatch function', () => {
       });
     }
     ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    ecs.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [] });
     ecs.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => {
       if (throttleNext > 0) {
         throttleNext--;

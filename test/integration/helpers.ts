@@ -41,7 +41,7 @@ export interface Workspace {
   cleanup(): Promise<void>;
 }
 
-const COMMANDS_WITH_STORES = new Set(['plan', 'backup', 'check', 'snapshots', 'restore', 'status', 'run']);
+const COMMANDS_WITH_STORES = new Set(['plan', 'backup', 'check', 'snapshots', 'restore', 'status', 'run', 'history', 'logs', 'describe']);
 
 export async function workspace(prefix = 'stash-test-'): Promise<Workspace> {
   const root = await mkdtemp(join(tmpdir(), prefix));

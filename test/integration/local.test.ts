@@ -30,7 +30,8 @@ describe('local mode with the real restic', () => {
     await writeFile(join(ws.data, 'added later.txt'), 'new file\n');
     const third = await ws.stash(['backup', 'home']);
     expect(third.code).toBe(0);
-    expect(third.io.text()).toMatch(/forgotten=1/);
+    expect(third.io.text()).toContain('home: /source/data: added');
+    expect(third.io.text()).toContain('forgot 1 snapshot, 2 kept');
 
     const snaps = await ws.stash(['snapshots', 'home', '--json']);
     expect(snaps.code).toBe(0);
@@ -142,8 +143,8 @@ describe('local mode with the real restic', () => {
       await ws3.writeSpec('paused.yaml', paused);
       const r = await ws3.stash(['run', '--once']);
       expect(r.io.err.join('\n')).toContain(`skipped: ${join(ws3.specs, 'bad.yaml')}: spec.filegroups: unknown field`);
-      expect(r.io.text()).toContain('good: run finished');
-      expect(r.io.text()).not.toContain('paused: run finished');
+      expect(r.io.text()).toContain('good: backup succeeded (');
+      expect(r.io.text()).not.toContain('paused: backup');
       expect(r.code).toBe(0);
       const status = JSON.parse((await ws3.stash(['status', '--json'])).io.out.join('')) as { name: string; backupCount?: number }[];
       expect(status.find((s) => s.name === 'good')?.backupCount).toBe(1);

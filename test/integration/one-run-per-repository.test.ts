@@ -129,7 +129,7 @@ describe('one run per repository at a time', () => {
     const state = join(ws.root, 'state-once');
     const runOnce = () =>
       new Promise<string>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/bin.ts'), 'run', '--once', '--specs', join(ws.specs, 'once.yaml'), '--secrets', ws.secrets, '--state', state], {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/bin.ts'), 'run', '--once', '--verbose', '--specs', join(ws.specs, 'once.yaml'), '--secrets', ws.secrets, '--state', state], {
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let out = '';
@@ -139,6 +139,7 @@ describe('one run per repository at a time', () => {
       });
     const outputs = await Promise.all([runOnce(), runOnce()]);
     // Both plan the minute they start in; started together, that is one slot (two only across a minute boundary).
+    // (--verbose prints every record of the run log, `backup started (slot=...)` among them.)
     const slots = new Set(outputs.flatMap((o) => [...o.matchAll(/once: backup started \(slot=(\S+)\)/g)].map((m) => m[1])));
     const started = outputs.flatMap((o) => [...o.matchAll(/once: backup started/g)]);
     expect(started.length, outputs.join('\n---\n')).toBe(slots.size);
@@ -151,13 +152,13 @@ describe('one run per repository at a time', () => {
     const { names } = await sharing('killed');
     // The repository exists first, so that a restic orphaned by the kill can only be a backup.
     expect((await stash(ws, ['backup', names[0]])).code).toBe(0);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/bin.ts'), 'backup', names[0], '--specs', ws.specs, '--secrets', ws.secrets, '--state', ws.state], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/bin.ts'), 'backup', names[0], '--verbose', '--specs', ws.specs, '--secrets', ws.secrets, '--state', ws.state], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-    // Wait until it holds its locks and has started restic.
+    // Wait until it holds its locks and has started restic (--verbose prints the record that says so).
     await new Promise<void>((resolve) => {
       const onData = () => {
         if (out.includes('backup started')) {

@@ -89,13 +89,12 @@ describe('restore into a target that is not empty', () => {
 
     expect(await tree(target)).toEqual(before);
     expect(await tree(outside)).toEqual(beforeOutside);
-    expect(r.io.err).toEqual([
-      [
-        `restore of home stopped before changing anything in ${target}: 1 path(s) conflict with the snapshot:`,
-        `  ${join(dest, entry)}: ${what}`,
-        'Restore into another folder, or overwrite (stash restore --overwrite) to replace them.',
-      ].join('\n'),
-    ]);
+    // The destination holds the user's files: refused, with what would change (the conflict by name).
+    expect(r.io.err).toHaveLength(1);
+    const lines = r.io.err[0].split('\n');
+    expect(lines[0]).toBe(`restore of home refused: ${dest} is not empty. Restoring would change:`);
+    expect(lines).toContain(`  ${join(dest, entry)}: ${what}`);
+    expect(lines.at(-1)).toBe('Nothing was changed. Restore into an empty folder, see every change with --dry-run, or make them with --overwrite.');
     expect(r.code).toBe(1);
   });
 

@@ -37,7 +37,7 @@ describe('stash run, the local scheduler', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(out).toContain('stash: stopping; waiting for running backups to stop');
-    expect(out).toContain('loop: ERROR: run finished (kind=backup outcome=interrupted');
+    expect(out).toContain('loop: backup interrupted: ');
     expect(out).not.toContain('\x1b[');
     const status = JSON.parse(await readFile(join(ws.state, 'status', 'loop.json'), 'utf8'));
     expect(status).toMatchObject({ name: 'loop', lastOutcome: 'interrupted', backupCount: 0 });

@@ -89,10 +89,10 @@ function shortSecrets<S extends Server>(row: Row<S>): void {
     it('initialises the repository on the first backup, backs up again, lists both snapshots and restores', async () => {
       const first = await stash(['backup', name]);
       expect(first.code, first.io.text()).toBe(0);
-      expect(first.io.out).toContain(`${name}: initialising repository (fileGroup=/source/data repository=${row.display(server, ws)})`);
+      expect(first.io.out).toContain(`${name}: initialising the repository at ${row.display(server, ws)}`);
       const second = await stash(['backup', name]);
       expect(second.code, second.io.text()).toBe(0);
-      expect(second.io.text()).not.toContain('initialising repository');
+      expect(second.io.text()).not.toContain('initialising');
 
       const list = await stash(['snapshots', name, '--json']);
       expect(list.code, list.io.text()).toBe(0);
@@ -110,7 +110,7 @@ function shortSecrets<S extends Server>(row: Row<S>): void {
         const r = await stash(['backup', name]);
         expect(r.code).toBe(1);
         const message = `spec ${name}: the RESTIC_PASSWORD in secret "${secretName}" does not open the repository at ${row.display(server, ws)} (restic: wrong password or no key found)`;
-        expect(r.io.out).toContain(`${name}: backup config-error: /source/data: ${message}`);
+        expect(r.io.err).toContain(`${name}: backup config-error: /source/data: ${message}`);
         const status = JSON.parse((await stash(['status', '--json'])).io.out.join(''))[0] as Record<string, unknown>;
         expect(status).toMatchObject({ name, lastOutcome: 'config-error', lastError: `/source/data: ${message}`, backupCount: 2 });
       } finally {
@@ -140,7 +140,7 @@ function shortSecrets<S extends Server>(row: Row<S>): void {
             for (const value of Object.values(failing.secret)) expect(text, `restic's text shows ${JSON.stringify(value)}`).not.toContain(value);
           }
           // Not initialised again: a refused login is not a missing repository.
-          expect(r.io.text()).not.toContain('initialising repository');
+          expect(r.io.text()).not.toContain('initialising');
         } finally {
           await writeSecret(secret);
         }

@@ -92,7 +92,7 @@ describe("Stash's documented specs, run by local mode", () => {
     expect(r.io.text()).toContain(`${name}: backup succeeded`);
     expect(r.code).toBe(0);
     // keep-last-5, found by retentionPolicyName: restic forget ran (nothing to forget yet).
-    expect(r.io.text()).toMatch(/fileGroup backed up \(.*forgotten=0/);
+    expect(r.io.text()).toContain('; forgot 0 snapshots, 1 kept');
     await access(join(ws.repo, repo, 'config'));
     const snaps = JSON.parse((await ws.stash(['snapshots', name, '--json'])).io.out.join('')) as { hostname: string; paths: string[] }[];
     expect(snaps.map((s) => s.hostname)).toEqual([name]);

@@ -46,7 +46,7 @@ describe('a repository that vanished', () => {
       `moved: backup failed: /source/data: the repository at ${repo} does not exist, but moved backed up to it 1 time, last at `,
     );
     expect(gone.io.text()).toContain('is a disk unmounted, a mount missing or a bucket deleted? If it is gone for good, start a new, empty repository with: stash backup moved --init');
-    expect(gone.io.text()).not.toContain('initialising repository');
+    expect(gone.io.text()).not.toContain('initialising the repository at');
     await expect(readdir(disk)).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await new FolderStatusStore(ws.state).get('moved'))?.lastError).toMatch(/does not exist, but moved backed up to it/);
 
@@ -58,7 +58,7 @@ describe('a repository that vanished', () => {
     // Gone for good, and the operator says so.
     await rm(disk, { recursive: true, force: true });
     const renewed = await ws.stash(['backup', 'moved', '--init']);
-    expect(renewed.io.text()).toContain('initialising repository');
+    expect(renewed.io.text()).toContain('initialising the repository at');
     expect(renewed.code).toBe(0);
     expect(snapshotCount(repo)).toBe(1);
   });

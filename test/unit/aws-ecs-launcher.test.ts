@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import {
+  DeregisterTaskDefinitionCommand,
   DescribeTaskDefinitionCommand,
   DescribeTasksCommand,
   ECSClient,
   ECSServiceException,
+  ListTaskDefinitionsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
@@ -31,7 +33,8 @@ const CONFIG: EcsLauncherConfig = {
   subnets: ['subnet-0a1b2c3d4e5f60718', 'subnet-0b1c2d3e4f5a60719'],
   securityGroups: ['sg-0123456789abcdef0'],
   assignPublicIp: 'DISABLED',
-  allowedEfsIds: ['fs-0123abcd'],
+  efs: { sources: ['fs-0123abcd'], repositories: ['fs-0456abcd'], restoreTargets: ['fs-0789abcd'] },
+  maxTaskSize: { cpu: 4096, memoryMiB: 16384 },
 };
 
 const SECRET_VALUE = 'correct-horse-battery-staple';
@@ -165,7 +168,7 @@ describe('EcsLauncher', () => {
     expect(overrides).toMatchObject({ cpu: '512', memory: '3072', ephemeralStorage: { sizeInGiB: 50 } });
   });
 
-  it('registers one task definition per volume set, named by its hash, and finds it again after a cold start', async () => {
+  it('registers one task definition per volume set, named by its hash, keeping the base user, read-only root and scratch volume, and finds it again after a cold start', async () => {
     const spec = loaded({
       volumes: [{ name: 'data', efs: { fileSystemId: 'fs-0123abcd', rootDirectory: '/exports/db' } }],
       volumeMounts: [{ name: 'data', mountPath: '/source/data' }],
@@ -186,10 +189,14 @@ describe('EcsLauncher', () => {
             name: 'runner',
             image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/stash-runner:latest',
             essential: true,
+            user: '10001:10001',
+            readonlyRootFilesystem: true,
             environment: [{ name: 'CONFIG_BUCKET', value: 'stash-config' }],
+            mountPoints: [{ sourceVolume: 'scratch', containerPath: '/tmp', readOnly: false }],
             logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': 'old', 'awslogs-region': 'eu-west-1', 'awslogs-stream-prefix': 'runner' } },
           },
         ],
+        volumes: [{ name: 'scratch', host: {} }],
       },
     });
     ecs.on(RegisterTaskDefinitionCommand).callsFake((input) => ({ taskDefinition: { taskDefinitionArn: `arn:aws:ecs:eu-west-1:111122223333:task-definition/${input.family}:1` } }));
@@ -215,12 +222,19 @@ describe('EcsLauncher', () => {
           name: 'runner',
           image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/stash-runner:latest',
           essential: true,
+          user: '10001:10001',
+          readonlyRootFilesystem: true,
           environment: [{ name: 'CONFIG_BUCKET', value: 'stash-config' }],
-          mountPoints: [{ sourceVolume: 'data', containerPath: '/source/data', readOnly: true }],
+          mountPoints: [
+            { sourceVolume: 'scratch', containerPath: '/tmp', readOnly: false },
+            { sourceVolume: 'data', containerPath: '/source/data', readOnly: true },
+          ],
           logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': '/stash/runner', 'awslogs-region': 'eu-west-1', 'awslogs-stream-prefix': 'runner' } },
+          dockerLabels: { 'stash.base-task-definition': CONFIG.taskDefinitionArn },
         },
       ],
       volumes: [
+        { name: 'scratch', host: {} },
         {
           name: 'data',
           efsVolumeConfiguration: { fileSystemId: 'fs-0123abcd', rootDirectory: '/exports/db', transitEncryption: 'ENABLED', authorizationConfig: { iam: 'ENABLED' } },
@@ -238,6 +252,33 @@ describe('EcsLauncher', () => {
     await cold.launch(request(spec));
     expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(1);
     expect(ecs.commandCalls(RunTaskCommand).at(-1)?.args[0].input.taskDefinition).toBe(`arn:aws:ecs:eu-west-1:111122223333:task-definition/${family}:1`);
+  });
+
+  it('deregisters the copies of an earlier base revision, and only those', async () => {
+    const arnOf = (family: string) => `arn:aws:ecs:eu-west-1:111122223333:task-definition/${family}:1`;
+    const copies = { current: 'stash-runner-0123456789abcdef', earlier: 'stash-runner-fedcba9876543210', unlabelled: 'stash-runner-00000000aaaaaaaa' };
+    ecs.on(ListTaskDefinitionsCommand).resolvesOnce({ taskDefinitionArns: [arnOf(copies.current), arnOf('stash-runner-other-runner')], nextToken: 'page-2' }).resolves({
+      taskDefinitionArns: [arnOf(copies.earlier), arnOf(copies.unlabelled)],
+    });
+    const labelled = (base?: string) => ({
+      taskDefinition: { containerDefinitions: [{ name: 'runner', ...(base ? { dockerLabels: { 'stash.base-task-definition': base } } : {}) }] },
+    });
+    ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: arnOf(copies.current) }).resolves(labelled(CONFIG.taskDefinitionArn));
+    ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: arnOf(copies.earlier) }).resolves(labelled('arn:aws:ecs:eu-west-1:111122223333:task-definition/stash-runner:6'));
+    ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: arnOf(copies.unlabelled) }).resolves(labelled());
+    ecs.on(DeregisterTaskDefinitionCommand).resolves({});
+
+    expect(await launcher.taskDefinitions.deregisterSuperseded()).toEqual([arnOf(copies.earlier), arnOf(copies.unlabelled)]);
+    expect(ecs.commandCalls(ListTaskDefinitionsCommand).map((c) => c.args[0].input)).toEqual([
+      { familyPrefix: 'stash-runner-', status: 'ACTIVE', nextToken: undefined },
+      { familyPrefix: 'stash-runner-', status: 'ACTIVE', nextToken: 'page-2' },
+    ]);
+    // Another stack's family that only starts like ours is never touched.
+    expect(ecs.commandCalls(DescribeTaskDefinitionCommand).map((c) => c.args[0].input.taskDefinition)).not.toContain(arnOf('stash-runner-other-runner'));
+    expect(ecs.commandCalls(DeregisterTaskDefinitionCommand).map((c) => c.args[0].input)).toEqual([
+      { taskDefinition: arnOf(copies.earlier) },
+      { taskDefinition: arnOf(copies.unlabelled) },
+    ]);
   });
 
   it('backs off on ThrottlingException and retries with the same clientToken', async () => {
@@ -286,10 +327,12 @@ describe('EcsLauncher', () => {
     [{ volumes: [{ name: 'data', hostPath: { path: '/srv' } }], volumeMounts: [{ name: 'data', mountPath: '/source/data' }] }, 'spec.volumeMounts[0]: hostPath volumes can only be used in local mode; use efs on AWS'],
     [
       { volumes: [{ name: 'data', efs: { fileSystemId: 'fs-0badbadbad' } }], volumeMounts: [{ name: 'data', mountPath: '/source/data' }] },
-      "spec.volumeMounts[0]: EFS file system fs-0badbadbad is not one the stack allows (fs-0123abcd); add it to the stack's allowed EFS ids",
+      "spec.volumeMounts[0]: EFS file system fs-0badbadbad is not one of the stack's file systems (efsSources: fs-0123abcd); add it to efsSources",
     ],
     [{ volumeMounts: [{ name: 'data', mountPath: '/source/data' }] }, 'spec.volumeMounts[0].name: volume "data" is not defined in spec.volumes (add it with efs for AWS)'],
     [{ resources: { limits: { cpu: '32' } } }, 'spec.resources: 32 vCPU and 0 GiB exceed the largest Fargate task (16 vCPU, 120 GiB)'],
+    [{ resources: { limits: { cpu: '8', memory: '16Gi' } } }, 'spec.resources: a task of 8192 CPU units and 16384 MiB is larger than the stack allows (maxTaskCpu 4096, maxTaskMemoryMiB 16384)'],
+    [{ resources: { limits: { cpu: '2', memory: '20Gi' } } }, 'spec.resources: a task of 4096 CPU units and 20480 MiB is larger than the stack allows (maxTaskCpu 4096, maxTaskMemoryMiB 16384)'],
   ] as [Partial<ResticSpec>, string][])('refuses a spec that cannot run on Fargate: %j', async (over, reason) => {
     expect(await launcher.launch(request(loaded(over)))).toEqual({ launched: false, reason, retryable: false, throttled: 0 });
     expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);

@@ -30,16 +30,21 @@ describe('readEnv', () => {
       SUBNET_IDS: ['subnet-a', 'subnet-b'],
       SECURITY_GROUP_IDS: ['sg-1'],
       ASSIGN_PUBLIC_IP: 'DISABLED',
-      ALLOWED_EFS_IDS: [],
+      EFS_SOURCES: [],
+      EFS_REPOSITORIES: [],
+      EFS_RESTORE_TARGETS: [],
+      MAX_TASK_CPU: 4096,
+      MAX_TASK_MEMORY_MIB: 16384,
     });
+    expect(readEnv(DispatchEnvSchema, { ...DISPATCH, EFS_SOURCES: 'fs-0123abcd', MAX_TASK_CPU: '1024' })).toMatchObject({ EFS_SOURCES: ['fs-0123abcd'], MAX_TASK_CPU: 1024 });
     expect(readEnv(ValidateEnvSchema, { CONFIG_BUCKET: 'b', SPEC_PREFIX: '/team/specs', STATUS_PREFIX: '' })).toMatchObject({ SPEC_PREFIX: 'team/specs/', STATUS_PREFIX: '' });
   });
 
   it('names every missing or malformed variable', () => {
     const { CLUSTER_ARN: _c, SUBNET_IDS: _s, ...rest } = DISPATCH;
-    expect(() => readEnv(DispatchEnvSchema, { ...rest, TASK_ROLE_ARN: 'stash-task', ASSIGN_PUBLIC_IP: 'yes' })).toThrow(
+    expect(() => readEnv(DispatchEnvSchema, { ...rest, TASK_ROLE_ARN: 'stash-task', ASSIGN_PUBLIC_IP: 'yes', MAX_TASK_CPU: 'lots' })).toThrow(
       new ConfigError(
-        'invalid environment: CLUSTER_ARN is not set; TASK_ROLE_ARN must be an ARN (arn:aws:iam:...); SUBNET_IDS is not set (comma-separated subnet ids); ASSIGN_PUBLIC_IP must be ENABLED or DISABLED',
+        'invalid environment: CLUSTER_ARN is not set; TASK_ROLE_ARN must be an ARN (arn:aws:iam:...); SUBNET_IDS is not set (comma-separated subnet ids); ASSIGN_PUBLIC_IP must be ENABLED or DISABLED; MAX_TASK_CPU must be a whole number',
       ),
     );
     expect(() => readEnv(RecordEnvSchema, { CONFIG_BUCKET: ' ' })).toThrow('invalid environment: CONFIG_BUCKET is empty; CLUSTER_ARN is not set');

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { RUNNER_USER, SCRATCH } from '../../infra/runner-task-definition';
 import { MIN_RESTIC_VERSION } from '../../runner/version';
 import { imageResticMinor } from '../support/restic-version';
 
@@ -33,12 +34,12 @@ describe('container/Dockerfile', () => {
     expect(major > MIN_RESTIC_VERSION[0] || (major === MIN_RESTIC_VERSION[0] && minor >= MIN_RESTIC_VERSION[1])).toBe(true);
   });
 
-  it('runs as the non-root user 10001, with its writable paths named and owned', () => {
+  it('runs as the user the task definition names, with its one writable path the volume the task definition mounts', () => {
     const user = instructions.filter((l) => /^USER\s/i.test(l)).at(-1);
-    expect(user).toBe('USER 10001:10001');
-    expect(instructions).toContain('ENV HOME=/home/stash NODE_ENV=production TMPDIR=/tmp RESTIC_CACHE_DIR=/var/cache/restic');
-    expect(instructions.some((l) => l.includes('useradd --system --uid 10001 --gid stash'))).toBe(true);
-    expect(instructions.some((l) => l.includes('install -d -o 10001 -g 10001 -m 0700 /var/cache/restic'))).toBe(true);
+    expect(user).toBe(`USER ${RUNNER_USER}`);
+    expect(instructions.some((l) => l.includes(`useradd --system --uid ${RUNNER_USER.split(':')[0]} --gid stash`))).toBe(true);
+    expect(instructions).toContain(`VOLUME ["${SCRATCH.path}"]`);
+    expect(instructions).toContain(`ENV HOME=/home/stash NODE_ENV=production TMPDIR=${SCRATCH.path} RESTIC_CACHE_DIR=${SCRATCH.path}/restic-cache`);
   });
 
   it('lets the build context contain only the runner bundle', () => {

@@ -118,7 +118,8 @@ describe('recordStoppedTask', () => {
       backupCount: 1,
       firstBackupTime: '2026-01-01T02:00:22.005Z',
       lastBackupTime: '2026-01-01T02:00:22.005Z',
-      lastSuccessfulBackupTime: '2026-01-01T02:03:41.201Z',
+      // The run's start, as Stash set it: the same as lastBackupTime when the last backup succeeded.
+      lastSuccessfulBackupTime: '2026-01-01T02:00:22.005Z',
       lastBackupDuration: '3m19.196s',
     });
     expect(status?.running).toBeUndefined();
@@ -137,7 +138,7 @@ describe('recordStoppedTask', () => {
     await recordStoppedTask({ statuses }, oom, new Date('2026-01-01T03:02:00Z'));
     expect(await statuses.get('s3-restic')).toMatchObject({
       lastOutcome: 'failed',
-      lastSuccessfulBackupTime: '2026-01-01T02:03:41.201Z',
+      lastSuccessfulBackupTime: '2026-01-01T02:00:22.005Z',
       lastError: 'out of memory: raise spec.resources.limits.memory: OutOfMemoryError: Container killed due to memory usage',
     });
   });
