@@ -275,7 +275,7 @@ describe('what restic runs for a restore', () => {
     expect(calls.map((c) => c.replace(/--target \S+$/, '--target STAGING'))).toEqual([
       'version',
       'snapshots --json --no-lock --host home',
-      `restore ${snapshot.id} --target STAGING`,
+      `restore --json ${snapshot.id} --target STAGING`,
     ]);
     expect(calls[2]).toMatch(new RegExp(`--target ${target}/\\.stash-restore-\\w+$`));
   });
