@@ -9,7 +9,7 @@
  * side has its own restic cache, warmed by an untimed restore, which also brings the
  * repository's packs into the page cache for all of them. Each timed restore goes into a fresh,
  * empty target; stash and the system restic then restore once more over the tree they just
- * restored (stash merges: it stages the snapshot and moves each file into place; restic
+ * restored (stash with --overwrite merges: it stages the snapshot and moves each file into place; restic
  * rewrites the files in place). Dirty pages are flushed (`sync`) before every timed run, and
  * the round's order of the sides changes round by round: with two sides they alternate, with
  * three every order comes once in six rounds, so each side goes before each other side
@@ -92,14 +92,14 @@ export async function restoreBench(options: RestoreBenchOptions = {}): Promise<B
 
     let n = 0;
     const target = (side: SideName) => join(work, 'targets', `${side}-${n++}`);
-    /** One restore by `side` into `dir`. */
-    const restoreInto = async (side: SideName, dir: string): Promise<Run> => {
+    /** One restore by `side` into `dir`; `over` restores over what is there (stash refuses a non-empty target without --overwrite). */
+    const restoreInto = async (side: SideName, dir: string, over = false): Promise<Run> => {
       const log = join(work, `time-${n++}.log`);
       const wrapper = await resticWrapper(work, log, side === 'old' ? o.oldRestic : 'restic');
       settle();
       if (side === 'stash') {
         const env = { ...baseEnv, XDG_CACHE_HOME: cache(side), STASH_RESTIC_BINARY: wrapper };
-        const { run, cpu } = await timedStash(stashBin, ['restore', NAME, '--target', dir, ...stores], env, join(work, `cpu-${n}.log`));
+        const { run, cpu } = await timedStash(stashBin, ['restore', NAME, '--target', dir, ...(over ? ['--overwrite'] : []), ...stores], env, join(work, `cpu-${n}.log`));
         if (run.code !== 0) throw new Error(`stash restore ${NAME} failed (${run.code}): ${run.stdout}${run.stderr}`);
         const runs = await resticRuns(log);
         return { ms: run.ms, cpu, nodePeakKiB: run.peakKiB, resticPeakKiB: Math.max(0, ...runs.map((r) => r.peakKiB)), resticInvocations: runs.length };
@@ -133,7 +133,7 @@ export async function restoreBench(options: RestoreBenchOptions = {}): Promise<B
       for (const side of order) {
         const dir = target(side);
         fresh[side].push(await restoreInto(side, dir));
-        if (side !== 'old') again[side].push(await restoreInto(side, dir));
+        if (side !== 'old') again[side].push(await restoreInto(side, dir, true));
         await rm(dir, { recursive: true, force: true });
       }
       const line = order.map((s) => `${s} ${ms(fresh[s].at(-1)!.ms)}${s !== 'old' ? ` (again ${ms(again[s].at(-1)!.ms)})` : ''}`).join(', ');
