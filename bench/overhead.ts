@@ -23,78 +23,19 @@
  * shared and reclaimable). What stash adds on top of restic is that Node process (restic's
  * own peak is the same on both sides).
  */
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
-import { GNU_TIME, hasGnuTime, median, mib, ms, ratio, table, timed, type BenchResult, type Timed } from './lib';
+import { median, mib, ms, ratio, table, timed, type BenchResult, type Timed } from './lib';
+import { describeData, FULL_DATA, resticRuns, resticWrapper, settle, timedStash, workspace, writeSpec, type DataShape } from './local';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PASSWORD = 'bench-overhead-password';
 const KEEP_LAST = 7;
 
-export interface OverheadOptions {
+export interface OverheadOptions extends Partial<DataShape> {
   /** Pairs of first runs (each on fresh repositories); even, so each side goes first equally often. @default 4 */
   readonly runs?: number;
   /** Pairs of incremental runs. @default 6 */
   readonly incrementalRuns?: number;
-  /** @default 20_000 */
-  readonly smallFiles?: number;
-  /** @default 4 */
-  readonly largeFiles?: number;
-  /** Size of each large file. @default 232 */
-  readonly largeMiB?: number;
-}
-
-/** ~1 GB: `smallFiles` of 1-8 KiB in 100 folders and `largeFiles` of `largeMiB`, all random (incompressible, no duplicates). */
-async function generateData(dir: string, o: Required<OverheadOptions>): Promise<number> {
-  let bytes = 0;
-  for (let d = 0; d < 100; d++) await mkdir(join(dir, 'small', `d${String(d).padStart(2, '0')}`), { recursive: true });
-  for (let i = 0; i < o.smallFiles; i++) {
-    const size = 1024 + Math.floor(Math.random() * 7 * 1024);
-    bytes += size;
-    await writeFile(join(dir, 'small', `d${String(i % 100).padStart(2, '0')}`, `f${i}.bin`), randomBytes(size));
-  }
-  for (let i = 0; i < o.largeFiles; i++) {
-    const out = createWriteStream(join(dir, `large-${i}.bin`));
-    for (let left = o.largeMiB; left > 0; left -= 8) {
-      const chunk = randomBytes(Math.min(8, left) * 1024 * 1024);
-      bytes += chunk.length;
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-    }
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  }
-  return bytes;
-}
-
-/**
- * Flushes dirty pages before a timed run: otherwise the gigabyte the previous run wrote is
- * written back during the next one, and whichever side goes second is slower.
- */
-function settle(): void {
-  execFileSync('sync');
-}
-
-/** A restic stand-in that runs restic under GNU time, appending each invocation's peak RSS (KiB) to `log`. */
-async function resticWrapper(dir: string, log: string): Promise<string> {
-  const path = join(dir, `restic-${Math.random().toString(36).slice(2, 8)}`);
-  const body = hasGnuTime() ? `exec ${GNU_TIME} -f 'restic %M %U %S' -a -o '${log}' restic "$@"` : 'exec restic "$@"';
-  await writeFile(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-  return path;
-}
-
-/** Each restic invocation recorded in a wrapper's log: peak RSS (KiB) and CPU seconds. */
-async function resticRuns(log: string): Promise<{ peakKiB: number; cpu: number }[]> {
-  const text = await readFile(log, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .map((l) => /^restic (\d+) ([\d.]+) ([\d.]+)$/.exec(l.trim()))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ peakKiB: Number(m[1]), cpu: Number(m[2]) + Number(m[3]) }));
 }
 
 interface Side {
@@ -110,43 +51,16 @@ interface Side {
 }
 
 export async function overhead(options: OverheadOptions = {}): Promise<BenchResult> {
-  const o: Required<OverheadOptions> = { runs: 4, incrementalRuns: 6, smallFiles: 20_000, largeFiles: 4, largeMiB: 232, ...options };
-  const work = await mkdtemp(join(tmpdir(), 'stash-bench-overhead-'));
+  const o: Required<OverheadOptions> = { runs: 4, incrementalRuns: 6, ...FULL_DATA, ...options };
+  const { work, data, specs, secrets, state, bytes, stashBin, env: baseEnv } = await workspace('overhead', o);
   try {
-    const data = join(work, 'data');
-    const specs = join(work, 'specs');
-    const secrets = join(work, 'secrets');
-    const state = join(work, 'state');
-    await Promise.all([data, specs, secrets, state].map((d) => mkdir(d, { recursive: true })));
-    process.stderr.write(`overhead: generating ${o.smallFiles} small files and ${o.largeFiles} × ${o.largeMiB} MiB in ${data}\n`);
-    const bytes = await generateData(data, o);
-    // A private copy of the built command: a rebuild elsewhere (which empties dist/ first) cannot break a run.
-    const stashBin = join(work, 'stash', 'bin', 'stash.mjs');
-    await cp(join(ROOT, 'dist'), join(work, 'stash', 'dist'), { recursive: true });
-    await cp(join(ROOT, 'bin', 'stash.mjs'), stashBin);
 
     const name = (i: number) => `bench-${i}`;
     for (let i = 0; i < o.runs; i++) {
-      await writeFile(
-        join(specs, `${name(i)}.yaml`),
-        stringify({
-          apiVersion: 'stash.appscode.com/v1alpha1',
-          kind: 'Restic',
-          metadata: { name: name(i) },
-          spec: {
-            fileGroups: [{ path: '/source/data', retentionPolicy: { keepLast: KEEP_LAST, prune: true } }],
-            backend: { local: { path: '/repo', volumeSource: { hostPath: { path: join(work, 'repos', `stash-${i}`) } } }, storageSecretName: 'bench-secret' },
-            schedule: '@daily',
-            volumeMounts: [{ mountPath: '/source/data', name: 'source-data' }],
-            volumes: [{ name: 'source-data', hostPath: { path: data } }],
-          },
-        }),
-      );
+      const repo = join(work, 'repos', `stash-${i}`);
+      await writeSpec({ specs, secrets, name: name(i), data, repo, password: PASSWORD, retention: { keepLast: KEEP_LAST, prune: true } });
     }
-    await mkdir(join(secrets, 'bench-secret'), { recursive: true });
-    await writeFile(join(secrets, 'bench-secret', 'RESTIC_PASSWORD'), PASSWORD);
 
-    const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir() };
     const template = join(work, 'repos', 'template');
     const init = await timed('restic', ['init'], { env: { ...baseEnv, RESTIC_REPOSITORY: template, RESTIC_PASSWORD: PASSWORD, XDG_CACHE_HOME: join(work, 'cache', 'template') } });
     if (init.code !== 0) throw new Error(`restic init failed: ${init.stderr}`);
@@ -155,21 +69,19 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
       await cp(template, join(work, 'repos', `raw-${i}`), { recursive: true });
     }
     const cache = (side: string, i: number) => join(work, 'cache', `${side}-${i}`);
+    // As after any first command: the compile cache holds the bundle (a cold start is measured below).
+    const warm = await timed(process.execPath, [stashBin, 'status', '--specs', specs, '--secrets', secrets, '--state', state], { env: baseEnv });
+    if (warm.code !== 0) throw new Error(`stash status failed (${warm.code}): ${warm.stdout}${warm.stderr}`);
     let n = 0;
     const stashSide = async (i: number): Promise<Side> => {
       const log = join(work, `time-${n++}.log`);
       const wrapper = await resticWrapper(work, log);
       settle();
-      // Under GNU time too, for the CPU of the whole tree (Node and the restic it waits for).
-      const cpuLog = join(work, `cpu-${n}.log`);
-      const command = hasGnuTime() ? GNU_TIME : process.execPath;
-      const stash = [stashBin, 'backup', name(i), '--specs', specs, '--secrets', secrets, '--state', state];
-      const args = hasGnuTime() ? ['-f', '%U %S', '-o', cpuLog, process.execPath, ...stash] : stash;
-      const t = await timed(command, args, { env: { ...baseEnv, XDG_CACHE_HOME: cache('stash', i), STASH_RESTIC_BINARY: wrapper }, peakOf: 'child' });
+      const env = { ...baseEnv, XDG_CACHE_HOME: cache('stash', i), STASH_RESTIC_BINARY: wrapper };
+      const { run: t, cpu } = await timedStash(stashBin, ['backup', name(i), '--specs', specs, '--secrets', secrets, '--state', state], env, join(work, `cpu-${n}.log`));
       if (t.code !== 0) throw new Error(`stash backup ${name(i)} failed (${t.code}): ${t.stdout}${t.stderr}`);
       const runs = await resticRuns(log);
-      const [user, system] = (await readFile(cpuLog, 'utf8').catch(() => '0 0')).trim().split(/\s+/).slice(-2).map(Number);
-      return { ms: t.ms, cpu: user + system, nodePeakKiB: t.peakKiB, nodeAnonKiB: t.peakAnonKiB, resticPeakKiB: Math.max(0, ...runs.map((r) => r.peakKiB)), resticInvocations: runs.length };
+      return { ms: t.ms, cpu, nodePeakKiB: t.peakKiB, nodeAnonKiB: t.peakAnonKiB, resticPeakKiB: Math.max(0, ...runs.map((r) => r.peakKiB)), resticInvocations: runs.length };
     };
     const rawSide = async (i: number): Promise<Side> => {
       const log = join(work, `time-${n++}.log`);
@@ -218,12 +130,15 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
     }
 
     // Where a fixed cost would come from: Node itself, and the CLI up to the point where it would start restic.
-    const fixed = async (label: string, args: string[]) => {
+    let cold = 0;
+    const fixed = async (label: string, args: string[], cache: 'warm' | 'empty' | 'off' = 'warm') => {
       const t: number[] = [];
       const peak: number[] = [];
       const anon: number[] = [];
       for (let k = 0; k < 7; k++) {
-        const r = await timed(process.execPath, args, { env: baseEnv });
+        const env =
+          cache === 'warm' ? baseEnv : cache === 'off' ? { ...baseEnv, NODE_DISABLE_COMPILE_CACHE: '1' } : { ...baseEnv, NODE_COMPILE_CACHE: join(work, `compile-cache-empty-${cold++}`) };
+        const r = await timed(process.execPath, args, { env });
         t.push(r.ms);
         peak.push(r.peakKiB);
         anon.push(r.peakAnonKiB);
@@ -239,11 +154,22 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
       }
       return ['first run without a repository: the `restic backup` that fails before `restic init`', ms(median(t)), '-', '-'];
     };
+    const version = async () => {
+      const t: number[] = [];
+      for (let k = 0; k < 7; k++) t.push((await timed('restic', ['version'], { env: baseEnv })).ms);
+      return ['`restic version`: the version check, once per stash process', ms(median(t)), '-', '-'];
+    };
+    const status = ['status', '--specs', specs, '--secrets', secrets, '--state', state];
     const profile = [
       await fixed('`node -e 0` (Node startup)', ['-e', '0']),
       await fixed('`stash --help` (+ CLI bundle import)', [stashBin, '--help']),
+      await fixed('`stash --help`, first start: compile cache empty', [stashBin, '--help'], 'empty'),
+      await fixed('`stash --help`, compile cache off (`NODE_DISABLE_COMPILE_CACHE=1`)', [stashBin, '--help'], 'off'),
       await fixed('`stash validate` of one spec (+ YAML and schema)', [stashBin, 'validate', join(specs, `${name(0)}.yaml`)]),
-      await fixed('`stash status` (+ specs, secrets folder, status store)', [stashBin, 'status', '--specs', specs, '--secrets', secrets, '--state', state]),
+      await fixed('`stash status` (+ specs, secrets folder, status store)', [stashBin, ...status]),
+      await fixed('`stash status`, first start: compile cache empty', [stashBin, ...status], 'empty'),
+      await fixed('`stash status`, compile cache off', [stashBin, ...status], 'off'),
+      await version(),
       await probe(),
     ];
 
@@ -264,7 +190,7 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
       ];
     });
     const markdown = [
-      `Data: ${o.smallFiles.toLocaleString('en')} files of 1-8 KiB and ${o.largeFiles} of ${o.largeMiB} MiB, random (${(bytes / 1e9).toFixed(2)} GB). ` +
+      `Data: ${describeData(o, bytes)}. ` +
         `${o.runs} first-run pairs, ${o.incrementalRuns} incremental pairs; medians; ratio and extra time are medians of the pairs' own ratios and differences.`,
       '',
       table(
@@ -272,7 +198,7 @@ export async function overhead(options: OverheadOptions = {}): Promise<BenchResu
         lines,
       ),
       '',
-      'Fixed costs (medians of 7):',
+      'Fixed costs (medians of 7; the compile cache warm unless said):',
       '',
       table(['what', 'wall time', 'peak RSS', 'of which anonymous'], profile),
     ].join('\n');

@@ -4,21 +4,24 @@
  * the data to check that a benchmark works; its figures mean nothing. `--out` also writes
  * the Markdown to a file.
  *
- * `npm run bench` builds first (`scripts/build.mjs`): the overhead benchmark runs the built
- * `stash` command, as users do.
+ * `npm run bench` builds first (`scripts/build.mjs`): the overhead and restore benchmarks run
+ * the built `stash` command, as users do. `STASH_BENCH_RESTIC_OLD=/path/to/restic` adds an
+ * older restic to the restore benchmark, beside the one on PATH.
  */
 import { writeFile } from 'node:fs/promises';
 import { machine, type BenchResult } from './lib';
+import { QUICK_DATA } from './local';
 import { bundles } from './bundles';
 import { fanout } from './fanout';
 import { loading } from './loading';
 import { overhead } from './overhead';
 import { planning } from './planning';
+import { restoreBench } from './restore';
 
 const BENCHMARKS: Record<string, { title: string; run: (quick: boolean) => Promise<BenchResult> }> = {
   overhead: {
     title: '1. Runner overhead: `stash backup` vs raw restic',
-    run: (quick) => overhead(quick ? { runs: 2, incrementalRuns: 2, smallFiles: 500, largeFiles: 1, largeMiB: 16 } : {}),
+    run: (quick) => overhead(quick ? { runs: 2, incrementalRuns: 2, ...QUICK_DATA } : {}),
   },
   planning: {
     title: '2. Planning: parse + validate + plan + decide per tick',
@@ -35,6 +38,10 @@ const BENCHMARKS: Record<string, { title: string; run: (quick: boolean) => Promi
   loading: {
     title: '5. Loading a large spec: 10,000 to 80,000 labels',
     run: (quick) => loading(quick ? { sizes: [1_000, 2_000], runs: 2 } : {}),
+  },
+  restore: {
+    title: '6. Restore: `stash restore` vs raw restic, and restic against an older restic',
+    run: (quick) => restoreBench({ oldRestic: process.env.STASH_BENCH_RESTIC_OLD || undefined, ...(quick ? { rounds: 2, ...QUICK_DATA } : {}) }),
   },
 };
 

@@ -3,7 +3,7 @@
  * task's EFS volumes). A restore only adds: it never deletes what it was not told to replace
  * and never writes outside the target.
  *
- *   snapshots  restic snapshots --host <spec>; one snapshot per fileGroup (pickSnapshots)
+ *   snapshots  restic snapshots --no-lock --host <spec>; one snapshot per fileGroup (pickSnapshots)
  *   stage      per fileGroup: restic restore <id> --target <staging>, the staging folder made
  *              in the deepest folder of <target>/<fileGroup path> that exists, so it is on the
  *              destination's file system (an EFS mount) and every move is a rename
@@ -168,7 +168,10 @@ export async function restoreSpec(ctx: Omit<RunContext, 'run'> & RestoreRequest)
   // A dry run lists conflicts instead of stopping at them.
   const stopAtConflicts = !ctx.overwrite && !ctx.dryRun;
   try {
-    const r = await runRestic(target, ['snapshots', '--json', '--host', resticHost(ctx.spec)], { binary: ctx.binary, signal: ctx.signal });
+    // Read without a lock: restic's lock costs a write and a 200 ms wait for rival locks, and
+    // guards nothing here, since `restic restore` takes its own (a snapshot forgotten between
+    // the two fails the restore before anything in the target changes).
+    const r = await runRestic(target, ['snapshots', '--json', '--no-lock', '--host', resticHost(ctx.spec)], { binary: ctx.binary, signal: ctx.signal });
     if (r.aborted) throw interrupted();
     if (r.ending !== 'succeeded') throw resticFailure(ctx.spec, target, `restic snapshots failed for ${name}`, r);
     const groups = ctx.spec.spec.fileGroups.map((g) => ({ path: g.path, source: resolvePath(ctx.spec, g.path, ctx.mode) }));
@@ -364,37 +367,86 @@ async function planParents(root: string, dest: string): Promise<{ changes: Resto
   return { changes, deepest: !missing && (await lstatOrUndefined(dest))?.isDirectory() ? dest : deepest };
 }
 
+/** What the plan needs to know of an entry: a `Stats` from lstat, or a `Dirent` from its folder's listing (neither follows a link). */
+type Entry = Pick<Stats, 'isDirectory' | 'isSymbolicLink' | 'isFile'>;
+
+/** Whether two files look alike as restic would judge them: size, modification time and mode. */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([lstat(a), lstat(b)]);
+  return x.size === y.size && Math.abs(x.mtimeMs - y.mtimeMs) < 1 && x.mode === y.mode;
+}
+
 /** Adds the changes that move the staged entry `from` to `path`, merging into folders. */
 async function planTree(from: string, path: string, changes: RestoreChange[]): Promise<void> {
-  const source = await lstat(from);
-  const there = await lstatOrUndefined(path);
+  const [source, there] = await Promise.all([lstat(from), lstatOrUndefined(path)]);
+  await planEntry(from, source, path, there, changes);
+}
+
+/**
+ * {@link planTree} for an entry whose kind (and what is at `path`) is already known. A merged
+ * folder's entries and the destination folder's are each read with one listing, not one lstat
+ * per entry; only a file restored over a file is looked at (both lstat'ed) to tell whether it
+ * is unchanged.
+ */
+async function planEntry(from: string, source: Entry, path: string, there: Entry | undefined, changes: RestoreChange[]): Promise<void> {
   if (!there) {
     changes.push({ action: 'add', path, from });
     return;
   }
   if (source.isDirectory() && there.isDirectory()) {
-    changes.push({ action: 'merge', path, from, mode: source.mode & 0o7777 });
-    for (const entry of (await readdir(from)).sort()) await planTree(posix.join(from, entry), posix.join(path, entry), changes);
+    const [{ mode }, staged, present] = await Promise.all([lstat(from), readdir(from, { withFileTypes: true }), readdir(path, { withFileTypes: true })]);
+    changes.push({ action: 'merge', path, from, mode: mode & 0o7777 });
+    const existing = new Map(present.map((e) => [e.name, e]));
+    for (const entry of staged.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      await planEntry(posix.join(from, entry.name), entry, posix.join(path, entry.name), existing.get(entry.name), changes);
+    }
     return;
   }
   const conflict = source.isDirectory() || there.isDirectory() || (there.isSymbolicLink() && !source.isSymbolicLink());
-  const same = source.isFile() && there.isFile() && source.size === there.size && Math.abs(source.mtimeMs - there.mtimeMs) < 1 && source.mode === there.mode;
+  const same = source.isFile() && there.isFile() && (await sameFile(from, path));
   changes.push({ action: 'replace', path, from, ...(conflict ? { conflict: `${kindOf(source)} would replace ${kindOf(there)}` } : {}), ...(same ? { unchanged: true } : {}) });
 }
 
 /**
+ * How many entries are moved into place at once. A rename over a file frees the old file's
+ * blocks, and the call waits on the disk for that rather than using the CPU: moved one at a
+ * time, 20,000 replaced files took 7-16 s of waiting on the benchmark machine, eight at a time 4-9 s.
+ */
+const MOVES_AT_ONCE = 8;
+
+/**
  * Applies planned changes: folders made, entries renamed into place (a conflicting entry is
- * removed first), then merged folders given their restored modes, deepest first.
+ * removed first), then merged folders given their restored modes, deepest first. The
+ * entries of a plan are independent of each other (an added folder moves as one, its
+ * contents are not listed), so they are moved {@link MOVES_AT_ONCE} at a time; after a
+ * failure no new move starts, and the ones under way finish before it is thrown.
  */
 async function applyChanges(changes: readonly RestoreChange[]): Promise<void> {
+  const moves: RestoreChange[] = [];
   for (const c of changes) {
-    if (c.conflict) await rm(c.path, { recursive: true, force: true });
-    if (c.action === 'folder') await mkdirHere(c.path);
-    else if (c.action === 'add') {
-      if (await lstatOrUndefined(c.path)) throw new StashError(`${c.path} appeared while the restore ran: not replaced`);
-      await rename(c.from!, c.path);
-    } else if (c.action === 'replace') await rename(c.from!, c.path);
+    if (c.action === 'folder') {
+      if (c.conflict) await rm(c.path, { recursive: true, force: true });
+      await mkdirHere(c.path);
+    } else if (c.action !== 'merge') moves.push(c);
   }
+  let next = 0;
+  let failed = false;
+  const mover = async () => {
+    while (!failed && next < moves.length) {
+      const c = moves[next++];
+      try {
+        if (c.conflict) await rm(c.path, { recursive: true, force: true });
+        if (c.action === 'add' && (await lstatOrUndefined(c.path))) throw new StashError(`${c.path} appeared while the restore ran: not replaced`);
+        await rename(c.from!, c.path);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const moved = await Promise.allSettled(Array.from({ length: Math.min(MOVES_AT_ONCE, moves.length) }, mover));
+  const failure = moved.find((m) => m.status === 'rejected');
+  if (failure) throw failure.reason;
   for (const c of [...changes].reverse()) if (c.action === 'merge') await chmod(c.path, c.mode!);
 }
 
@@ -418,7 +470,7 @@ async function removeEmptyFolders(dir: string, top: string): Promise<void> {
   }
 }
 
-function kindOf(s: Stats): string {
+function kindOf(s: Entry): string {
   if (s.isDirectory()) return 'a folder';
   if (s.isSymbolicLink()) return 'a symbolic link';
   return 'a file';

@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -244,5 +244,39 @@ describe('restore latest', () => {
 
     expect(r.code).toBe(0);
     expect(await readFile(join(target, 'source/data/which.txt'), 'utf8')).toBe('newest\n');
+  });
+});
+
+describe('what restic runs for a restore', () => {
+  let ws: Workspace;
+
+  beforeAll(async () => {
+    ws = await workspace('stash-restore-commands-');
+    await writeFile(join(ws.data, 'file.txt'), 'data\n');
+    await ws.writeSpec('home.yaml', localSpec(ws, 'home'));
+    await ws.writeSecret('home-secret', { RESTIC_PASSWORD: PASSWORD });
+    expect((await ws.stash(['backup', 'home'])).code).toBe(0);
+  });
+  afterAll(() => ws.cleanup());
+
+  it('lists the snapshots without a lock, then restores the one it picked (restic restore locks the repository itself)', async () => {
+    const log = join(ws.root, 'restic-calls.log');
+    const recording = join(ws.root, 'restic-recording');
+    await writeFile(recording, `#!/bin/sh\necho "$@" >> '${log}'\nexec restic "$@"\n`);
+    await chmod(recording, 0o755);
+    const [snapshot] = JSON.parse((await ws.stash(['snapshots', 'home', '--json'])).io.out.join('')) as { id: string }[];
+    const target = join(ws.root, 'restored');
+
+    process.env.STASH_RESTIC_BINARY = recording;
+    const r = await ws.stash(['restore', 'home', '--target', target]).finally(() => delete process.env.STASH_RESTIC_BINARY);
+
+    expect(r.code).toBe(0);
+    const calls = (await readFile(log, 'utf8')).trim().split('\n');
+    expect(calls.map((c) => c.replace(/--target \S+$/, '--target STAGING'))).toEqual([
+      'version',
+      'snapshots --json --no-lock --host home',
+      `restore --json ${snapshot.id} --target STAGING`,
+    ]);
+    expect(calls[2]).toMatch(new RegExp(`--target ${target}/\\.stash-restore-\\w+$`));
   });
 });
