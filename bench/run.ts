@@ -56,16 +56,27 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const selected = names.length ? names : Object.keys(BENCHMARKS);
-  const sections = [`Machine: ${machine()}`, `Command: npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}${quick ? ' (quick: figures not meaningful)' : ''}`];
+  const header = `Machine: ${machine()}\n\nCommand: npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}${quick ? ' (quick: figures not meaningful)' : ''}\n`;
+  process.stdout.write(header);
+  const sections = [header];
+  let failed = 0;
+  // Each section is printed (and the file written) as soon as its benchmark ends, and one
+  // benchmark that fails does not take the others' results with it.
   for (const name of selected) {
     const started = Date.now();
-    const result = await BENCHMARKS[name].run(quick);
-    sections.push(`### ${BENCHMARKS[name].title}\n\n${result.markdown}\n\n(${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    let markdown: string;
+    try {
+      markdown = (await BENCHMARKS[name].run(quick)).markdown;
+    } catch (err) {
+      failed++;
+      markdown = `failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+    }
+    const section = `\n### ${BENCHMARKS[name].title}\n\n${markdown}\n\n(${((Date.now() - started) / 1000).toFixed(0)} s)\n`;
+    process.stdout.write(section);
+    sections.push(section);
+    if (out) await writeFile(out, sections.join(''));
   }
-  const markdown = `${sections.join('\n\n')}\n`;
-  process.stdout.write(markdown);
-  if (out) await writeFile(out, markdown);
-  return 0;
+  return failed ? 1 : 0;
 }
 
 process.exitCode = await main(process.argv.slice(2));
