@@ -3,7 +3,7 @@
  * that stops it, and the one kind of error that means "used wrongly" (exit code 2).
  */
 import { CommanderError } from 'commander';
-import { createLogUpdate } from 'log-update';
+import type { createLogUpdate as CreateLogUpdate } from 'log-update';
 import { StashError } from '../core/errors';
 import { colorEnabled, type Io, type Output } from './output';
 
@@ -42,7 +42,10 @@ export function processIo(): Io {
     },
     write: (chunk: string) => stderr.write(chunk),
   } as unknown as NodeJS.WriteStream;
-  const live = liveOk ? createLogUpdate(sized, { showCursor: true }) : undefined;
+  // Loaded only for a terminal: log-update's string width compiles Unicode property regexes and
+  // an Intl.Segmenter when it loads, a third of the CLI's start-up, which a pipe, a service
+  // or a scheduled run never uses. The bundle keeps it and runs it on this require.
+  const live = liveOk ? (require('log-update') as { createLogUpdate: typeof CreateLogUpdate }).createLogUpdate(sized, { showCursor: true }) : undefined;
   theProcessIo = {
     line: (t) => out(`${t}\n`),
     write: out,
