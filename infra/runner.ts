@@ -204,10 +204,23 @@ export class Runner extends Construct {
 
   /** Lets `grantee` describe the tasks of our cluster, and no other. */
   public grantDescribeTasks(grantee: iam.Role): void {
+    this.grantOnOurTasks(grantee, 'DescribeOurTasks', 'ecs:DescribeTasks');
+  }
+
+  /**
+   * Lets `grantee` stop the tasks of our cluster, and no other: the dispatcher stops a task
+   * that outlived its spec's `timeout` (a hung restic), so that the spec's next slot runs.
+   */
+  public grantStopTasks(grantee: iam.Role): void {
+    this.grantOnOurTasks(grantee, 'StopOurTasksThatOutliveTheirTimeout', 'ecs:StopTask');
+  }
+
+  /** One action on any task of our cluster (task ids are assigned at launch), the cluster pinned by ARN and condition. */
+  private grantOnOurTasks(grantee: iam.Role, sid: string, action: string): void {
     grantee.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'DescribeOurTasks',
-        actions: ['ecs:DescribeTasks'],
+        sid,
+        actions: [action],
         resources: [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${this.cluster.clusterName}/*` })],
         conditions: this.onOurCluster(),
       }),
@@ -217,21 +230,6 @@ export class Runner extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<${cluster}>/*]`,
       reason: 'Any task of our cluster only (task ids are assigned at launch); the ecs:cluster condition pins the cluster too.',
     });
-  }
-
-  /**
-   * Lets `grantee` stop the tasks of our cluster, and no other: the dispatcher stops a task
-   * that outlived its spec's `timeout` (a hung restic), so that the spec's next slot runs.
-   */
-  public grantStopTasks(grantee: iam.Role): void {
-    grantee.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'StopOurTasksThatOutliveTheirTimeout',
-        actions: ['ecs:StopTask'],
-        resources: [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${this.cluster.clusterName}/*` })],
-        conditions: this.onOurCluster(),
-      }),
-    );
   }
 
   /** Lets `grantee` list the tasks of our cluster. */
