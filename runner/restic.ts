@@ -153,25 +153,13 @@ function errorText(line: string): string {
   return line;
 }
 
-/** The restic binary to run: the one given, else `STASH_RESTIC_BINARY`, else `restic` on PATH. */
-export const resticBinary = (binary?: string): string => binary ?? process.env.STASH_RESTIC_BINARY ?? 'restic';
-
-/**
- * Starts the version check of the restic that {@link runRestic} will run, without waiting
- * for it: a command that takes its locks first has the answer by the time restic runs (the
- * same check is awaited there, and its error reported there).
- */
-export function checkResticVersionEarly(binary?: string): void {
-  requireResticVersion(resticBinary(binary)).catch(() => undefined);
-}
-
 /**
  * Runs `restic <target.args> <args>` against a prepared target. Never throws for a non-zero
  * exit. The first run of a binary in this process checks its version first
  * ({@link requireResticVersion}), and rejects with a ConfigError when it is too old.
  */
 export async function runRestic(target: ResticTarget, args: readonly string[], options: ResticOptions = {}): Promise<ResticOutcome> {
-  const binary = resticBinary(options.binary);
+  const binary = options.binary ?? process.env.STASH_RESTIC_BINARY ?? 'restic';
   if (options.signal?.aborted) return { ending: 'interrupted', exitCode: null, signal: null, json: [], output: '', aborted: true };
   await requireResticVersion(binary);
   return new Promise((resolve, reject) => {

@@ -20,7 +20,6 @@ import { decideTick, type Launch, type TickDecision } from '../../core/tick';
 import type { VolumeMode } from '../../core/volumes';
 import { runBackupThenCheck, runCheck, type ProgressEvent, type RunLog, type Snapshot } from '../../runner/run';
 import type { RestoredGroup, RestoreRequest } from '../../runner/restore';
-import { checkResticVersionEarly } from '../../runner/restic';
 import { humanLine } from '../present';
 import { ofRun, SpecStash, type LogQuery, type LogRecord, type RepositorySnapshots, type RestoreRunOptions } from '../stash';
 import { describeHolder, LockBusyError, LockDir, type HeldLock } from './locks';
@@ -228,7 +227,6 @@ export class LocalEngine extends SpecStash {
     const loaded = await this.spec(name);
     const kind = options.kind ?? 'backup';
     const run = options.slot ? slotRunId(name, options.slot, kind) : manualRunId(name, this.clock.now(), kind);
-    checkResticVersionEarly(this.options.binary);
     let specLock: HeldLock;
     try {
       specLock = await this.locks.acquire(`spec-${name}`, { run, spec: name }, { wait: false });
