@@ -69,6 +69,6 @@ export async function openStash(o: StoreOptions, io: Io, only?: Mode): Promise<L
     specs: o.specs,
     secrets: isRemote(o.secrets) ? o.secrets : undefined,
     state: isRemote(o.state) ? o.state : undefined,
-    runLog: (name) => fileRunLog(o.state, name, io),
+    runLog: (name) => fileRunLog(isRemote(o.state) ? undefined : o.state, name, io),
   });
 }

@@ -408,15 +408,17 @@ function later(a: Date | undefined, b: Date | undefined): Date | undefined {
 }
 
 /**
- * A run log that prints for a person on `out` and keeps JSON lines in `<stateDir>/logs/<name>.jsonl`.
+ * A run log that prints for a person on `out` and keeps JSON lines in `<stateDir>/logs/<name>.jsonl`
+ * (no file without a local `stateDir`: a stack's state is in its bucket).
  * The file is a copy: when it cannot be written (a full disk, a folder in its place) that is
  * said once on `out.error`, and the run goes on.
  */
-export function fileRunLog(stateDir: string, name: string, out: EngineOutput): RunLog {
-  const dir = join(resolve(stateDir), 'logs');
-  const file = join(dir, `${name}.jsonl`);
+export function fileRunLog(stateDir: string | undefined, name: string, out: EngineOutput): RunLog {
+  const dir = stateDir === undefined ? undefined : join(resolve(stateDir), 'logs');
+  const file = dir && join(dir, `${name}.jsonl`);
   let failed = false;
-  const write = (level: string, message: string, extra?: Record<string, unknown>) => {
+  const keep = (level: string, message: string, extra?: Record<string, unknown>) => {
+    if (!dir || !file) return;
     try {
       mkdirSync(dir, { recursive: true });
       appendFileSync(file, `${JSON.stringify({ timestamp: new Date().toISOString(), level, message, ...extra })}\n`, { mode: 0o600 });
@@ -424,6 +426,9 @@ export function fileRunLog(stateDir: string, name: string, out: EngineOutput): R
       if (!failed) out.error(`failed to write the run log ${file}: ${errorMessage(err)}; the run goes on`);
       failed = true;
     }
+  };
+  const write = (level: string, message: string, extra?: Record<string, unknown>) => {
+    keep(level, message, extra);
     if (out.record) out.record(level, message, extra);
     else out.line(humanLine(level, message, extra));
   };
