@@ -11,6 +11,7 @@ import type { EcsLauncherConfig } from './ecs-launcher';
 import { S3JsonObjects } from './s3-json';
 import { normalisePrefix, s3Uri } from './s3';
 import { parseS3RepositoryLocations } from '../schemas/secret';
+import { DEFAULT_MAX_TASK_SIZE } from '../core/task-size';
 
 /** The object name of the launcher configuration under the state prefix. */
 export const LAUNCHER_CONFIG_NAME = 'launcher.json';
@@ -31,8 +32,8 @@ export const LauncherConfigSchema = z.object({
   efsRepositories: z._default(z.array(z.string()), []),
   efsRestoreTargets: z._default(z.array(z.string()), []),
   /** The largest task a run may get (the RunTask grant allows no more). */
-  maxTaskCpu: z._default(z.number(), 4096),
-  maxTaskMemoryMiB: z._default(z.number(), 16384),
+  maxTaskCpu: z._default(z.number(), DEFAULT_MAX_TASK_SIZE.cpu),
+  maxTaskMemoryMiB: z._default(z.number(), DEFAULT_MAX_TASK_SIZE.memoryMiB),
   /** Where specs without AWS keys may keep S3 repositories (the task role's), as `bucket` or `bucket/prefix`. */
   s3RepositoryBuckets: z._default(z.array(z.string()), []),
   /** Where the stack's prefixes are, so the CLI needs only the bucket. */

@@ -111,8 +111,8 @@ export class S3JsonObjects<S extends z.ZodType> {
   }
 
   /** Every name directly under the prefix (not in sub-folders). */
-  async names(): Promise<{ name: string; etag: string }[]> {
-    const out: { name: string; etag: string }[] = [];
+  async names(): Promise<{ name: string; etag: string; lastModified?: Date }[]> {
+    const out: { name: string; etag: string; lastModified?: Date }[] = [];
     let token: string | undefined;
     do {
       let page;
@@ -122,7 +122,7 @@ export class S3JsonObjects<S extends z.ZodType> {
         throw new JsonStoreError(`failed to list ${s3Uri(this.bucket, this.prefix)}: ${errorMessage(err)}`, { cause: err });
       }
       for (const o of page.Contents ?? []) {
-        if (o.Key?.endsWith('.json')) out.push({ name: o.Key.slice(this.prefix.length, -'.json'.length), etag: o.ETag ?? '' });
+        if (o.Key?.endsWith('.json')) out.push({ name: o.Key.slice(this.prefix.length, -'.json'.length), etag: o.ETag ?? '', lastModified: o.LastModified });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

@@ -5,14 +5,13 @@
  * task that died before it could. `stash history` lists them; a lifecycle rule expires them
  * with the logs, so a spec's history is as long as its logs are kept.
  */
-import { ListObjectsV2Command, type S3Client, type _Object } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { mapLimit } from '../core/concurrency';
-import { errorMessage } from '../core/errors';
 import { DEFAULT_HISTORY_LIMIT, type RunStore } from '../core/ports';
 import { newestFirst } from '../core/status';
 import { RunResultSchema, type RunResult } from '../schemas/status';
-import { JsonStoreError, S3JsonObjects } from './s3-json';
-import { normalisePrefix, s3Uri } from './s3';
+import { S3JsonObjects } from './s3-json';
+import { normalisePrefix } from './s3';
 
 /** {@link RunStore} on S3. */
 export class S3RunStore implements RunStore {
@@ -36,21 +35,10 @@ export class S3RunStore implements RunStore {
    */
   async list(spec: string, options: { readonly limit?: number } = {}): Promise<RunResult[]> {
     const objects = this.objects(spec);
-    const found: _Object[] = [];
-    let token: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.options.client.send(new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: objects.prefix, MaxKeys: 1000, ContinuationToken: token }));
-      } catch (err) {
-        throw new JsonStoreError(`failed to list ${s3Uri(this.options.bucket, objects.prefix)}: ${errorMessage(err)}`, { cause: err });
-      }
-      found.push(...(page.Contents ?? []).filter((o) => o.Key?.endsWith('.json') && !o.Key.slice(objects.prefix.length).includes('/')));
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    const newest = found.sort((a, b) => (b.LastModified?.getTime() ?? 0) - (a.LastModified?.getTime() ?? 0)).slice(0, options.limit ?? DEFAULT_HISTORY_LIMIT);
+    const found = await objects.names();
+    const newest = found.sort((a, b) => (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0)).slice(0, options.limit ?? DEFAULT_HISTORY_LIMIT);
     const results = await mapLimit(newest, 8, (o) =>
-      objects.read(o.Key!.slice(objects.prefix.length, -'.json'.length)).then(
+      objects.read(o.name).then(
         (r) => r?.value,
         () => undefined,
       ),

@@ -210,8 +210,15 @@ export class RemoteStash extends SpecStash {
     return this.options.runLog?.(name) ?? silentLog;
   }
 
+  private launcherConfigRead?: Promise<LauncherConfig>;
+
+  /** The stack's launcher configuration, read once (`backup --wait` launches, then follows); a failed read is tried again. */
   private launcherConfig(): Promise<LauncherConfig> {
-    return new S3LauncherConfig(this.clients.s3, this.stateAt.bucket, `${this.stateAt.prefix}${STATE_PREFIX}`).read();
+    if (!this.launcherConfigRead) {
+      this.launcherConfigRead = new S3LauncherConfig(this.clients.s3, this.stateAt.bucket, `${this.stateAt.prefix}${STATE_PREFIX}`).read();
+      this.launcherConfigRead.catch(() => (this.launcherConfigRead = undefined));
+    }
+    return this.launcherConfigRead;
   }
 
   private async launcher(): Promise<EcsLauncher> {

@@ -30,7 +30,7 @@ import type { Clock, Launcher, LoadedSpec, RunningTask, SecretStore, SpecDocumen
 import { formatGoDuration } from './duration';
 import { runTimeoutMs, STOP_TASK_MARGIN_MS } from './limits';
 import { appearedAt, findOverdue, TIMED_OUT_REASON, type OverdueSpec } from './record';
-import { repositoryHistory, repositoryKey } from './repository';
+import { RepositoryIndex } from './repository';
 import { slotRunId } from './run-id';
 import type { SpecCache, SpecLoadResult } from './spec';
 import { decideTick, type Launch } from './tick';
@@ -106,6 +106,8 @@ interface TickState {
   readonly byName: ReadonlyMap<string, LoadedSpec>;
   readonly runningBySpec: ReadonlyMap<string, RunningTask>;
   readonly statusBySpec: ReadonlyMap<string, SpecStatus>;
+  /** Every spec's repository, worked out once for the tick. */
+  readonly repositories: RepositoryIndex;
   readonly launchDeps: LaunchDeps;
   /** Slots decided this tick (launched, skipped, missed, failed): removed from `pending` at the commit. */
   readonly decided: Set<string>;
@@ -146,6 +148,7 @@ export async function dispatchTick(deps: DispatchDeps, now: Date): Promise<TickR
     byName: new Map(loaded.specs.map((s) => [s.spec.metadata.name, s])),
     runningBySpec: new Map(running.map((r) => [r.spec, r])),
     statusBySpec: new Map(statuses.map((s) => [s.name, s])),
+    repositories: new RepositoryIndex(loaded.specs.map((s) => s.spec), { kind: 'aws' }),
     launchDeps: { launcher: deps.launcher, secrets: memoSecrets(deps.secrets), statuses: deps.statuses },
     decided: new Set(),
     errors,
@@ -165,7 +168,7 @@ export async function dispatchTick(deps: DispatchDeps, now: Date): Promise<TickR
   const launches = await launchDue(state, go);
   slots.push(...launches.slots, ...(await launchRecoveries(state, documents, loaded)));
   await commit(deps.watermark, claim.id, state.decided, errors);
-  const overdue = findOverdue(loaded.specs, new Map(statuses.map((s) => [s.name, s])), now, appearedAt(documents, loaded));
+  const overdue = findOverdue(loaded.specs, state.statusBySpec, now, appearedAt(documents, loaded));
   return { ...base, lostRace: false, slots, throttled: launches.throttled, overdue, stopped, errors };
 }
 
@@ -299,13 +302,10 @@ async function recordMissed(state: TickState, missed: readonly { run: PlannedRun
  * within its start window), so two runs never `restic init` or prune one repository at once.
  */
 function oneRunPerRepository(state: TickState, due: readonly Launch[]): { go: Launch[]; wait: { run: Launch; reason: string }[] } {
+  // A spec whose repository cannot be resolved has no key: it fails at its own launch.
   const keyOf = (name: string) => {
     const spec = state.byName.get(name);
-    try {
-      return spec ? repositoryKey(spec.spec, { kind: 'aws' }) : undefined;
-    } catch {
-      return undefined; // a spec whose repository cannot be resolved fails at its own launch
-    }
+    return spec ? state.repositories.keyOf(spec.spec) : undefined;
   };
   const taken = new Map<string, string>();
   for (const task of state.runningBySpec.values()) {
@@ -356,8 +356,7 @@ async function launchDue(state: TickState, due: readonly Launch[]): Promise<{ sl
       return { ...report, result: 'deferred', reason };
     }
     const readDataSubset = l.kind === 'check' || l.alsoCheck ? spec.spec.spec.check?.readDataSubset : undefined;
-    const specs = [...state.byName.values()].map((s) => s.spec);
-    const mayInitialise = repositoryHistory(spec.spec, specs, state.statusBySpec, { kind: 'aws' }) === undefined;
+    const mayInitialise = state.repositories.history(spec.spec, state.statusBySpec) === undefined;
     let outcome;
     try {
       outcome = await launchRun(state.launchDeps, spec, { run, kind: l.kind, slot: l.at, alsoCheck: l.alsoCheck, deadline: options.deadline, readDataSubset, mayInitialise }, state.now);
@@ -430,6 +429,9 @@ function dedupe(slots: readonly PendingSlot[]): PendingSlot[] {
 }
 
 async function noteSkip(state: TickState, run: PlannedRun, reason: string): Promise<void> {
+  // A run still waiting for its repository is noted again every tick: the status read this tick already says so.
+  const noted = state.statusBySpec.get(run.spec)?.lastSkipped;
+  if (noted?.slot === run.at.toISOString() && noted.reason === reason) return;
   try {
     await state.deps.statuses.update(run.spec, (s) => ({ ...s, lastSkipped: { slot: run.at.toISOString(), reason } }));
   } catch (err) {

@@ -2,7 +2,7 @@
  * The one launch path, for the tick, `stash backup --remote` and restores: check the spec's
  * secret, launch through the {@link Launcher}, and mark the spec's status as running.
  */
-import { backendKind, type Restic } from '../schemas/restic';
+import type { Restic } from '../schemas/restic';
 import { missingSecretKeys, usesAmbientAwsCredentials } from '../schemas/secret';
 import type { RunKind } from '../schemas/status';
 import { errorMessage, SecretError, SpecError, StashError } from './errors';

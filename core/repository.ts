@@ -10,15 +10,12 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { backendKind, mountedVolume, type Restic } from '../schemas/restic';
+import { normaliseKeyPrefix } from '../schemas/secret';
 import type { SpecStatus } from '../schemas/status';
 import { resolveLocalRepository, type VolumeMode } from './volumes';
 
 /** `/a//b/` and `a/b` alike: no leading, trailing or doubled slashes, no `.` segments. */
-const path = (p: string | undefined) =>
-  (p ?? '')
-    .split('/')
-    .filter((part) => part !== '' && part !== '.')
-    .join('/');
+const path = normaliseKeyPrefix;
 
 /** An endpoint or URL without its scheme's default port, userinfo or trailing slash, host in lower case. */
 function endpoint(text: string): string {
@@ -70,30 +67,61 @@ export function repositoryDigest(key: string): string {
 }
 
 /**
- * Whether anything has backed up to `spec`'s repository before, as a phrase for the error a
- * backup gives when the repository is not there (`db backed up to it 12 times, last at ...`);
- * undefined when no spec sharing the repository has a backup. A repository with history is
- * never initialised again by a run: that takes a deliberate `--init`.
+ * Every spec's repository identity, worked out once for a set of specs (a tick's, a folder's),
+ * and the specs that share each repository, in the order given. A spec whose repository cannot
+ * be resolved has none: it fails on its own when it runs.
  */
-export function repositoryHistory(spec: Restic, specs: readonly Restic[], statuses: ReadonlyMap<string, SpecStatus>, mode: VolumeMode): string | undefined {
-  let key: string;
-  try {
-    key = repositoryKey(spec, mode);
-  } catch {
-    return undefined; // a repository that cannot be resolved fails the run on its own
-  }
-  const sharing = [spec, ...specs.filter((s) => s.metadata.name !== spec.metadata.name)].filter((s) => {
-    try {
-      return repositoryKey(s, mode) === key;
-    } catch {
-      return false;
+export class RepositoryIndex {
+  private readonly keys = new Map<string, string | undefined>();
+  private readonly sharing = new Map<string, Restic[]>();
+
+  constructor(
+    specs: readonly Restic[],
+    private readonly mode: VolumeMode,
+  ) {
+    for (const s of specs) {
+      const key = this.resolve(s);
+      this.keys.set(s.metadata.name, key);
+      const list = key ? this.sharing.get(key) : undefined;
+      if (list) list.push(s);
+      else if (key) this.sharing.set(key, [s]);
     }
-  });
-  for (const s of sharing) {
-    const status = statuses.get(s.metadata.name);
-    if (!status || (!status.backupCount && !status.lastSuccessfulBackupTime)) continue;
-    const last = status.lastSuccessfulBackupTime ?? status.lastBackupTime;
-    return `${s.metadata.name} backed up to it ${status.backupCount} time${status.backupCount === 1 ? '' : 's'}${last ? `, last at ${last}` : ''}`;
   }
-  return undefined;
+
+  /** The identity of `spec`'s repository, undefined when it cannot be resolved. */
+  keyOf(spec: Restic): string | undefined {
+    return this.keys.has(spec.metadata.name) ? this.keys.get(spec.metadata.name) : this.resolve(spec);
+  }
+
+  /**
+   * Whether anything has backed up to `spec`'s repository before, as a phrase for the error a
+   * backup gives when the repository is not there (`db backed up to it 12 times, last at ...`);
+   * undefined when no spec sharing the repository has a backup. A repository with history is
+   * never initialised again by a run: that takes a deliberate `--init`.
+   */
+  history(spec: Restic, statuses: ReadonlyMap<string, SpecStatus>): string | undefined {
+    const key = this.keyOf(spec);
+    if (!key) return undefined;
+    const others = (this.sharing.get(key) ?? []).filter((s) => s.metadata.name !== spec.metadata.name);
+    for (const s of [spec, ...others]) {
+      const status = statuses.get(s.metadata.name);
+      if (!status || (!status.backupCount && !status.lastSuccessfulBackupTime)) continue;
+      const last = status.lastSuccessfulBackupTime ?? status.lastBackupTime;
+      return `${s.metadata.name} backed up to it ${status.backupCount} time${status.backupCount === 1 ? '' : 's'}${last ? `, last at ${last}` : ''}`;
+    }
+    return undefined;
+  }
+
+  private resolve(spec: Restic): string | undefined {
+    try {
+      return repositoryKey(spec, this.mode);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** {@link RepositoryIndex.history} for one spec among `specs`. */
+export function repositoryHistory(spec: Restic, specs: readonly Restic[], statuses: ReadonlyMap<string, SpecStatus>, mode: VolumeMode): string | undefined {
+  return new RepositoryIndex(specs, mode).history(spec, statuses);
 }

@@ -9,6 +9,12 @@ import type { Resources } from '../schemas/restic';
 import { ConfigError } from './errors';
 
 /**
+ * The largest task a spec's `resources` may ask for unless the stack says otherwise
+ * (`maxTaskCpu`, `maxTaskMemoryMiB`): 4 vCPU and 16 GiB.
+ */
+export const DEFAULT_MAX_TASK_SIZE = { cpu: 4096, memoryMiB: 16384 } as const;
+
+/**
  * Valid memory sizes (MiB) per Fargate CPU size (units of 1/1024 vCPU): the one table that
  * the stack's `taskCpu`/`taskMemoryMiB` settings and a spec's `resources` are held to.
  */

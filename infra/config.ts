@@ -13,7 +13,7 @@ import type { IConstruct } from 'constructs';
 import * as z from '../schemas/zod';
 import { ConfigError } from '../core/errors';
 import { isTickMinutes, TICK_MINUTES_RULE } from '../core/limits';
-import { describeSizes, FARGATE_SIZES, fargateMemories } from '../core/task-size';
+import { DEFAULT_MAX_TASK_SIZE, describeSizes, FARGATE_SIZES, fargateMemories } from '../core/task-size';
 import { isEfsId } from '../schemas/restic';
 import { DEFAULT_SECRET_PREFIX } from '../schemas/secret';
 import { isMetricsNamespace, METRICS_NAMESPACE_RULE } from './metrics';
@@ -297,8 +297,6 @@ const secretPrefix = z.pipe(z.string(), z.transform((s: string) => s.trim())).ch
 );
 
 /** The largest task a spec's `resources` may ask for unless the settings say otherwise: 4 vCPU, 16 GiB. */
-const DEFAULT_MAX_TASK_CPU = 4096;
-const DEFAULT_MAX_TASK_MEMORY_MIB = 16384;
 
 /** `true`/`false` as `-c` gives them (or yes/no, enabled/disabled), or a boolean. */
 const flag = preprocess(
@@ -437,8 +435,8 @@ export function parseStashSettings(input: StashSettingsInput = {}): StashSetting
   }
 
   // Unless given, the largest size is 4 vCPU and 16 GiB, or the base size where that is larger.
-  const maxTaskCpu = raw.maxTaskCpu ?? Math.max(DEFAULT_MAX_TASK_CPU, raw.taskCpu);
-  const maxTaskMemoryMiB = raw.maxTaskMemoryMiB ?? Math.max(DEFAULT_MAX_TASK_MEMORY_MIB, taskMemoryMiB ?? 0);
+  const maxTaskCpu = raw.maxTaskCpu ?? Math.max(DEFAULT_MAX_TASK_SIZE.cpu, raw.taskCpu);
+  const maxTaskMemoryMiB = raw.maxTaskMemoryMiB ?? Math.max(DEFAULT_MAX_TASK_SIZE.memoryMiB, taskMemoryMiB ?? 0);
   if (maxTaskCpu < raw.taskCpu) problems.push(`maxTaskCpu: ${maxTaskCpu} is below taskCpu ${raw.taskCpu}, the size every run starts from`);
   if (taskMemoryMiB !== undefined && maxTaskMemoryMiB < taskMemoryMiB) {
     problems.push(`maxTaskMemoryMiB: ${maxTaskMemoryMiB} is below taskMemoryMiB ${taskMemoryMiB}, the size every run starts from`);

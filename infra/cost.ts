@@ -229,7 +229,7 @@ export function estimateCost(template: TemplateJson): CostReport {
     perGb: perGbLines(template),
     notes: [
       `${PRICES_REGION} list prices of ${PRICES_AS_OF} (infra/prices.ts), without free tiers: check them for your region at https://aws.amazon.com/pricing/.`,
-      'Your secrets are yours: $0.40 a month each in Secrets Manager.',
+      `Your secrets are yours: ${money(PRICES.secretMonth)} a month each in Secrets Manager.`,
       'Not counted, each well under a cent a month: S3 storage of specs, status and run records; the record and validate functions, invoked once per run and per upload; EventBridge, which does not charge for scheduled rules or AWS service events.',
       'Your repositories are yours too: S3 storage and requests, or your backend\'s prices.',
     ],

@@ -10,6 +10,7 @@ import type { S3RepositoryLocation } from '../schemas/secret';
 import { acknowledgeLogGroup, guardFinding } from './nag';
 import { RunnerTaskDefinition } from './runner-task-definition';
 import { RunnerTaskRole } from './runner-task-role';
+import { DEFAULT_MAX_TASK_SIZE } from '../core/task-size';
 
 /** Properties of {@link Runner}. */
 export interface RunnerProps {
@@ -164,7 +165,7 @@ export class Runner extends Construct {
       metricsNamespace: props.metricsNamespace,
     });
     this.container = this.taskDefinition.container;
-    this.maxSize = { cpu: props.maxCpu ?? 4096, memoryMiB: props.maxMemoryLimitMiB ?? 16384 };
+    this.maxSize = { cpu: props.maxCpu ?? DEFAULT_MAX_TASK_SIZE.cpu, memoryMiB: props.maxMemoryLimitMiB ?? DEFAULT_MAX_TASK_SIZE.memoryMiB };
     const base = { cpu: props.cpu ?? 1024, memoryMiB: props.memoryLimitMiB ?? 2048 };
     if (base.cpu > this.maxSize.cpu || base.memoryMiB > this.maxSize.memoryMiB) {
       throw new ConfigError(`Runner: the task size ${base.cpu} CPU units / ${base.memoryMiB} MiB exceeds the largest allowed, ${this.maxSize.cpu} / ${this.maxSize.memoryMiB}`);

@@ -10,6 +10,7 @@ import { ConfigError } from '../core/errors';
 import { normalisePrefix } from '../aws/s3';
 import { DEFAULT_SPEC_PREFIX, RUNS_PREFIX, STATE_PREFIX, STATUS_PREFIX } from '../schemas/bucket';
 import { DEFAULT_SECRET_PREFIX } from '../schemas/secret';
+import { DEFAULT_MAX_TASK_SIZE } from '../core/task-size';
 
 const required = z
   .string({ error: (iss) => (iss.input === undefined ? 'is not set' : 'must be a string') })
@@ -77,8 +78,8 @@ export const DispatchEnvSchema = z.extend(CommonEnvSchema, {
   EFS_REPOSITORIES: csv,
   EFS_RESTORE_TARGETS: csv,
   /** The largest task a run may get (the RunTask grant allows no more). */
-  MAX_TASK_CPU: wholeNumber(4096),
-  MAX_TASK_MEMORY_MIB: wholeNumber(16384),
+  MAX_TASK_CPU: wholeNumber(DEFAULT_MAX_TASK_SIZE.cpu),
+  MAX_TASK_MEMORY_MIB: wholeNumber(DEFAULT_MAX_TASK_SIZE.memoryMiB),
   /** Where specs without AWS keys may keep S3 repositories: `bucket` or `bucket/prefix`, comma-separated. */
   S3_REPOSITORY_BUCKETS: csv,
 });

@@ -21,9 +21,6 @@ export const RESTIC_EXIT = {
   interrupted: 130,
 } as const;
 
-/** restic's exit code for "snapshot made, but some source files could not be read". */
-export const RESTIC_EXIT_PARTIAL = RESTIC_EXIT.partial;
-
 /**
  * How a restic command ended:
  *

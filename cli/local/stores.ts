@@ -216,11 +216,6 @@ export class FolderRunStore implements RunStore {
     const results = await Promise.all(newest.map(({ n }) => this.get(spec, n.slice(0, -'.json'.length)).catch(() => undefined)));
     return newestFirst(results.filter((r): r is RunResult => r !== undefined));
   }
-
-  /** The specs with a history (a renamed or deleted spec keeps its own). */
-  async specs(): Promise<string[]> {
-    return (await readdir(this.dir).catch(() => [] as string[])).filter((n) => !n.startsWith('.')).sort();
-  }
 }
 
 /** A status file that cannot be read, is not JSON or is not a status; the message names the file. */
